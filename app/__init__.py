@@ -1,0 +1,3 @@
+"""Lightbox: a radiology workstation and its bundled image server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,180 @@
+"""Configuration: the commented TOML defaults in ``resources/``, overlaid by the user's
+file, then by command-line flags. Settings are frozen dataclasses passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from app.core.errors import ConfigError
+from app.core.paths import default_config_file, user_config_file, user_data_dir
+
+DuplicatePolicy = Literal["keep", "overwrite", "reject"]
+_DUPLICATE_POLICIES = ("keep", "overwrite", "reject")
+_AE_TITLE_CHARS = set(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
+
+
+@dataclass(frozen=True)
+class StorageAE:
+    """One Storage SCP application entity (its own AE title and port)."""
+
+    ae_title: str = "DICOM_STORAGE"
+    port: int = 7810
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of ``lightbox server``."""
+
+    data_dir: Path = field(default_factory=lambda: user_data_dir() / "server")
+    dicom_host: str = "0.0.0.0"
+    http_host: str = "127.0.0.1"
+    http_port: int = 7880
+    max_pdu: int = 131072
+    max_associations: int = 5
+    duplicates: DuplicatePolicy = "keep"
+    fsync: bool = True
+    index_url: str = ""
+    network_timeout: float = 60.0
+    storage: tuple[StorageAE, ...] = (StorageAE(),)
+
+    def effective_index_url(self) -> str:
+        """The SQLAlchemy URL of the index; SQLite inside ``data_dir`` when none is set."""
+        return self.index_url or f"sqlite:///{self.data_dir / 'index.sqlite'}"
+
+
+@dataclass(frozen=True)
+class WorkstationConfig:
+    """Settings of the workstation (``lightbox``)."""
+
+    server_url: str = ""
+    refresh_seconds: float = 3.0
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    workstation: WorkstationConfig = field(default_factory=WorkstationConfig)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Configuration file {path} does not exist; check the path given.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Configuration file {path} is not valid TOML: {exc}. Fix the line it names.") from exc
+
+
+def validate_ae_title(title: str, where: str) -> str:
+    """Return a valid AE title or raise :class:`ConfigError` (PS3.5 6.2: 1-16 chars, no backslash)."""
+    if not isinstance(title, str) or not title.strip() or len(title) > 16 or not set(title) <= _AE_TITLE_CHARS:
+        raise ConfigError(
+            f"{where}: AE title {title!r} is invalid; use 1 to 16 printable ASCII characters, no backslash."
+        )
+    return title.strip()
+
+
+def _port(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise ConfigError(f"{where}: port {value!r} is invalid; use a number from 1 to 65535 (0 = any free port).")
+    return value
+
+
+def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
+    known = set(ServerConfig.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"[server]: unknown key(s) {sorted(unknown)}; see README 'Configuration' for the keys.")
+    data_dir = raw.get("data_dir") or ""
+    max_pdu = raw.get("max_pdu", 131072)
+    if not isinstance(max_pdu, int) or max_pdu < 4096:
+        raise ConfigError(f"[server] max_pdu = {max_pdu!r}: use at least 4096 (default 131072).")
+    max_assoc = raw.get("max_associations", 5)
+    if not isinstance(max_assoc, int) or max_assoc < 1:
+        raise ConfigError(f"[server] max_associations = {max_assoc!r}: use a number of at least 1.")
+    duplicates = raw.get("duplicates", "keep")
+    if duplicates not in _DUPLICATE_POLICIES:
+        raise ConfigError(f"[server] duplicates = {duplicates!r}: use one of {', '.join(_DUPLICATE_POLICIES)}.")
+    storage_raw = raw.get("storage") or [{}]
+    if not isinstance(storage_raw, list):
+        raise ConfigError("[[server.storage]] must be an array of tables, one per Storage SCP AE.")
+    storage = tuple(
+        StorageAE(
+            ae_title=validate_ae_title(item.get("ae_title", "DICOM_STORAGE"), f"[[server.storage]] #{i + 1}"),
+            port=_port(item.get("port", 7810), f"[[server.storage]] #{i + 1}"),
+        )
+        for i, item in enumerate(storage_raw)
+    )
+    titles = [ae.ae_title for ae in storage]
+    if len(set(titles)) != len(titles):
+        raise ConfigError(f"[[server.storage]]: AE titles must be distinct, got {titles}.")
+    defaults = ServerConfig()
+    return ServerConfig(
+        data_dir=Path(data_dir).expanduser() if data_dir else defaults.data_dir,
+        dicom_host=str(raw.get("dicom_host", defaults.dicom_host)),
+        http_host=str(raw.get("http_host", defaults.http_host)),
+        http_port=_port(raw.get("http_port", defaults.http_port), "[server] http_port"),
+        max_pdu=max_pdu,
+        max_associations=max_assoc,
+        duplicates=duplicates,
+        fsync=bool(raw.get("fsync", True)),
+        index_url=str(raw.get("index_url", "")),
+        network_timeout=float(raw.get("network_timeout", defaults.network_timeout)),
+        storage=storage,
+    )
+
+
+def _workstation_from(raw: Mapping[str, Any]) -> WorkstationConfig:
+    unknown = set(raw) - set(WorkstationConfig.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"[workstation]: unknown key(s) {sorted(unknown)}; see README 'Configuration'.")
+    return WorkstationConfig(
+        server_url=str(raw.get("server_url", "")).rstrip("/"),
+        refresh_seconds=float(raw.get("refresh_seconds", 3.0)),
+    )
+
+
+def load_config(
+    files: list[Path] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    include_user_file: bool = True,
+) -> Config:
+    """Build the configuration.
+
+    Parameters
+    ----------
+    files
+        Extra TOML files, applied in order after the defaults and the user's file.
+    overrides
+        Values from command-line flags, shaped like the TOML (``{"server": {"data_dir": ...}}``).
+    include_user_file
+        Whether to overlay the user's own configuration file when it exists.
+    """
+    raw = _read_toml(default_config_file())
+    if include_user_file and user_config_file().is_file():
+        raw = _merge(raw, _read_toml(user_config_file()))
+    for path in files or []:
+        raw = _merge(raw, _read_toml(path))
+    if overrides:
+        raw = _merge(raw, overrides)
+    return Config(
+        server=_server_from(raw.get("server", {})),
+        workstation=_workstation_from(raw.get("workstation", {})),
+    )

@@ -1,0 +1,114 @@
+"""Fixtures shared by every test layer.
+
+``QT_QPA_PLATFORM=offscreen`` is set here, before anything can import Qt, so the suite
+runs without a display.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+READY_PREFIX = "LIGHTBOX-READY "
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A real ``python -m app.server`` child process on ephemeral ports."""
+
+    process: subprocess.Popen[str]
+    data_dir: Path
+    http_url: str
+    storage: dict[str, int]  # AE title -> port
+
+    @property
+    def storage_port(self) -> int:
+        return next(iter(self.storage.values()))
+
+
+def write_server_config(path: Path, data_dir: Path, extra_server: str = "", storage: str | None = None) -> Path:
+    """A config TOML putting everything on ephemeral ports (port 0)."""
+    storage = storage if storage is not None else '[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n'
+    path.write_text(
+        f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\n{extra_server}\n{storage}'
+    )
+    return path
+
+
+def start_server(config: Path, data_dir: Path, timeout: float = 60.0) -> RunningServer:
+    """Start the server as a child process and wait for its ready line on stdout."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.server", "--data-dir", str(data_dir), "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=None,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith(READY_PREFIX):
+            info = json.loads(line[len(READY_PREFIX):])
+            return RunningServer(
+                process=proc,
+                data_dir=data_dir,
+                http_url=info["http_url"],
+                storage={ae["ae_title"]: ae["port"] for ae in info["storage"]},
+            )
+    proc.kill()
+    raise RuntimeError(f"server did not report ready (exit code {proc.poll()})")
+
+
+def stop_server(server: RunningServer, timeout: float = 30.0) -> int:
+    """SIGTERM the server and return its exit code."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+    try:
+        return server.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+        raise
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A running Lightbox server with an empty data directory; stopped cleanly after the test."""
+    data_dir = tmp_path / "data"
+    config = write_server_config(tmp_path / "server.toml", data_dir)
+    running = start_server(config, data_dir)
+    yield running
+    assert stop_server(running) == 0
+
+
+def require_tool(name: str) -> str:
+    """Path of a real peer's command; fails (never skips) when the peer is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run the README's test command, which installs the test peers.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def test_files() -> Path:
+    """pydicom's bundled test files folder."""
+    from pydicom.data import get_testdata_file
+
+    return Path(get_testdata_file("CT_small.dcm", download=False)).parent  # type: ignore[arg-type]
