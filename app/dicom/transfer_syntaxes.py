@@ -9,23 +9,23 @@ presentation context, the first syntax of this list that the requestor proposed.
 from __future__ import annotations
 
 from pydicom.uid import (
-    RLELossless,
+    HTJ2K,
+    JPEG2000,
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
-    HTJ2K,
     HTJ2KLossless,
     HTJ2KLosslessRPCL,
     ImplicitVRLittleEndian,
-    JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
-    JPEGLosslessP14,
+    JPEGLossless,
     JPEGLosslessSV1,
     JPEGLSLossless,
     JPEGLSNearLossless,
-    UID,
+    RLELossless,
 )
 
 #: Uncompressed syntaxes: the only ones offered for Verification and for DIMSE-only services.
@@ -38,7 +38,7 @@ STORAGE_PREFERENCE: tuple[UID, ...] = (
     HTJ2KLosslessRPCL,
     ExplicitVRLittleEndian,
     ExplicitVRBigEndian,
-    JPEGLosslessP14,
+    JPEGLossless,
     JPEGLosslessSV1,
     JPEGLSLossless,
     RLELossless,

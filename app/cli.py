@@ -1,0 +1,57 @@
+"""The ``lightbox`` command: the workstation GUI, or a subcommand such as ``lightbox server``.
+
+This module is the entry point that wires the two processes together; it imports the
+GUI and the server lazily so that ``lightbox server`` never loads Qt and the GUI never
+loads the server (it starts it as a child process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app import __version__
+from app.core.config import load_config
+from app.core.errors import AppError
+from app.core.logging import setup_logging
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lightbox",
+        description="Lightbox radiology workstation. Subcommands: 'lightbox server --help' runs the "
+        "image server headless.",
+    )
+    parser.add_argument("--version", action="version", version=f"Lightbox {__version__}")
+    parser.add_argument("--server", metavar="URL", help="URL of a running Lightbox server "
+                        "(default: start the bundled server with data in the user data directory)")
+    parser.add_argument("--config", metavar="FILE", type=Path, action="append", default=[],
+                        help="extra configuration file (TOML); may be given more than once")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``lightbox`` with ``argv`` (default: the process arguments)."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["server"]:
+        from app.server.__main__ import main as server_main
+
+        return server_main(args_in[1:])
+
+    args, qt_args = _gui_parser().parse_known_args(args_in)
+    setup_logging(args.log_level)
+    overrides = {"workstation": {"server_url": args.server}} if args.server else None
+    try:
+        config = load_config(files=args.config, overrides=overrides)
+    except AppError as exc:
+        print(f"lightbox: {exc}", file=sys.stderr)
+        return 2
+    from app.ui.application import run
+
+    return run(config, [sys.argv[0], *qt_args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
