@@ -1,0 +1,72 @@
+"""Configuration: defaults, overlays, validation with messages that say what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.core.config import ServerConfig, StorageAE, load_config
+from app.core.errors import ConfigError
+
+
+def test_defaults_match_the_documented_values() -> None:
+    config = load_config(include_user_file=False)
+    server = config.server
+    assert server.http_host == "127.0.0.1"
+    assert server.http_port == 7880
+    assert server.max_pdu == 131072
+    assert server.max_associations == 5
+    assert server.duplicates == "keep"
+    assert server.fsync is True
+    assert server.storage == (StorageAE("DICOM_STORAGE", 7810),)
+    assert config.workstation.server_url == ""
+
+
+def test_file_then_overrides_win(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(
+        '[server]\nduplicates = "reject"\nmax_pdu = 65536\n'
+        '[[server.storage]]\nae_title = "CT_IN"\nport = 11112\n'
+        '[[server.storage]]\nae_title = "MR_IN"\nport = 11113\n'
+    )
+    config = load_config(
+        files=[site], overrides={"server": {"data_dir": str(tmp_path / "d")}}, include_user_file=False
+    )
+    assert config.server.duplicates == "reject"
+    assert config.server.max_pdu == 65536
+    assert [ae.ae_title for ae in config.server.storage] == ["CT_IN", "MR_IN"]
+    assert config.server.data_dir == tmp_path / "d"
+    assert config.server.effective_index_url() == f"sqlite:///{tmp_path / 'd' / 'index.sqlite'}"
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[server]\nduplicates = "maybe"', "keep, overwrite, reject"),
+        ("[server]\nmax_pdu = 100", "at least 4096"),
+        ("[server]\nmax_associations = 0", "at least 1"),
+        ("[server]\nhttp_port = 70000", "port 70000 is invalid"),
+        ("[server]\nmax_pdus = 4096", "unknown key"),
+        ('[[server.storage]]\nae_title = "THIS_TITLE_IS_TOO_LONG"\nport = 1', "AE title"),
+        ('[[server.storage]]\nae_title = "A\\\\B"\nport = 1', "no backslash"),
+        ('[[server.storage]]\nae_title = "X"\nport = 1\n[[server.storage]]\nae_title = "X"\nport = 2', "distinct"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_invalid_settings_are_refused_with_a_clear_message(tmp_path: Path, toml: str, expected: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(files=[bad], include_user_file=False)
+
+
+def test_missing_config_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(files=[tmp_path / "nope.toml"], include_user_file=False)
+
+
+def test_config_is_immutable() -> None:
+    server = ServerConfig()
+    with pytest.raises(AttributeError):
+        server.max_pdu = 1  # type: ignore[misc]
