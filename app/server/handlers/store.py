@@ -1,0 +1,149 @@
+"""Storage SCP C-STORE adapter (PS3.4 B.2): received data set -> ``Ingest.store_encoded``.
+
+The data set is never decoded here. With pynetdicom's ``STORE_RECV_CHUNKED_DATASET`` on,
+the received data set is already a file on disk (preamble + file meta + data set); the
+handler opens it, skips the file meta and hands the open file, positioned at the first
+data set element, to the ingest, which copies it into the storage area.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from io import BytesIO
+from typing import Any, BinaryIO, Protocol
+
+from pydicom.dataset import Dataset
+
+LOGGER = logging.getLogger(__name__)
+
+#: PS3.4 Table B.2-1 / PS3.7 C.5 statuses used by the handler's own guard.
+SUCCESS = 0x0000
+OUT_OF_RESOURCES = 0xA700
+CANNOT_UNDERSTAND = 0xC000
+
+_MAX_COMMENT = 64  # Error Comment (0000,0902) is LO: at most 64 characters (PS3.7 C.4)
+
+
+class StoreOutcomeLike(Protocol):
+    """What ``Ingest.store_encoded`` returns (see ``app.server.context``)."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def comment(self) -> str: ...
+
+
+class IngestLike(Protocol):
+    """The part of ``app.server.context.Ingest`` the Storage SCP uses."""
+
+    def store_encoded(
+        self,
+        dataset: bytes | BinaryIO,
+        *,
+        transfer_syntax: str,
+        sop_class_uid: str,
+        sop_instance_uid: str,
+        source_ae: str = "",
+        called_ae: str = "",
+    ) -> StoreOutcomeLike: ...
+
+
+def status_dataset(status: int, comment: str = "") -> Dataset:
+    """A C-STORE response status data set (PS3.7 9.3.1.2): Status, and Error Comment when given."""
+    ds = Dataset()
+    ds.Status = status
+    if comment and status != SUCCESS:
+        ds.ErrorComment = _clean_comment(comment)
+    return ds
+
+
+def _clean_comment(comment: str) -> str:
+    text = "".join(ch if 32 <= ord(ch) < 127 and ch != "\\" else " " for ch in comment)
+    return text.strip()[:_MAX_COMMENT]
+
+
+def data_set_offset(fh: BinaryIO) -> int:
+    """Offset of the data set in a Part 10 file written by pynetdicom (PS3.10 7.1).
+
+    Reads the 128-byte preamble, ``DICM`` and the File Meta Information Group Length
+    (0002,0000), which pynetdicom always writes first, explicit VR little endian.
+    """
+    head = fh.read(144)
+    if len(head) < 144 or head[128:132] != b"DICM" or head[132:136] != b"\x02\x00\x00\x00":
+        raise ValueError("received file has no File Meta Information Group Length")
+    (group_length,) = struct.unpack("<I", head[140:144])
+    return 144 + group_length
+
+
+def open_received(event: Any) -> BinaryIO:
+    """The received data set as a binary stream positioned at its first element.
+
+    Uses the file pynetdicom wrote when ``STORE_RECV_CHUNKED_DATASET`` is on, else the
+    in-memory encoded data set of the request.
+    """
+    try:
+        path = event.dataset_path
+    except AttributeError:
+        path = None
+    if path is not None:
+        fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        try:
+            fh.seek(data_set_offset(fh))
+        except BaseException:
+            fh.close()
+            raise
+        return fh
+    raw = event.request.DataSet
+    if isinstance(raw, BytesIO):
+        raw.seek(0)
+        return raw
+    raise ValueError("the C-STORE request carries no data set")
+
+
+def handle_store(event: Any, ingest: IngestLike) -> Dataset:
+    """Store one received SOP instance (PS3.4 B.2.2) and answer its status; never raises.
+
+    Parameters
+    ----------
+    event
+        pynetdicom's ``EVT_C_STORE`` event.
+    ingest
+        The server's ingest; its outcome's status and comment are answered as they are.
+
+    Returns
+    -------
+    pydicom.dataset.Dataset
+        The response status (PS3.7 9.3.1.2): the ingest's, or 0xA700 (out of
+        resources) / 0xC000 (cannot understand) when something unexpected failed here.
+    """
+    try:
+        request = event.request
+        sop_class_uid = str(request.AffectedSOPClassUID or "")
+        sop_instance_uid = str(request.AffectedSOPInstanceUID or "")
+        transfer_syntax = str(event.context.transfer_syntax)
+        assoc = event.assoc
+        source_ae = str(assoc.requestor.ae_title).strip()
+        called_ae = str(assoc.acceptor.ae_title).strip()
+        with open_received(event) as stream:
+            outcome = ingest.store_encoded(
+                stream,
+                transfer_syntax=transfer_syntax,
+                sop_class_uid=sop_class_uid,
+                sop_instance_uid=sop_instance_uid,
+                source_ae=source_ae,
+                called_ae=called_ae,
+            )
+        status = int(outcome.status)
+        if status != SUCCESS:
+            LOGGER.warning(
+                "C-STORE of %s from %s answered 0x%04X: %s", sop_instance_uid, source_ae, status, outcome.comment
+            )
+        return status_dataset(status, outcome.comment)
+    except (OSError, MemoryError) as exc:
+        LOGGER.exception("C-STORE failed for lack of resources")
+        return status_dataset(OUT_OF_RESOURCES, f"Out of resources: {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        LOGGER.exception("C-STORE failed unexpectedly")
+        return status_dataset(CANNOT_UNDERSTAND, f"Cannot process: {type(exc).__name__}: {exc}")

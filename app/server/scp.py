@@ -1,0 +1,201 @@
+"""The server's Storage SCP application entities (PS3.4 B.2, PS3.7 9.1.1, PS3.8 7 and 9.3).
+
+One pynetdicom AE per ``[[server.storage]]`` entry, each with its own AE title and port,
+bound on ``config.dicom_host``. Every AE offers:
+
+- Verification (PS3.4 A) with the uncompressed transfer syntaxes only;
+- every storage SOP class of :data:`app.dicom.sop_classes.ALL_STORAGE`, with the transfer
+  syntaxes of :data:`app.dicom.transfer_syntaxes.STORAGE_PREFERENCE` in that order: for
+  each proposed presentation context the acceptor takes the first syntax of this list that
+  the requestor proposed (PS3.8 9.3.3.2).
+
+Association negotiation (PS3.8 9.3.4, Table 9-21):
+
+- a wrong Called AE Title is rejected permanent, source service-user, reason 7 (called
+  AE title not recognised);
+- beyond ``config.max_associations`` simultaneous associations on one AE, further ones are
+  rejected transient, source service-provider (presentation related function), reason 2
+  (local limit exceeded).
+
+Every accepted socket gets ``TCP_NODELAY``: DIMSE is request/response, so Nagle's algorithm
+would hold each small response for a delayed ACK of the peer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any, cast
+
+from pynetdicom import AE, _config, evt
+from pynetdicom.transport import ThreadedAssociationServer
+
+from app.core.config import ServerConfig
+from app.dicom.sop_classes import ALL_STORAGE, VERIFICATION
+from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
+from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.server.handlers.echo import handle_echo
+from app.server.handlers.store import IngestLike, handle_store
+
+LOGGER = logging.getLogger(__name__)
+
+#: How long :meth:`StorageService.stop` lets running associations finish before aborting them.
+STOP_GRACE_SECONDS = 10.0
+
+#: Poll interval of the listening loop (bounds how long ``stop`` waits for it).
+_ACCEPT_POLL_SECONDS = 0.2
+
+
+class _NoDelayServer(ThreadedAssociationServer):
+    """pynetdicom's threaded association server, setting ``TCP_NODELAY`` on accepted sockets."""
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        client, address = super().get_request()
+        try:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - e.g. a socket already closed by the peer
+            pass
+        return client, address
+
+
+def _remove_partial_dataset(event: Any) -> None:
+    """On abort or connection close, delete the temporary file of a data set being received.
+
+    pynetdicom writes an incoming C-STORE data set to a temporary file and removes it
+    only once the handler ran; a peer abort mid-transfer would leave it behind.
+    """
+    try:
+        message = event.assoc.dimse.message
+        fh = getattr(message, "_data_set_file", None) if message is not None else None
+        if fh is not None:
+            fh.close()
+            os.unlink(fh.name)
+    except Exception:  # never let cleanup raise into pynetdicom's threads
+        pass
+
+
+def _configure_pynetdicom() -> None:
+    """Process-wide pynetdicom settings of the server (PS3.7 9.3.1 C-STORE receive path)."""
+    # The received data set goes to a file as it arrives: never held whole in memory,
+    # never decoded by pynetdicom; the handler streams it into the storage area.
+    _config.STORE_RECV_CHUNKED_DATASET = True
+    # Per-PDU/DIMSE logging handlers cost time on every message: keep them unbound.
+    _config.LOG_HANDLER_LEVEL = "none"
+
+
+def make_ae(config: ServerConfig, ae_title: str) -> AE:
+    """The pynetdicom AE of one Storage SCP, with its contexts and limits (not yet listening)."""
+    ae = AE(ae_title=ae_title)
+    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
+    ae.maximum_pdu_size = config.max_pdu
+    ae.maximum_associations = config.max_associations
+    ae.require_called_aet = True
+    ae.network_timeout = config.network_timeout
+    ae.acse_timeout = config.network_timeout
+    ae.dimse_timeout = config.network_timeout
+    ae.add_supported_context(VERIFICATION, list(UNCOMPRESSED))
+    preference = list(STORAGE_PREFERENCE)
+    for sop_class in ALL_STORAGE:
+        ae.add_supported_context(sop_class, preference)
+    return ae
+
+
+class StorageService:
+    """The Storage SCP AEs of ``lightbox server``.
+
+    Parameters
+    ----------
+    config
+        The server settings: ``storage`` (AE titles and ports), ``dicom_host``,
+        ``max_pdu``, ``max_associations``, ``network_timeout``.
+    ingest
+        The server's ingest (``app.server.context.Ingest``); thread-safe.
+    """
+
+    def __init__(self, config: ServerConfig, ingest: IngestLike) -> None:
+        self._config = config
+        self._ingest = ingest
+        self._servers: list[tuple[AE, _NoDelayServer, threading.Thread]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """(AE title, bound port) of each running AE."""
+        return [(ae.ae_title, int(server.server_address[1])) for ae, server, _ in self._servers]
+
+    def start(self) -> list[tuple[str, int]]:
+        """Start listening, one AE per configured entry; non-blocking.
+
+        Returns
+        -------
+        list of (str, int)
+            The AE title and the bound port of each AE (a configured port 0 becomes an
+            ephemeral port).
+        """
+        _configure_pynetdicom()
+        with self._lock:
+            try:
+                for entry in self._config.storage:
+                    self._start_one(entry.ae_title, entry.port)
+            except BaseException:
+                self._stop_locked(grace=0.0)
+                raise
+            started = self.addresses
+        for title, port in started:
+            LOGGER.info("Storage SCP %s listening on %s:%d", title, self._config.dicom_host, port)
+        return started
+
+    def _start_one(self, ae_title: str, port: int) -> None:
+        ae = make_ae(self._config, ae_title)
+        handlers: list[Any] = [
+            (evt.EVT_C_ECHO, handle_echo),
+            (evt.EVT_C_STORE, handle_store, [self._ingest]),
+            (evt.EVT_ABORTED, _remove_partial_dataset),
+            (evt.EVT_CONN_CLOSE, _remove_partial_dataset),
+        ]
+        server = cast(
+            _NoDelayServer,
+            ae.make_server(
+                (self._config.dicom_host, port),
+                ae_title=ae_title,
+                evt_handlers=handlers,
+                server_class=_NoDelayServer,
+            ),
+        )
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": _ACCEPT_POLL_SECONDS},
+            name=f"StorageSCP-{ae_title}",
+            daemon=True,
+        )
+        thread.start()
+        ae._servers.append(server)  # as AE.start_server does, so server.shutdown() can deregister it
+        self._servers.append((ae, server, thread))
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop accepting, let running associations finish for up to ``grace`` s, then abort them."""
+        with self._lock:
+            self._stop_locked(grace)
+
+    def _stop_locked(self, grace: float) -> None:
+        servers, self._servers = self._servers, []
+        for _ae, server, thread in servers:
+            try:
+                server.shutdown()  # stops serve_forever and closes the listening socket
+            except Exception:
+                LOGGER.exception("Could not shut down the listener of %s cleanly", server.ae_title)
+            thread.join(timeout=5.0)
+        deadline = time.monotonic() + grace
+        for ae, _server, _thread in servers:
+            while ae.active_associations and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for assoc in ae.active_associations:
+                LOGGER.warning("Aborting an association still running at shutdown (peer %s)", assoc.requestor.ae_title)
+                try:
+                    assoc.abort()
+                except Exception:
+                    LOGGER.exception("Abort failed")
