@@ -1,0 +1,1 @@
+"""The display pipeline, pure numpy (DESIGN.md section 4)."""
