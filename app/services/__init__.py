@@ -1,0 +1,1 @@
+"""Desktop use-cases, Qt-free and cancellable: the only API the UI calls."""

@@ -1,0 +1,110 @@
+"""The images of an opened series as a stack of frames, rendered by :mod:`app.imaging`.
+
+Every frame of every instance, in display order, is one position of the stack. Grey frames
+go through their own image's :class:`~app.imaging.pipeline.GreyPipeline` (one cached table
+per window), colour frames to RGB (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
+from app.imaging.pipeline import GreyPipeline
+from app.imaging.voi_lut import VOI, Window
+
+_CACHE_FRAMES = 64
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """Position ``frame`` (0-based) of instance ``dataset`` in the stack."""
+
+    instance: int
+    frame: int
+
+
+class ImageStack:
+    """Frames of a series with cached decoded indices and per-instance pipelines."""
+
+    def __init__(self, datasets: list[Dataset]) -> None:
+        self.datasets = datasets
+        self.frames = [FrameRef(i, f) for i, ds in enumerate(datasets) for f in range(number_of_frames(ds))]
+        self._pipelines: dict[int, GreyPipeline] = {}
+        self._indices: dict[FrameRef, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def dataset(self, position: int) -> Dataset:
+        return self.datasets[self.frames[position].instance]
+
+    def is_grey(self, position: int) -> bool:
+        return is_grey(self.dataset(position))
+
+    def pipeline(self, position: int) -> GreyPipeline:
+        instance = self.frames[position].instance
+        pipe = self._pipelines.get(instance)
+        if pipe is None:
+            pipe = GreyPipeline.from_dataset(self.datasets[instance])
+            self._pipelines[instance] = pipe
+        return pipe
+
+    def index(self, position: int) -> np.ndarray:
+        """The table index of a grey frame (decoded once, a few dozen kept)."""
+        ref = self.frames[position]
+        idx = self._indices.get(ref)
+        if idx is None:
+            stored, _ = decode_frame(self.datasets[ref.instance], ref.frame)
+            idx = self.pipeline(position).index(stored)
+            if len(self._indices) >= _CACHE_FRAMES:
+                self._indices.pop(next(iter(self._indices)))
+            self._indices[ref] = idx
+        return idx
+
+    def default_voi(self, position: int) -> VOI | None:
+        """The image's own VOI (its window, VOI LUT, or a window over its values); None for colour."""
+        if not self.is_grey(position):
+            return None
+        return self.pipeline(position).default_voi(self.index(position))
+
+    def modality_range(self, position: int) -> tuple[float, float]:
+        """Range of modality values over all stored values of the frame's pipeline (0..255 for colour)."""
+        if not self.is_grey(position):
+            return 0.0, 255.0
+        return self.pipeline(position).modality_range()
+
+    def render(self, position: int, voi: VOI | None = None) -> np.ndarray:
+        """uint8 display pixels: (rows, columns) for grey, (rows, columns, 3) RGB for colour."""
+        ref = self.frames[position]
+        if not self.is_grey(position):
+            return rgb_frame(self.datasets[ref.instance], ref.frame)
+        pipe = self.pipeline(position)
+        idx = self.index(position)
+        return pipe.render(idx, voi if voi is not None else pipe.default_voi(idx))
+
+    def pixel_aspect(self, position: int) -> float:
+        """Height/width of one pixel from Pixel Spacing or Pixel Aspect Ratio (PS3.3 10.7.1.3)."""
+        ds = self.dataset(position)
+        spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+        try:
+            if spacing and float(spacing[1]) > 0:
+                return float(spacing[0]) / float(spacing[1])
+            ratio = ds.get("PixelAspectRatio")
+            if ratio and int(ratio[1]) > 0:
+                return int(ratio[0]) / int(ratio[1])
+        except (TypeError, ValueError, IndexError):
+            pass
+        return 1.0
+
+
+def describe_voi(voi: VOI | None) -> str:
+    """Corner text for a VOI: ``W 400 L 40`` for a window, the LUT's name for a VOI LUT."""
+    if voi is None:
+        return ""
+    if isinstance(voi, Window):
+        return f"W {voi.width:.0f} L {voi.center:.0f}"
+    return f"VOI LUT {voi.explanation}".strip()

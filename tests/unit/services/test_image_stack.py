@@ -1,0 +1,50 @@
+"""ImageStack and display order: Qt-free parts of the viewer."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
+
+from app.imaging.pipeline import GreyPipeline
+from app.imaging.voi_lut import Window
+from app.services.image_stack import ImageStack, describe_voi
+from app.services.studies import sort_for_display
+
+
+def _file(name: str) -> Dataset:
+    path = get_testdata_file(name, download=False)
+    assert path is not None
+    return dcmread(path)
+
+
+def test_sort_by_instance_number_then_position() -> None:
+    items = []
+    for number, z in [(3, 0.0), (1, 5.0), (None, 1.0), (2, 9.0), (2, 1.0)]:
+        ds = Dataset()
+        if number is not None:
+            ds.InstanceNumber = number
+        ds.ImagePositionPatient = [0, 0, z]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.SOPInstanceUID = f"1.{number or 0}.{int(z)}"
+        items.append(ds)
+    ordered = [(ds.get("InstanceNumber"), ds.ImagePositionPatient[2]) for ds in sort_for_display(items)]
+    assert ordered == [(1, 5.0), (2, 1.0), (2, 9.0), (3, 0.0), (None, 1.0)]
+
+
+def test_stack_of_single_and_multiframe() -> None:
+    ct, emri, rgb = _file("CT_small.dcm"), _file("emri_small.dcm"), _file("SC_rgb.dcm")
+    stack = ImageStack([ct, emri, rgb])
+    assert len(stack) == 1 + int(emri.NumberOfFrames) + int(rgb.get("NumberOfFrames", 1))
+    first = stack.render(0)
+    pipe = GreyPipeline.from_dataset(ct)
+    index = pipe.index(ct.pixel_array)
+    expected = pipe.render(index, pipe.default_voi(index))
+    np.testing.assert_array_equal(first, expected)
+    windowed = stack.render(0, Window(0, 100))
+    assert not np.array_equal(first, windowed)
+    assert stack.render(2).shape == (emri.Rows, emri.Columns)
+    assert stack.render(len(stack) - 1).shape == (rgb.Rows, rgb.Columns, 3)
+    assert stack.default_voi(len(stack) - 1) is None
+    assert describe_voi(Window(40.2, 400)) == "W 400 L 40"
