@@ -1,0 +1,286 @@
+"""The catalogue: what is stored, at which level, and where (PS3.4 C.6.2 information model).
+
+Thread-safe: every method takes a pooled connection of its own. Writers are serialized
+in-process (SQLite allows one writer anyway, and ``BEGIN IMMEDIATE`` serializes writers
+of other processes); on other databases a concurrent get-or-create is retried when it
+loses the race on a unique constraint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app.core.errors import IndexFailure
+from app.server.index import engine as engine_mod
+from app.server.index.query import compile_search, row_values
+from app.server.index.records import AddResult, InstanceRecord, SearchRequest, StoredInstance
+from app.server.index.schema import CHANGES, REQUEST, counter, instance, patient, series, study
+
+LOGGER = logging.getLogger(__name__)
+
+_RETRIES = 3
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    return f"{type(cause).__name__}: {cause}"
+
+
+def _stored_columns() -> list[Any]:
+    return [
+        instance.c.id,
+        study.c.study_instance_uid,
+        series.c.series_instance_uid,
+        instance.c.sop_instance_uid,
+        instance.c.sop_class_uid,
+        instance.c.transfer_syntax_uid,
+        instance.c.relpath,
+        instance.c.size,
+    ]
+
+
+def _stored_from() -> Any:
+    return instance.join(series, instance.c.series_fk == series.c.id).join(study, series.c.study_fk == study.c.id)
+
+
+class Catalogue:
+    """The index of stored instances.
+
+    Parameters
+    ----------
+    engine
+        Engine from :func:`app.server.index.engine.create_index_engine`, schema up to date.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine_mod.is_sqlite(engine) else contextlib.nullcontext()
+        )
+
+    # -- transactions ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction; database errors become :class:`IndexFailure`."""
+        try:
+            with self._write_lock, self.engine.connect() as conn:
+                conn.execution_options(**{engine_mod.WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as exc:
+            raise IndexFailure(f"the index could not be updated: {_reason(exc)}") from exc
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except SQLAlchemyError as exc:
+            raise IndexFailure(f"the index could not be read: {_reason(exc)}") from exc
+
+    # -- writes ------------------------------------------------------------------------
+
+    def add_instance(self, record: InstanceRecord, *, duplicates: str = "keep") -> AddResult:
+        """Index one stored instance (PS3.4 B.2.2), creating its patient, study and series.
+
+        Parameters
+        ----------
+        record
+            The instance's attributes and where it is stored.
+        duplicates
+            ``keep`` (add a second row), ``overwrite`` (remove the rows of earlier copies in
+            the same transaction; their files are returned in ``replaced``) or ``reject``
+            (add nothing when the SOP Instance UID is already indexed).
+
+        Raises
+        ------
+        IndexFailure
+            The transaction failed and was rolled back; nothing was indexed.
+        """
+        for attempt in range(_RETRIES):
+            try:
+                with self._writing() as conn:
+                    return self._add(conn, record, duplicates)
+            except IntegrityError as exc:
+                if attempt == _RETRIES - 1:
+                    raise IndexFailure(f"the index refused the instance: {exc.orig}") from exc
+                LOGGER.debug("concurrent insert, retrying", exc_info=True)
+        raise AssertionError("unreachable")
+
+    def _add(self, conn: Connection, r: InstanceRecord, duplicates: str) -> AddResult:
+        existing = [
+            StoredInstance(*row)
+            for row in conn.execute(
+                select(*_stored_columns())
+                .select_from(_stored_from())
+                .where(instance.c.sop_instance_uid == r.sop_instance_uid)
+            )
+        ]
+        if existing and duplicates == "reject":
+            return AddResult(added=False)
+        patient_pk = self._get_or_create(
+            conn, patient, (patient.c.patient_id == r.patient_id) & (patient.c.issuer == r.issuer),
+            {"patient_id": r.patient_id, "issuer": r.issuer, "patient_name": r.patient_name,
+             "patient_name_lc": r.patient_name.lower(), "birth_date": r.birth_date, "sex": r.sex},
+        )[0]
+        study_pk, _ = self._get_or_create(
+            conn, study, study.c.study_instance_uid == r.study_instance_uid,
+            {"patient_fk": patient_pk, "study_instance_uid": r.study_instance_uid, "study_date": r.study_date,
+             "study_time": r.study_time, "study_description": r.study_description,
+             "accession_number": r.accession_number, "referring_physician_name": r.referring_physician_name,
+             "study_id": r.study_id, "modalities": "", "num_series": 0, "num_instances": 0},
+        )
+        series_pk, series_created = self._get_or_create(
+            conn, series, series.c.series_instance_uid == r.series_instance_uid,
+            {"study_fk": study_pk, "series_instance_uid": r.series_instance_uid, "modality": r.modality,
+             "series_number": r.series_number, "series_description": r.series_description,
+             "series_date": r.series_date, "series_time": r.series_time, "body_part": r.body_part,
+             "num_instances": 0},
+        )
+        instance_pk = conn.execute(
+            instance.insert().values(
+                series_fk=series_pk, sop_instance_uid=r.sop_instance_uid, sop_class_uid=r.sop_class_uid,
+                instance_number=r.instance_number, transfer_syntax_uid=r.transfer_syntax_uid,
+                image_rows=r.rows, image_columns=r.columns, number_of_frames=r.number_of_frames,
+                relpath=r.relpath, size=r.size, received_at=r.received_at, source_ae=r.source_ae,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        series_study = conn.execute(select(series.c.study_fk).where(series.c.id == series_pk)).scalar_one()
+        conn.execute(update(series).where(series.c.id == series_pk).values(num_instances=series.c.num_instances + 1))
+        conn.execute(update(study).where(study.c.id == series_study).values(num_instances=study.c.num_instances + 1))
+        if series_created:
+            conn.execute(update(study).where(study.c.id == series_study).values(num_series=study.c.num_series + 1))
+            self._refresh_modalities(conn, series_study)
+        replaced: tuple[StoredInstance, ...] = ()
+        if duplicates == "overwrite" and existing:
+            for old in existing:
+                self._remove(conn, old.id)
+            replaced = tuple(existing)
+        self._bump(conn, CHANGES, 1 + len(replaced))
+        return AddResult(added=True, instance_id=int(instance_pk), replaced=replaced)
+
+    @staticmethod
+    def _get_or_create(conn: Connection, table: Any, where: Any, values: dict[str, Any]) -> tuple[int, bool]:
+        found = conn.execute(select(table.c.id).where(where)).scalar()
+        if found is not None:
+            return int(found), False
+        with conn.begin_nested():
+            pk = conn.execute(table.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
+        return int(pk), True
+
+    @staticmethod
+    def _refresh_modalities(conn: Connection, study_pk: int) -> None:
+        """Recompute ModalitiesInStudy (0008,0061) from the study's series."""
+        rows = conn.execute(
+            select(series.c.modality).where(series.c.study_fk == study_pk, series.c.modality != "")
+            .distinct().order_by(series.c.modality)
+        ).scalars()
+        conn.execute(update(study).where(study.c.id == study_pk).values(modalities="\\".join(rows)))
+
+    def _remove(self, conn: Connection, instance_pk: int) -> None:
+        """Delete one instance row, keep the counts right and drop emptied parents."""
+        series_pk = conn.execute(select(instance.c.series_fk).where(instance.c.id == instance_pk)).scalar_one()
+        study_pk = conn.execute(select(series.c.study_fk).where(series.c.id == series_pk)).scalar_one()
+        conn.execute(delete(instance).where(instance.c.id == instance_pk))
+        conn.execute(update(series).where(series.c.id == series_pk).values(num_instances=series.c.num_instances - 1))
+        conn.execute(update(study).where(study.c.id == study_pk).values(num_instances=study.c.num_instances - 1))
+        left = conn.execute(select(series.c.num_instances).where(series.c.id == series_pk)).scalar_one()
+        if left > 0:
+            return
+        conn.execute(delete(series).where(series.c.id == series_pk))
+        conn.execute(update(study).where(study.c.id == study_pk).values(num_series=study.c.num_series - 1))
+        self._refresh_modalities(conn, study_pk)
+        study_left = conn.execute(select(study.c.num_series).where(study.c.id == study_pk)).scalar_one()
+        if study_left > 0:
+            return
+        patient_pk = conn.execute(select(study.c.patient_fk).where(study.c.id == study_pk)).scalar_one()
+        conn.execute(delete(study).where(study.c.id == study_pk))
+        others = conn.execute(select(func.count()).select_from(study).where(study.c.patient_fk == patient_pk))
+        if others.scalar_one() == 0:
+            conn.execute(delete(patient).where(patient.c.id == patient_pk))
+
+    def remove_instance(self, instance_pk: int) -> None:
+        """Remove one instance row (its file is for the caller to delete)."""
+        with self._writing() as conn:
+            self._remove(conn, instance_pk)
+            self._bump(conn, CHANGES, 1)
+
+    @staticmethod
+    def _bump(conn: Connection, name: str, by: int) -> int:
+        conn.execute(update(counter).where(counter.c.name == name).values(value=counter.c.value + by))
+        return int(conn.execute(select(counter.c.value).where(counter.c.name == name)).scalar_one())
+
+    def next_request_number(self) -> int:
+        """The next request number (used as Patient ID when a data set has none)."""
+        with self._writing() as conn:
+            return self._bump(conn, REQUEST, 1)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def has_instance(self, sop_instance_uid: str) -> bool:
+        """True when at least one copy of the instance is indexed."""
+        with self._reading() as conn:
+            found = conn.execute(
+                select(instance.c.id).where(instance.c.sop_instance_uid == sop_instance_uid).limit(1)
+            ).scalar()
+        return found is not None
+
+    def change_counter(self) -> int:
+        """A number that grows with every change of the index (the workstation's refresh cue)."""
+        with self._reading() as conn:
+            return int(conn.execute(select(counter.c.value).where(counter.c.name == CHANGES)).scalar_one())
+
+    def count_instances(self) -> int:
+        """How many instance rows the index holds."""
+        with self._reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(instance)).scalar_one())
+
+    def stored_instances(
+        self, study_instance_uid: str, series_instance_uid: str | None = None, sop_instance_uid: str | None = None
+    ) -> list[StoredInstance]:
+        """The stored files of a study, series or instance, in series and instance order
+        (PS3.18 10.4.1)."""
+        stmt = select(*_stored_columns()).select_from(_stored_from()).where(
+            study.c.study_instance_uid == study_instance_uid
+        )
+        if series_instance_uid is not None:
+            stmt = stmt.where(series.c.series_instance_uid == series_instance_uid)
+        if sop_instance_uid is not None:
+            stmt = stmt.where(instance.c.sop_instance_uid == sop_instance_uid)
+        stmt = stmt.order_by(
+            series.c.series_number, series.c.id, instance.c.instance_number, instance.c.id
+        )
+        with self._reading() as conn:
+            return [StoredInstance(*row) for row in conn.execute(stmt)]
+
+    def search(self, request: SearchRequest) -> list[dict[str, Any]]:
+        """Run a QIDO-RS / C-FIND search; raises :class:`QueryError` for bad keys or values."""
+        stmt, keywords = compile_search(request)
+        with self._reading() as conn:
+            return [row_values(keywords, row) for row in conn.execute(stmt)]
+
+    def close(self) -> None:
+        """Close the index (checkpoint the SQLite WAL, close pooled connections)."""
+        engine_mod.close_engine(self.engine)
+
+
+def open_catalogue(url: str, *, busy_timeout_ms: int = engine_mod.DEFAULT_BUSY_TIMEOUT_MS) -> Catalogue:
+    """Create the engine, bring the schema up to date (``alembic upgrade head``) and return
+    the catalogue."""
+    engine = engine_mod.create_index_engine(url, busy_timeout_ms=busy_timeout_ms)
+    try:
+        engine_mod.upgrade(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise IndexFailure(f"cannot open the index: {exc}; check index_url and the data directory") from exc
+    return Catalogue(engine)

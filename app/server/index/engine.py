@@ -1,0 +1,107 @@
+"""Index engine: connection setup, migrations at start, clean close.
+
+SQLite (the default) runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout,
+so readers (QIDO-RS, C-FIND) never block the Storage SCP's writers. Write transactions
+on SQLite start with ``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock
+upgrade. Any other SQLAlchemy URL (PostgreSQL) is used as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+LOGGER = logging.getLogger(__name__)
+
+_HERE = Path(__file__).resolve().parent
+
+#: Default busy timeout of SQLite, in milliseconds.
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+
+#: Execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite).
+WRITE_OPTION = "lightbox_write"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the index lives in SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def create_index_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+    """Create the engine of the index.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL (``ServerConfig.effective_index_url()``).
+    busy_timeout_ms
+        How long an SQLite writer waits for another one before the statement fails
+        (the Storage SCP then answers 0xA700, PS3.4 B.2.3).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": busy_timeout_ms / 1000.0, "check_same_thread": False},
+        pool_size=10,
+        max_overflow=20,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite would otherwise defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # Wildcard matching is case-sensitive except for PN (PS3.4 C.2.2.2.4).
+            cursor.execute("PRAGMA case_sensitive_like=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig(str(_HERE / "alembic.ini"))
+    cfg.set_main_option("script_location", str(_HERE / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the index schema to ``revision`` (``alembic upgrade head``), on ``engine``."""
+    cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+        connection.commit()
+    LOGGER.info("index schema at %s (%s)", revision, engine.url.render_as_string(hide_password=True))
+
+
+def close_engine(engine: Engine) -> None:
+    """Close every pooled connection; on SQLite checkpoint the WAL into the database first."""
+    if is_sqlite(engine):
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception:  # the process is stopping; report and go on closing
+            LOGGER.warning("could not checkpoint the index WAL", exc_info=True)
+    engine.dispose()

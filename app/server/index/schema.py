@@ -1,0 +1,121 @@
+"""The index schema: one table per level of the DICOM information model (PS3.3 A.1.2).
+
+Patient -> Study -> Series -> Instance, with real columns for the attributes the
+Storage SCP indexes and the C-FIND / QIDO-RS keys match on (PS3.4 C.6.2.1, PS3.18
+10.6.1). SOP Instance UIDs are deliberately *not* unique: with the ``keep`` duplicate
+policy two received copies of one instance are both stored (PS3.4 B.4.1).
+
+The SQL is kept portable (SQLite by default, PostgreSQL for larger sites): only plain
+types, no dialect-specific column types. Strings are stored decoded (Unicode); empty
+attributes are stored as ``""`` rather than NULL so equality and uniqueness behave the
+same on every backend. The Alembic migration in ``migrations/versions`` creates exactly
+these tables; change both together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+#: Patient level (PS3.3 C.7.1.1 Patient Module).
+patient = Table(
+    "patient",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("issuer", String(64), nullable=False, default=""),
+    Column("patient_name", String(324), nullable=False, default=""),
+    # Lower-cased copy for case-insensitive PN matching (PS3.4 C.2.2.2.1).
+    Column("patient_name_lc", String(324), nullable=False, default=""),
+    Column("birth_date", String(8), nullable=False, default=""),
+    Column("sex", String(16), nullable=False, default=""),
+    UniqueConstraint("patient_id", "issuer", name="uq_patient_id_issuer"),
+)
+
+#: Study level (PS3.3 C.7.2.1 General Study Module).
+study = Table(
+    "study",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_fk", Integer, ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    Column("study_instance_uid", String(64), nullable=False),
+    Column("study_date", String(8), nullable=False, default=""),
+    Column("study_time", String(16), nullable=False, default=""),
+    Column("study_description", String(64), nullable=False, default=""),
+    Column("accession_number", String(64), nullable=False, default=""),
+    Column("referring_physician_name", String(324), nullable=False, default=""),
+    Column("study_id", String(16), nullable=False, default=""),
+    # Backslash-joined distinct Modality values of the study's series (ModalitiesInStudy).
+    Column("modalities", String(160), nullable=False, default=""),
+    Column("num_series", Integer, nullable=False, default=0),
+    Column("num_instances", Integer, nullable=False, default=0),
+    UniqueConstraint("study_instance_uid", name="uq_study_uid"),
+)
+Index("ix_study_patient", study.c.patient_fk)
+Index("ix_study_date", study.c.study_date)
+Index("ix_study_accession", study.c.accession_number)
+
+#: Series level (PS3.3 C.7.3.1 General Series Module).
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_fk", Integer, ForeignKey("study.id", ondelete="CASCADE"), nullable=False),
+    Column("series_instance_uid", String(64), nullable=False),
+    Column("modality", String(16), nullable=False, default=""),
+    Column("series_number", Integer, nullable=True),
+    Column("series_description", String(64), nullable=False, default=""),
+    Column("series_date", String(8), nullable=False, default=""),
+    Column("series_time", String(16), nullable=False, default=""),
+    Column("body_part", String(16), nullable=False, default=""),
+    Column("num_instances", Integer, nullable=False, default=0),
+    UniqueConstraint("series_instance_uid", name="uq_series_uid"),
+)
+Index("ix_series_study", series.c.study_fk)
+
+#: Instance level (PS3.3 C.12.1 SOP Common Module, C.7.6.1, C.7.6.3) and where it is stored.
+instance = Table(
+    "instance",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("series_fk", Integer, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
+    Column("sop_instance_uid", String(64), nullable=False),
+    Column("sop_class_uid", String(64), nullable=False),
+    Column("instance_number", Integer, nullable=True),
+    Column("transfer_syntax_uid", String(64), nullable=False),
+    Column("image_rows", Integer, nullable=True),
+    Column("image_columns", Integer, nullable=True),
+    Column("number_of_frames", Integer, nullable=True),
+    Column("relpath", String(80), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=False), nullable=False),
+    Column("source_ae", String(64), nullable=False, default=""),
+    UniqueConstraint("relpath", name="uq_instance_relpath"),
+)
+Index("ix_instance_series", instance.c.series_fk)
+Index("ix_instance_sop_uid", instance.c.sop_instance_uid)
+
+#: Named monotonically increasing counters (``changes``, ``request``), updated in the
+#: same transaction as the rows they count.
+counter = Table(
+    "counter",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False, default=0),
+)
+
+#: Counter names.
+CHANGES = "changes"
+REQUEST = "request"

@@ -1,0 +1,183 @@
+"""The storage area: ``data_dir/storage``, one Part 10 file per received SOP instance.
+
+Files are written atomically (PS3.4 B.2.2 asks that success be answered only once the
+instance is stored): into ``storage/tmp`` first, flushed and fsynced, then renamed into
+their fan-out folder, whose directory entry is fsynced too. File names are generated
+(:func:`app.dicom.filenames.new_storage_name`); no received string ever becomes part of
+a path, and every relative path read back is checked with
+:func:`app.dicom.filenames.is_safe_relpath`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from app.core.errors import NotFoundError, StorageError
+from app.dicom.filenames import is_safe_relpath, new_storage_name, storage_relpath
+
+LOGGER = logging.getLogger(__name__)
+
+_TMP = "tmp"
+_TMP_SUFFIX = ".part"
+CHUNK = 1024 * 1024
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a directory entry (a rename, a create) durable; no-op where not supported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class TempFile:
+    """A file being written in ``storage/tmp``; :meth:`Storage.commit` moves it into place."""
+
+    def __init__(self, path: Path, fh: BinaryIO) -> None:
+        self.path = path
+        self.file = fh
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``."""
+        self.file.write(data)
+
+    def copy_from(self, source: BinaryIO) -> None:
+        """Append everything readable from ``source`` (read in 1 MiB chunks)."""
+        shutil.copyfileobj(source, self.file, CHUNK)
+
+    def discard(self) -> None:
+        """Close and remove the temporary file; never raises."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+
+
+class Storage:
+    """The storage area under ``root`` (normally ``data_dir/storage``).
+
+    Parameters
+    ----------
+    root
+        Folder of the storage area; created when missing.
+    fsync
+        Flush files and directory entries to the disk before a write counts as done
+        (``ServerConfig.fsync``; turn off only on test rigs).
+    """
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self.tmp_dir = self.root / _TMP
+        try:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the storage area {self.root}: {exc.strerror}; check the data directory."
+            ) from exc
+
+    def remove_leftovers(self) -> int:
+        """Remove temporary files an interrupted write left behind; returns how many."""
+        removed = 0
+        for path in self.tmp_dir.iterdir():
+            if path.is_file() and path.name.endswith(_TMP_SUFFIX):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+        if removed:
+            LOGGER.warning("removed %d unfinished file(s) from %s", removed, self.tmp_dir)
+        return removed
+
+    def create_temp(self) -> TempFile:
+        """Open a new temporary file in ``storage/tmp`` for writing."""
+        try:
+            fd, name = tempfile.mkstemp(suffix=_TMP_SUFFIX, dir=self.tmp_dir)
+        except OSError as exc:
+            raise StorageError(f"cannot create a file in {self.tmp_dir}: {exc.strerror}") from exc
+        return TempFile(Path(name), os.fdopen(fd, "wb"))
+
+    def commit(self, temp: TempFile) -> str:
+        """Flush, fsync and rename ``temp`` into its fan-out folder; returns its relative path.
+
+        On failure the temporary file is removed and :class:`StorageError` raised.
+        """
+        try:
+            temp.file.flush()
+            if self.fsync:
+                os.fsync(temp.file.fileno())
+            temp.file.close()
+            relpath = storage_relpath(new_storage_name())
+            target = self.root / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(temp.path, target)
+            if self.fsync:
+                _fsync_dir(target.parent)
+            return relpath
+        except OSError as exc:
+            temp.discard()
+            raise StorageError(f"cannot store a file in {self.root}: {exc.strerror or exc}") from exc
+
+    def write_bytes(self, data: bytes) -> str:
+        """Store ``data`` atomically as a new file; returns its relative path."""
+        temp = self.create_temp()
+        try:
+            temp.write(data)
+        except OSError as exc:
+            temp.discard()
+            raise StorageError(f"cannot write to {self.tmp_dir}: {exc.strerror or exc}") from exc
+        return self.commit(temp)
+
+    def path_of(self, relpath: str) -> Path:
+        """Absolute path of a stored file, after checking the shape of ``relpath``."""
+        if not is_safe_relpath(relpath):
+            raise NotFoundError(f"{relpath!r} is not a storage path made by Lightbox")
+        return self.root / relpath
+
+    def open(self, relpath: str) -> BinaryIO:
+        """Open a stored file for reading."""
+        try:
+            return self.path_of(relpath).open("rb")
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"stored file {relpath} is missing from {self.root}") from exc
+
+    def read_chunks(self, relpath: str, chunk: int = CHUNK) -> Iterator[bytes]:
+        """Yield the bytes of a stored file in chunks (for streaming responses)."""
+        with self.open(relpath) as fh:
+            while True:
+                data = fh.read(chunk)
+                if not data:
+                    return
+                yield data
+
+    def size(self, relpath: str) -> int:
+        """Size in bytes of a stored file."""
+        try:
+            return self.path_of(relpath).stat().st_size
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"stored file {relpath} is missing from {self.root}") from exc
+
+    def delete(self, relpath: str) -> bool:
+        """Remove a stored file; False when it was already gone."""
+        path = self.path_of(relpath)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot remove {path}: {exc.strerror or exc}") from exc
+        if self.fsync:
+            _fsync_dir(path.parent)
+        return True
