@@ -19,6 +19,10 @@ Association negotiation (PS3.8 9.3.4, Table 9-21):
 
 Every accepted socket gets ``TCP_NODELAY``: DIMSE is request/response, so Nagle's algorithm
 would hold each small response for a delayed ACK of the peer.
+
+C-STORE requests are served by the fast path of :mod:`app.server.fastpath` (installed on
+each association when pynetdicom is the pinned version; ``LIGHTBOX_STORE_FASTPATH=0``
+turns it off), everything else by pynetdicom's own path and :mod:`app.server.handlers`.
 """
 
 from __future__ import annotations
@@ -37,13 +41,17 @@ from app.core.config import ServerConfig
 from app.dicom.sop_classes import ALL_STORAGE, VERIFICATION
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.server import fastpath
 from app.server.handlers.echo import handle_echo
-from app.server.handlers.store import IngestLike, handle_store
+from app.server.handlers.store import IngestLike, handle_store, store_stream
 
 LOGGER = logging.getLogger(__name__)
 
 #: How long :meth:`StorageService.stop` lets running associations finish before aborting them.
 STOP_GRACE_SECONDS = 10.0
+
+#: Set to ``0`` to serve every C-STORE through pynetdicom's stock path (diagnostics, benchmarks).
+FASTPATH_ENV = "LIGHTBOX_STORE_FASTPATH"
 
 #: Poll interval of the listening loop (bounds how long ``stop`` waits for it).
 _ACCEPT_POLL_SECONDS = 0.2
@@ -56,6 +64,9 @@ class _NoDelayServer(ThreadedAssociationServer):
         client, address = super().get_request()
         try:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # A peer stalling in the middle of a PDU fails the read after the network
+            # timeout instead of blocking the association's thread forever.
+            client.settimeout(self.ae.network_timeout)
         except OSError:  # pragma: no cover - e.g. a socket already closed by the peer
             pass
         return client, address
@@ -116,9 +127,18 @@ class StorageService:
         The server's ingest (``app.server.context.Ingest``); thread-safe.
     """
 
-    def __init__(self, config: ServerConfig, ingest: IngestLike) -> None:
+    def __init__(self, config: ServerConfig, ingest: IngestLike, *, fast_path: bool | None = None) -> None:
         self._config = config
         self._ingest = ingest
+        if fast_path is None:
+            fast_path = os.environ.get(FASTPATH_ENV, "1").strip() not in ("0", "false", "no", "off")
+        self._fast_path = fast_path and fastpath.is_supported()
+        if fast_path and not self._fast_path:
+            LOGGER.warning(
+                "pynetdicom %s is not the pinned %s: C-STORE fast path disabled",
+                fastpath.pynetdicom.__version__,
+                fastpath.PINNED_PYNETDICOM,
+            )
         self._servers: list[tuple[AE, _NoDelayServer, threading.Thread]] = []
         self._lock = threading.Lock()
 
@@ -157,6 +177,8 @@ class StorageService:
             (evt.EVT_ABORTED, _remove_partial_dataset),
             (evt.EVT_CONN_CLOSE, _remove_partial_dataset),
         ]
+        if self._fast_path:
+            handlers.append((evt.EVT_CONN_OPEN, self._install_fast_path))
         server = cast(
             _NoDelayServer,
             ae.make_server(
@@ -175,6 +197,16 @@ class StorageService:
         thread.start()
         ae._servers.append(server)  # as AE.start_server does, so server.shutdown() can deregister it
         self._servers.append((ae, server, thread))
+
+    def _store(self, stream: Any, **identity: str) -> tuple[int, str]:
+        return store_stream(self._ingest, stream, **identity)
+
+    def _install_fast_path(self, event: Any) -> None:
+        """``EVT_CONN_OPEN``: runs before the association's threads start."""
+        try:
+            fastpath.install(event.assoc, self._store)
+        except Exception:
+            LOGGER.exception("Could not install the C-STORE fast path; using pynetdicom's path")
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Stop accepting, let running associations finish for up to ``grace`` s, then abort them."""

@@ -55,11 +55,11 @@ def status_dataset(status: int, comment: str = "") -> Dataset:
     ds = Dataset()
     ds.Status = status
     if comment and status != SUCCESS:
-        ds.ErrorComment = _clean_comment(comment)
+        ds.ErrorComment = clean_comment(comment)
     return ds
 
 
-def _clean_comment(comment: str) -> str:
+def clean_comment(comment: str) -> str:
     text = "".join(ch if 32 <= ord(ch) < 127 and ch != "\\" else " " for ch in comment)
     return text.strip()[:_MAX_COMMENT]
 
@@ -102,6 +102,43 @@ def open_received(event: Any) -> BinaryIO:
     raise ValueError("the C-STORE request carries no data set")
 
 
+def store_stream(
+    ingest: IngestLike,
+    stream: BinaryIO,
+    *,
+    transfer_syntax: str,
+    sop_class_uid: str,
+    sop_instance_uid: str,
+    source_ae: str,
+    called_ae: str,
+) -> tuple[int, str]:
+    """Hand one received data set to the ingest and return (status, comment); never raises.
+
+    Shared by :func:`handle_store` and the C-STORE fast path (``app.server.fastpath``).
+    Unexpected failures become 0xA700 (out of resources: ``OSError``, ``MemoryError``)
+    or 0xC000 (cannot understand: anything else), PS3.4 Table B.2-1.
+    """
+    try:
+        outcome = ingest.store_encoded(
+            stream,
+            transfer_syntax=transfer_syntax,
+            sop_class_uid=sop_class_uid,
+            sop_instance_uid=sop_instance_uid,
+            source_ae=source_ae,
+            called_ae=called_ae,
+        )
+        status, comment = int(outcome.status), str(outcome.comment or "")
+        if status != SUCCESS:
+            LOGGER.warning("C-STORE of %s from %s answered 0x%04X: %s", sop_instance_uid, source_ae, status, comment)
+        return status, comment
+    except (OSError, MemoryError) as exc:
+        LOGGER.exception("C-STORE failed for lack of resources")
+        return OUT_OF_RESOURCES, f"Out of resources: {type(exc).__name__}: {exc}"
+    except Exception as exc:
+        LOGGER.exception("C-STORE failed unexpectedly")
+        return CANNOT_UNDERSTAND, f"Cannot process: {type(exc).__name__}: {exc}"
+
+
 def handle_store(event: Any, ingest: IngestLike) -> Dataset:
     """Store one received SOP instance (PS3.4 B.2.2) and answer its status; never raises.
 
@@ -120,27 +157,18 @@ def handle_store(event: Any, ingest: IngestLike) -> Dataset:
     """
     try:
         request = event.request
-        sop_class_uid = str(request.AffectedSOPClassUID or "")
-        sop_instance_uid = str(request.AffectedSOPInstanceUID or "")
-        transfer_syntax = str(event.context.transfer_syntax)
         assoc = event.assoc
-        source_ae = str(assoc.requestor.ae_title).strip()
-        called_ae = str(assoc.acceptor.ae_title).strip()
         with open_received(event) as stream:
-            outcome = ingest.store_encoded(
+            status, comment = store_stream(
+                ingest,
                 stream,
-                transfer_syntax=transfer_syntax,
-                sop_class_uid=sop_class_uid,
-                sop_instance_uid=sop_instance_uid,
-                source_ae=source_ae,
-                called_ae=called_ae,
+                transfer_syntax=str(event.context.transfer_syntax),
+                sop_class_uid=str(request.AffectedSOPClassUID or ""),
+                sop_instance_uid=str(request.AffectedSOPInstanceUID or ""),
+                source_ae=str(assoc.requestor.ae_title).strip(),
+                called_ae=str(assoc.acceptor.ae_title).strip(),
             )
-        status = int(outcome.status)
-        if status != SUCCESS:
-            LOGGER.warning(
-                "C-STORE of %s from %s answered 0x%04X: %s", sop_instance_uid, source_ae, status, outcome.comment
-            )
-        return status_dataset(status, outcome.comment)
+        return status_dataset(status, comment)
     except (OSError, MemoryError) as exc:
         LOGGER.exception("C-STORE failed for lack of resources")
         return status_dataset(OUT_OF_RESOURCES, f"Out of resources: {type(exc).__name__}: {exc}")
