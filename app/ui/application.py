@@ -1,0 +1,68 @@
+"""The workstation application: ``run(config, argv)`` is what ``lightbox`` calls.
+
+With no ``workstation.server_url`` configured, the bundled server is started as a child
+process and stopped on exit (DESIGN.md section 1); otherwise the workstation connects to
+the configured server.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
+
+from app import __version__
+from app.core.config import Config
+from app.core.errors import AppError
+from app.services.session import Session
+from app.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def _application(argv: list[str]) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(argv)
+    app.setApplicationName("Lightbox")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("Lightbox")
+    return app
+
+
+def run(config: Config, argv: list[str]) -> int:
+    """Run the workstation until its main window closes; return the exit code.
+
+    Parameters
+    ----------
+    config
+        The loaded configuration; ``config.workstation.server_url`` empty = embedded server.
+    argv
+        Command-line arguments for Qt (``argv[0]`` is the program name).
+    """
+    app = _application(argv)
+    splash = QSplashScreen()
+    if not config.workstation.server_url:
+        splash.showMessage(
+            "Lightbox: starting the image server...", Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter
+        )
+        splash.show()
+        app.processEvents()
+    try:
+        session = Session.open(config)
+    except AppError as exc:
+        splash.close()
+        log.error("cannot start: %s", exc)
+        QMessageBox.critical(None, "Lightbox", f"Lightbox cannot start.\n\n{exc}")
+        return 1
+    splash.close()
+    window = MainWindow(session.studies, config.workstation.refresh_seconds)
+    try:
+        window.show()
+        window.start()
+        return int(app.exec())
+    finally:
+        window.shutdown()
+        session.close()
