@@ -75,6 +75,9 @@ class StoreOutcome:
     status: int
     comment: str = ""
     sop_instance_uid: str = ""
+    sop_class_uid: str = ""
+    study_instance_uid: str = ""
+    series_instance_uid: str = ""
 
     @property
     def stored(self) -> bool:
@@ -270,7 +273,10 @@ class Ingest:
         try:
             return self._store(dataset, **kwargs)
         except _Refused as refused:
-            return StoreOutcome(refused.status, refused.comment[:64], kwargs.get("sop_instance_uid", ""))
+            return StoreOutcome(
+                refused.status, refused.comment[:64], kwargs.get("sop_instance_uid", ""),
+                kwargs.get("sop_class_uid", ""),
+            )
         except Exception:
             LOGGER.exception("storing an instance failed unexpectedly")
             return StoreOutcome(OUT_OF_RESOURCES, "internal error while storing", kwargs.get("sop_instance_uid", ""))
@@ -323,7 +329,10 @@ class Ingest:
             record.study_instance_uid, record.series_instance_uid, sop_instance_uid, record.sop_class_uid,
             relpath, source_ae,
         ))
-        return StoreOutcome(status, comment, sop_instance_uid)
+        return StoreOutcome(
+            status, comment, sop_instance_uid, record.sop_class_uid, record.study_instance_uid,
+            record.series_instance_uid,
+        )
 
     def _has(self, sop_instance_uid: str) -> bool:
         try:

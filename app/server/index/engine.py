@@ -89,6 +89,9 @@ def _alembic_config(url: str) -> AlembicConfig:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the index schema to ``revision`` (``alembic upgrade head``), on ``engine``."""
     cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    alembic_logger = logging.getLogger("alembic")
+    if not alembic_logger.isEnabledFor(logging.DEBUG):
+        alembic_logger.setLevel(logging.WARNING)  # its INFO lines (plugins, contexts) are noise here
     with engine.connect() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)

@@ -1,0 +1,66 @@
+"""``python -m app.server`` / ``lightbox server``: the headless image server.
+
+Usage::
+
+    python -m app.server --data-dir DIR [--config FILE] [--http-port N] [--log-level LEVEL]
+
+Prints one ``LIGHTBOX-READY {"http_url": ..., "storage": [...]}`` line on stdout once it
+accepts requests, serves until SIGINT or SIGTERM, then stops cleanly (exit code 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.core.config import ServerConfig, load_config
+from app.core.errors import AppError
+from app.core.logging import setup_logging
+
+LOGGER = logging.getLogger("app.server")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lightbox server", description="Lightbox image server (headless).")
+    parser.add_argument("--data-dir", type=Path, help="folder of the index and the storage area")
+    parser.add_argument("--config", type=Path, action="append", default=[], help="extra TOML configuration file")
+    parser.add_argument("--http-port", type=int, help="port of the HTTP API (0 = any free port)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    return parser
+
+
+def _open_index(config: ServerConfig) -> Any:
+    # The composition root: the only place outside app.server.index that names it.
+    from app.server.index.catalogue import open_catalogue
+
+    return open_catalogue(config.effective_index_url())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server; returns the process exit code (0 after a clean stop)."""
+    args = _parser().parse_args(argv)
+    level = str(args.log_level).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        print(f"--log-level {args.log_level!r}: use DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
+        return 2
+    setup_logging(level)
+    overrides: dict[str, Any] = {}
+    if args.data_dir is not None:
+        overrides["data_dir"] = str(args.data_dir)
+    if args.http_port is not None:
+        overrides["http_port"] = args.http_port
+    try:
+        config = load_config(files=list(args.config), overrides={"server": overrides})
+        from app.server.app import run
+
+        return run(config.server, _open_index)
+    except AppError as exc:
+        LOGGER.error("%s", exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""What the HTTP API needs from the rest of the server, passed in by the wiring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.server.context import Ingest
+from app.server.index.records import CatalogueProtocol
+from app.server.storage import Storage
+
+#: Default bound of a request body read from the network (STOW-RS): 2 GiB.
+DEFAULT_MAX_REQUEST_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """The server parts the routes use; one per application."""
+
+    catalogue: CatalogueProtocol
+    storage: Storage
+    ingest: Ingest
+    version: str
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES

@@ -1,0 +1,117 @@
+"""WADO-RS: retrieve studies, series and instances (PS3.18 10.4).
+
+Files are sent as stored (``transfer-syntax=*``; we never transcode), streamed from the
+storage area in 1 MiB chunks, as ``multipart/related; type="application/dicom"``; a single
+instance is also available as plain ``application/dicom`` when the Accept header asks
+exactly for that (PS3.18 8.7.3).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from app.core.errors import NotFoundError
+from app.server.api.deps import ApiContext
+from app.server.api.multipart import MediaType, closing, new_boundary, parse_accept, part_header
+from app.server.index.records import StoredInstance
+
+LOGGER = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+class NotAcceptable(Exception):
+    """The Accept header names no representation we can send (HTTP 406)."""
+
+
+def _syntax_ok(media: MediaType, files: list[StoredInstance]) -> bool:
+    wanted = media.params.get("transfer-syntax", "*")
+    return wanted == "*" or all(f.transfer_syntax_uid == wanted for f in files)
+
+
+def choose(accept: str, files: list[StoredInstance], single: bool) -> str:
+    """``multipart`` or ``single`` from the Accept header (PS3.18 8.7.3.5)."""
+    if not accept.strip():
+        return "multipart"
+    for media in parse_accept(accept):
+        if media.quality <= 0:
+            continue
+        if media.type in ("*/*", "multipart/*"):
+            return "multipart"
+        if media.type == "multipart/related":
+            if media.params.get("type", "application/dicom").lower() == "application/dicom" and _syntax_ok(
+                media, files
+            ):
+                return "multipart"
+        elif media.type in ("application/dicom", "application/*") and single and _syntax_ok(media, files):
+            return "single"
+    raise NotAcceptable(
+        'only multipart/related; type="application/dicom" (and application/dicom for one instance) '
+        "can be sent, in the transfer syntax each instance is stored in"
+    )
+
+
+def _multipart(ctx: ApiContext, files: list[StoredInstance]) -> StreamingResponse:
+    boundary = new_boundary()
+    present: list[tuple[StoredInstance, int]] = []
+    for f in files:
+        try:
+            present.append((f, ctx.storage.size(f.relpath)))
+        except NotFoundError:
+            LOGGER.error("stored file of instance %s is missing (%s)", f.sop_instance_uid, f.relpath)
+    if not present:
+        raise NotFoundError("the stored files of this request are missing from the storage area")
+    heads = [part_header(boundary, f"application/dicom; transfer-syntax={f.transfer_syntax_uid}", size)
+             for f, size in present]
+    total = sum(len(h) + size + 2 for h, (_, size) in zip(heads, present, strict=True)) + len(closing(boundary))
+
+    def body() -> Iterator[bytes]:
+        for head, (f, _size) in zip(heads, present, strict=True):
+            yield head
+            yield from ctx.storage.read_chunks(f.relpath)
+            yield b"\r\n"
+        yield closing(boundary)
+
+    media_type = f'multipart/related; type="application/dicom"; boundary={boundary}'
+    return StreamingResponse(body(), media_type=media_type, headers={"Content-Length": str(total)})
+
+
+def retrieve(request: Request, study: str, series: str | None = None, instance: str | None = None) -> Response:
+    """Answer one WADO-RS retrieve; 404 when nothing matches, 406 for an Accept we cannot meet."""
+    ctx: ApiContext = request.app.state.ctx
+    files = ctx.catalogue.stored_instances(study, series, instance)
+    if not files:
+        what = "instance" if instance else "series" if series else "study"
+        raise NotFoundError(f"no such {what} in this server")
+    mode = choose(request.headers.get("accept", ""), files, single=instance is not None)
+    if mode == "single":
+        f = files[-1]  # with duplicates kept, the copy received last
+        ctx.storage.size(f.relpath)  # 404 now rather than a broken stream
+        return StreamingResponse(
+            ctx.storage.read_chunks(f.relpath),
+            media_type=f"application/dicom; transfer-syntax={f.transfer_syntax_uid}",
+            headers={"Content-Length": str(ctx.storage.size(f.relpath))},
+        )
+    return _multipart(ctx, files)
+
+
+@router.get("/studies/{study}")
+def retrieve_study(request: Request, study: str) -> Response:
+    """Retrieve a study (PS3.18 10.4.1, ``/studies/{study}``)."""
+    return retrieve(request, study)
+
+
+@router.get("/studies/{study}/series/{series}")
+def retrieve_series(request: Request, study: str, series: str) -> Response:
+    """Retrieve a series (``/studies/{study}/series/{series}``)."""
+    return retrieve(request, study, series)
+
+
+@router.get("/studies/{study}/series/{series}/instances/{instance}")
+def retrieve_instance(request: Request, study: str, series: str, instance: str) -> Response:
+    """Retrieve an instance (``/studies/{study}/series/{series}/instances/{instance}``)."""
+    return retrieve(request, study, series, instance)

@@ -1,0 +1,130 @@
+"""Wiring of ``lightbox server``: storage area, index, ingest, Storage SCP AEs, HTTP API.
+
+The index is opened through a factory passed in by the entry point
+(:mod:`app.server.__main__`), so that this module does not depend on the database
+library (the SQLAlchemy contract of DESIGN.md section 2).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app import __version__
+from app.core.config import ServerConfig
+from app.server.api import DEFAULT_MAX_REQUEST_BYTES, ApiContext, create_app
+from app.server.api.runner import HttpServer
+from app.server.context import Ingest
+from app.server.index.records import CatalogueProtocol
+from app.server.scp import StorageService
+from app.server.storage import Storage
+
+LOGGER = logging.getLogger(__name__)
+
+#: Prefix of the one line printed on stdout once the server accepts requests.
+READY_PREFIX = "LIGHTBOX-READY "
+
+IndexOpener = Callable[[ServerConfig], CatalogueProtocol]
+
+
+@dataclass
+class Server:
+    """One server process's parts, started and stopped in order.
+
+    Parameters
+    ----------
+    config
+        The server settings.
+    open_index
+        Opens the index (runs the migrations) for ``config``.
+    max_request_bytes
+        Bound of an HTTP request body (STOW-RS).
+    """
+
+    config: ServerConfig
+    open_index: IndexOpener
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    storage_addresses: list[tuple[str, int]] = field(default_factory=list)
+    _catalogue: CatalogueProtocol | None = None
+    _storage: Storage | None = None
+    _scp: StorageService | None = None
+    _http: HttpServer | None = None
+
+    @property
+    def http_url(self) -> str:
+        """Base URL of the HTTP API (after :meth:`start`)."""
+        return self._http.url if self._http else ""
+
+    def start(self) -> None:
+        """Open the storage area and the index, start the Storage SCP AEs and the HTTP API."""
+        cfg = self.config
+        self._storage = Storage(cfg.data_dir / "storage", fsync=cfg.fsync)
+        self._storage.remove_leftovers()
+        self._catalogue = self.open_index(cfg)
+        ingest = Ingest(cfg, self._storage, self._catalogue)
+        try:
+            self._scp = StorageService(cfg, ingest)
+            self.storage_addresses = self._scp.start()
+            ctx = ApiContext(self._catalogue, self._storage, ingest, __version__, self.max_request_bytes)
+            self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
+            self._http.start()
+            LOGGER.info("HTTP API (DICOMweb at /dicom-web, admin at /api) on %s", self._http.url)
+        except BaseException:
+            self.stop()
+            raise
+
+    def ready_line(self) -> str:
+        """The ``LIGHTBOX-READY {json}`` line the workstation and the tests wait for."""
+        info: dict[str, Any] = {
+            "http_url": self.http_url,
+            "storage": [{"ae_title": title, "port": port} for title, port in self.storage_addresses],
+        }
+        return READY_PREFIX + json.dumps(info)
+
+    def stop(self) -> None:
+        """Stop DICOM (let running stores finish), then HTTP, then close the index."""
+        if self._scp is not None:
+            try:
+                self._scp.stop()
+            except Exception:
+                LOGGER.exception("the Storage SCP did not stop cleanly")
+            self._scp = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        if self._catalogue is not None:
+            self._catalogue.close()
+            self._catalogue = None
+        if self._storage is not None:
+            self._storage.remove_leftovers()
+            self._storage = None
+
+
+def run(config: ServerConfig, open_index: IndexOpener, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> int:
+    """Start the server, print the ready line, serve until SIGINT/SIGTERM, stop; returns 0."""
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        LOGGER.info("received %s, stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = Server(config, open_index, max_request_bytes)
+    try:
+        server.start()
+        sys.stdout.write(server.ready_line() + "\n")
+        sys.stdout.flush()
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    LOGGER.info("server stopped")
+    return 0
