@@ -99,8 +99,15 @@ class GreyPipeline:
 
     # -- values ------------------------------------------------------------------------------
     def modality_range(self, index: np.ndarray | None = None) -> tuple[float, float]:
-        """Lowest and highest modality value, over ``index`` (from :meth:`index`) or over all stored values."""
-        values = self._modality_values if index is None else np.take(self._modality_values, np.unique(index))
+        """Lowest and highest modality value, over ``index`` (from :meth:`index`) or over all stored values.
+
+        Only the stored values between the lowest and highest present are visited, so a
+        non-monotonic Modality LUT is still handled.
+        """
+        if index is None or index.size == 0:
+            values = self._modality_values
+        else:
+            values = self._modality_values[int(index.min()) : int(index.max()) + 1]
         return float(values.min()), float(values.max())
 
     def default_voi(self, index: np.ndarray | None = None) -> VOI:

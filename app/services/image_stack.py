@@ -35,6 +35,7 @@ class ImageStack:
         self.frames = [FrameRef(i, f) for i, ds in enumerate(datasets) for f in range(number_of_frames(ds))]
         self._pipelines: dict[int, GreyPipeline] = {}
         self._indices: dict[FrameRef, np.ndarray] = {}
+        self._ranges: dict[FrameRef, tuple[float, float]] = {}
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -72,10 +73,15 @@ class ImageStack:
         return self.pipeline(position).default_voi(self.index(position))
 
     def modality_range(self, position: int) -> tuple[float, float]:
-        """Range of modality values over all stored values of the frame's pipeline (0..255 for colour)."""
+        """Range of the modality values present in a grey frame (0..255 for colour); drives drag speed."""
         if not self.is_grey(position):
             return 0.0, 255.0
-        return self.pipeline(position).modality_range()
+        ref = self.frames[position]
+        found = self._ranges.get(ref)
+        if found is None:
+            found = self.pipeline(position).modality_range(self.index(position))
+            self._ranges[ref] = found
+        return found
 
     def render(self, position: int, voi: VOI | None = None) -> np.ndarray:
         """uint8 display pixels: (rows, columns) for grey, (rows, columns, 3) RGB for colour."""

@@ -1,0 +1,42 @@
+"""Helpers of the UI tests: pydicom test files and a small synthetic CT series."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+
+def dicom_path(name: str) -> Path:
+    path = get_testdata_file(name, download=False)
+    assert path is not None, name
+    return Path(path)
+
+
+def ct_series(count: int = 3) -> list[Dataset]:
+    """``count`` distinct images of one CT series made from CT_small (instance i: pixels + 100*i)."""
+    series_uid = generate_uid()
+    out = []
+    for i in range(1, count + 1):
+        ds = dcmread(dicom_path("CT_small.dcm"))
+        ds.SeriesInstanceUID = series_uid
+        ds.SOPInstanceUID = generate_uid()
+        ds.InstanceNumber = i
+        ds.ImagePositionPatient = [0.0, 0.0, float(i)]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        arr = ds.pixel_array.astype(np.int16) + np.int16(100 * i)
+        ds.PixelData = arr.tobytes()
+        ds.WindowCenter, ds.WindowWidth = 40, 400
+        out.append(ds)
+    return out
+
+
+def to_bytes(ds: Dataset) -> bytes:
+    buf = BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
