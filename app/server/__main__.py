@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _open_index(config: ServerConfig) -> Any:
     # The composition root: the only place outside app.server.index that names it.
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its import logs plugin setup at INFO
     from app.server.index.catalogue import open_catalogue
 
     return open_catalogue(config.effective_index_url())

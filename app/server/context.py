@@ -240,14 +240,21 @@ class Ingest:
             transfer_syntax = _uid(meta, "TransferSyntaxUID")
             if not transfer_syntax:
                 raise _Refused(CANNOT_UNDERSTAND, "file meta has no Transfer Syntax UID")
+            offset = fileobj.tell()
+            # The sender's file meta is replaced by ours: the data set's own UIDs are what count.
+            fileobj.seek(0)
+            head = pydicom.dcmread(fileobj, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID"])
+            fileobj.seek(offset)
+            sop_class = _uid(head, "SOPClassUID") or _uid(meta, "MediaStorageSOPClassUID")
+            sop_instance = _uid(head, "SOPInstanceUID") or _uid(meta, "MediaStorageSOPInstanceUID")
         except _Refused as refused:
             return StoreOutcome(refused.status, refused.comment)
         except Exception as exc:
-            LOGGER.info("unreadable file meta from %s: %s", source or "STOW-RS", exc)
-            return StoreOutcome(CANNOT_UNDERSTAND, "cannot read the file meta information")
+            LOGGER.info("unreadable PS3.10 file from %s: %s", source or "STOW-RS", exc)
+            return StoreOutcome(CANNOT_UNDERSTAND, "cannot read the file meta information or data set")
         return self._guarded(
-            fileobj, transfer_syntax=transfer_syntax, sop_class_uid=_uid(meta, "MediaStorageSOPClassUID"),
-            sop_instance_uid=_uid(meta, "MediaStorageSOPInstanceUID"), source_ae=source, called_ae="",
+            fileobj, transfer_syntax=transfer_syntax, sop_class_uid=sop_class,
+            sop_instance_uid=sop_instance, source_ae=source, called_ae="",
             expected_study_uid=expected_study_uid,
         )
 
