@@ -42,6 +42,7 @@ def run(config: Config, argv: list[str]) -> int:
     argv
         Command-line arguments for Qt (``argv[0]`` is the program name).
     """
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll is noise
     app = _application(argv)
     splash = QSplashScreen()
     if not config.workstation.server_url:

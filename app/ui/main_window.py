@@ -31,9 +31,19 @@ def _table(parent: QWidget) -> QTableView:
     view.setAlternatingRowColors(True)
     view.setSortingEnabled(True)
     view.verticalHeader().setVisible(False)
+    view.setWordWrap(False)
+    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     return view
+
+
+def _fit_columns(view: QTableView) -> None:
+    """Size the columns to their contents (capped), the last one taking the remaining width."""
+    header = view.horizontalHeader()
+    view.resizeColumnsToContents()
+    for column in range(header.count() - 1):
+        header.resizeSection(column, min(header.sectionSize(column) + 12, 300))
 
 
 class MainWindow(QMainWindow):
@@ -151,6 +161,7 @@ class MainWindow(QMainWindow):
         assert isinstance(result, list)
         selected = self.selected_study()
         self.study_model.set_rows(result)
+        _fit_columns(self.study_view)
         if selected is not None:
             row = self.study_model.row_of(selected.study_instance_uid)
             if row >= 0:
@@ -191,6 +202,7 @@ class MainWindow(QMainWindow):
                 return  # another study was chosen meanwhile
             assert isinstance(result, list)
             self.series_model.set_rows(result)
+            _fit_columns(self.series_view)
             self.series_loaded.emit(len(result))
 
         self.pool.submit(self.studies.list_series, uid, on_done=done, on_error=self.show_error)

@@ -26,6 +26,7 @@ def ct_series(count: int = 3) -> list[Dataset]:
         ds = dcmread(dicom_path("CT_small.dcm"))
         ds.SeriesInstanceUID = series_uid
         ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.InstanceNumber = i
         ds.ImagePositionPatient = [0.0, 0.0, float(i)]
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
