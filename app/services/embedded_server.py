@@ -19,12 +19,37 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from app.core.config import ServerConfig
 from app.core.errors import ServerUnavailableError
 from app.core.paths import user_data_dir
 
 log = logging.getLogger(__name__)
 
 READY_PREFIX = "LIGHTBOX-READY "
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def server_config_toml(config: ServerConfig) -> str:
+    """The workstation's server settings as a ``--config`` TOML for the child process.
+
+    The child then runs with exactly the settings the workstation loaded (defaults, the
+    user's file, extra files and flags), not only those it would find by itself.
+    """
+    lines = ["[server]"]
+    for key in ("data_dir", "dicom_host", "http_host", "http_port", "max_pdu", "max_associations",
+                "duplicates", "fsync", "index_url", "network_timeout"):  # fmt: skip
+        value = getattr(config, key)
+        lines.append(f"{key} = {_toml_value(value.as_posix() if isinstance(value, Path) else value)}")
+    for ae in config.storage:
+        lines += ["", "[[server.storage]]", f"ae_title = {_toml_value(ae.ae_title)}", f"port = {ae.port}"]
+    return "\n".join(lines) + "\n"
 
 
 class EmbeddedServer:
@@ -44,10 +69,26 @@ class EmbeddedServer:
         self.data_dir = data_dir or (user_data_dir() / "server")
         self.http_port = http_port
         self.config_file = config_file
+        self._own_config: Path | None = None
         self.process: subprocess.Popen[str] | None = None
         self.info: dict[str, Any] = {}
         self._stderr: IO[bytes] | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
+
+    @classmethod
+    def from_config(cls, config: ServerConfig, http_port: int = 0) -> EmbeddedServer:
+        """An embedded server with the workstation's server settings (written to a private ``--config``).
+
+        ``http_port`` defaults to 0 (any free port) so that several workstations and a
+        standalone server on the same machine do not collide.
+        """
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="lightbox-embedded-", suffix=".toml")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(server_config_toml(config))
+        server = cls(data_dir=config.data_dir, http_port=http_port, config_file=Path(name))
+        server._own_config = Path(name)
+        return server
 
     @property
     def http_url(self) -> str:
@@ -153,6 +194,9 @@ class EmbeddedServer:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+        if self._own_config is not None:
+            self._own_config.unlink(missing_ok=True)
+            self._own_config = None
         return code
 
     def __enter__(self) -> EmbeddedServer:

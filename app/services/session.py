@@ -27,7 +27,7 @@ class Session:
         url = config.workstation.server_url
         embedded: EmbeddedServer | None = None
         if not url:
-            embedded = EmbeddedServer(data_dir=config.server.data_dir, http_port=0)
+            embedded = EmbeddedServer.from_config(config.server, http_port=0)
             url = embedded.start(timeout=start_timeout)
         return cls(StudyService.connect(url), embedded)
 

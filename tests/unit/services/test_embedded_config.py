@@ -1,0 +1,31 @@
+"""The embedded server gets the workstation's server settings through a generated --config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core.config import ServerConfig, StorageAE, load_config
+from app.services.embedded_server import EmbeddedServer, server_config_toml
+
+
+def test_server_config_roundtrip(tmp_path: Path) -> None:
+    config = ServerConfig(
+        data_dir=tmp_path / 'data "quoted"',
+        http_port=0,
+        duplicates="reject",
+        fsync=False,
+        storage=(StorageAE("FIRST", 0), StorageAE("SECOND", 11113)),
+    )
+    path = tmp_path / "server.toml"
+    path.write_text(server_config_toml(config))
+    loaded = load_config(files=[path], include_user_file=False).server
+    assert loaded == config
+
+
+def test_from_config_writes_and_removes_its_file(tmp_path: Path) -> None:
+    embedded = EmbeddedServer.from_config(ServerConfig(data_dir=tmp_path / "d"))
+    assert embedded.config_file is not None and embedded.config_file.is_file()
+    assert embedded.command()[-2:] == ["--config", str(embedded.config_file)]
+    assert "--http-port" in embedded.command() and "0" in embedded.command()
+    embedded.stop()
+    assert not embedded.config_file.exists()
