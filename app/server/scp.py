@@ -166,7 +166,7 @@ class StorageService:
                 raise
             started = self.addresses
         for title, port in started:
-            LOGGER.info("Storage SCP %s listening on %s:%d", title, self._config.dicom_host, port)
+            LOGGER.debug("Storage SCP %s listening on %s:%d", title, self._config.dicom_host, port)
         return started
 
     def _start_one(self, ae_title: str, port: int) -> None:
