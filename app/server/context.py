@@ -314,7 +314,11 @@ class Ingest:
                 temp = self._coerce_patient_id(temp, patient_id)
                 status, comment = COERCED, "Patient ID was empty; coerced"
             size = temp.file.tell()
-            relpath = self.storage.commit(temp)
+            try:
+                relpath = self.storage.commit(temp)
+            except AppError as exc:
+                LOGGER.error("%s", exc)
+                raise _Refused(OUT_OF_RESOURCES, "storage area full or not writable") from exc
         except BaseException:
             temp.discard()
             raise
