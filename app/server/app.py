@@ -18,6 +18,7 @@ from typing import Any
 
 from app import __version__
 from app.core.config import ServerConfig
+from app.core.errors import ServerUnavailableError
 from app.server.api import DEFAULT_MAX_REQUEST_BYTES, ApiContext, create_app
 from app.server.api.runner import HttpServer
 from app.server.context import Ingest
@@ -70,7 +71,14 @@ class Server:
         ingest = Ingest(cfg, self._storage, self._catalogue)
         try:
             self._scp = StorageService(cfg, ingest)
-            self.storage_addresses = self._scp.start()
+            try:
+                self.storage_addresses = self._scp.start()
+            except OSError as exc:
+                ports = ", ".join(f"{ae.ae_title}:{ae.port}" for ae in cfg.storage)
+                raise ServerUnavailableError(
+                    f"cannot listen for DICOM on {cfg.dicom_host} ({ports}): {exc.strerror or exc}; "
+                    "choose other ports in [[server.storage]]"
+                ) from exc
             ctx = ApiContext(self._catalogue, self._storage, ingest, __version__, self.max_request_bytes)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
