@@ -193,3 +193,28 @@ def test_write_fails_cleanly_while_another_process_holds_the_lock(index_catalogu
 
 def test_request_numbers_increase(index_catalogue: Catalogue) -> None:
     assert [index_catalogue.next_request_number() for _ in range(3)] == [1, 2, 3]
+
+
+def test_migration_matches_schema_module(index_catalogue: Catalogue) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from app.server.index.schema import metadata
+
+    with index_catalogue.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diffs == []
+
+
+def test_queries_compile_for_postgresql() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from app.server.index.query import compile_search
+
+    for level in Level:
+        filters = {"PatientName": "do*", "StudyDate": "20240101-", "StudyInstanceUID": "1.2,1.3"}
+        if level is not Level.STUDY:
+            filters["Modality"] = "CT\\MR"
+        stmt, _ = compile_search(SearchRequest(level, filters, include_all=True, limit=5, offset=5))
+        sql = str(stmt.compile(dialect=postgresql.dialect()))
+        assert "LIKE" in sql and "LIMIT" in sql
