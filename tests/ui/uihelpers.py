@@ -19,7 +19,7 @@ def dicom_path(name: str) -> Path:
 
 
 def ct_series(count: int = 3) -> list[Dataset]:
-    """``count`` distinct images of one CT series made from CT_small (instance i: pixels + 100*i)."""
+    """``count`` distinct images of one CT series made from CT_small (instance i: rows rolled by 6*(i-1))."""
     series_uid = generate_uid()
     out = []
     for i in range(1, count + 1):
@@ -30,7 +30,7 @@ def ct_series(count: int = 3) -> list[Dataset]:
         ds.InstanceNumber = i
         ds.ImagePositionPatient = [0.0, 0.0, float(i)]
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-        arr = ds.pixel_array.astype(np.int16) + np.int16(100 * i)
+        arr = np.roll(ds.pixel_array, 6 * (i - 1), axis=0).astype(np.int16)  # distinct, still lifelike
         ds.PixelData = arr.tobytes()
         ds.WindowCenter, ds.WindowWidth = 40, 400
         out.append(ds)
