@@ -212,6 +212,9 @@ def test_independent_client_dicomweb_client(server) -> None:  # type: ignore[no-
     assert [s["0020000E"]["Value"][0] for s in series] == [ct.SeriesInstanceUID]
     instances = client.search_for_instances(ct.StudyInstanceUID, ct.SeriesInstanceUID)
     assert instances[0]["00080018"]["Value"][0] == ct.SOPInstanceUID
+    meta = client.retrieve_instance_metadata(ct.StudyInstanceUID, ct.SeriesInstanceUID, ct.SOPInstanceUID)
+    assert meta["00100020"]["Value"] == [ct.PatientID] and "7FE00010" not in meta
+    assert len(client.retrieve_study_metadata(ct.StudyInstanceUID)) == 1
     retrieved = client.retrieve_instance(ct.StudyInstanceUID, ct.SeriesInstanceUID, ct.SOPInstanceUID)
     assert retrieved.SOPInstanceUID == ct.SOPInstanceUID
     assert retrieved.PixelData == ct.PixelData

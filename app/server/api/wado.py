@@ -1,4 +1,4 @@
-"""WADO-RS: retrieve studies, series and instances (PS3.18 10.4).
+"""WADO-RS: retrieve studies, series, instances and their metadata (PS3.18 10.4).
 
 Files are sent as stored (``transfer-syntax=*``; we never transcode), streamed from the
 storage area in 1 MiB chunks, as ``multipart/related; type="application/dicom"``; a single
@@ -8,9 +8,11 @@ exactly for that (PS3.18 8.7.3).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 
+import pydicom
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
@@ -97,6 +99,55 @@ def retrieve(request: Request, study: str, series: str | None = None, instance: 
             headers={"Content-Length": str(ctx.storage.size(f.relpath))},
         )
     return _multipart(ctx, files)
+
+
+def _metadata_json(ctx: ApiContext, f: StoredInstance) -> bytes:
+    """One instance's attributes as DICOM JSON (PS3.18 F.2), pixel data left out."""
+    with ctx.storage.open(f.relpath) as fh:
+        ds = pydicom.dcmread(fh, stop_before_pixels=True)
+    return json.dumps(ds.to_json_dict(bulk_data_threshold=1 << 20), separators=(",", ":")).encode()
+
+
+def metadata(request: Request, study: str, series: str | None = None, instance: str | None = None) -> Response:
+    """WADO-RS metadata (PS3.18 10.4.1.1.2): a DICOM JSON array, one data set per instance,
+    streamed; bulk data other than pixel data up to 1 MiB inline, pixel data left out."""
+    ctx: ApiContext = request.app.state.ctx
+    files = ctx.catalogue.stored_instances(study, series, instance)
+    if not files:
+        raise NotFoundError("no such " + ("instance" if instance else "series" if series else "study"))
+
+    def body() -> Iterator[bytes]:
+        yield b"["
+        first = True
+        for f in files:
+            try:
+                item = _metadata_json(ctx, f)
+            except Exception as exc:
+                LOGGER.error("cannot read the metadata of instance %s: %s", f.sop_instance_uid, exc)
+                continue
+            yield item if first else b"," + item
+            first = False
+        yield b"]"
+
+    return StreamingResponse(body(), media_type="application/dicom+json")
+
+
+@router.get("/studies/{study}/metadata")
+def retrieve_study_metadata(request: Request, study: str) -> Response:
+    """Metadata of a study (``/studies/{study}/metadata``)."""
+    return metadata(request, study)
+
+
+@router.get("/studies/{study}/series/{series}/metadata")
+def retrieve_series_metadata(request: Request, study: str, series: str) -> Response:
+    """Metadata of a series (``/studies/{study}/series/{series}/metadata``)."""
+    return metadata(request, study, series)
+
+
+@router.get("/studies/{study}/series/{series}/instances/{instance}/metadata")
+def retrieve_instance_metadata(request: Request, study: str, series: str, instance: str) -> Response:
+    """Metadata of an instance (``.../instances/{instance}/metadata``)."""
+    return metadata(request, study, series, instance)
 
 
 @router.get("/studies/{study}")
