@@ -85,7 +85,9 @@ def dcmtk_env() -> dict[str, str]:
     return dict(os.environ, TCP_NODELAY="1")
 
 
-def start_lightbox(work: Path, fsync: bool, module: str = "app.server") -> tuple[subprocess.Popen[str], int]:
+def start_lightbox(
+    work: Path, fsync: bool, module: str = "app.server", fast_path: bool = True
+) -> tuple[subprocess.Popen[str], int]:
     data_dir = work / "lightbox-data"
     config = work / "server.toml"
     config.write_text(
@@ -94,12 +96,14 @@ def start_lightbox(work: Path, fsync: bool, module: str = "app.server") -> tuple
         f'[[server.storage]]\nae_title = "{LIGHTBOX_AET}"\nport = 0\n'
     )
     pythonpath = os.environ.get("PYTHONPATH", "")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), pythonpath])))
+    env["LIGHTBOX_STORE_FASTPATH"] = "1" if fast_path else "0"
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, "--data-dir", str(data_dir), "--config", str(config)],
+        [sys.executable, "-m", module, "--data-dir", str(data_dir), "--config", str(config), "--log-level", "WARNING"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), pythonpath]))),
+        env=env,
     )
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
@@ -165,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each side once per round (default 3)")
     parser.add_argument("--no-fsync", action="store_true", help="run the Lightbox server with fsync off")
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "store_throughput.json")
+    parser.add_argument(
+        "--no-fastpath", action="store_true", help="serve C-STORE through pynetdicom's stock path (comparison)"
+    )
     parser.add_argument("--server-module", default="app.server", help="module run as the server (default app.server)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -180,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         generate_images(images, args.images)
         print(f"generated {args.images} images in {time.perf_counter() - t0:.1f} s under {images}")
-        lb_proc, lb_port = start_lightbox(work, fsync=not args.no_fsync, module=args.server_module)
+        lb_proc, lb_port = start_lightbox(
+            work, fsync=not args.no_fsync, module=args.server_module, fast_path=not args.no_fastpath
+        )
         dc_proc, dc_port, dc_out = start_storescp(work)
         try:
             send(lb_port, LIGHTBOX_AET, images, min(10, args.images))  # warm-up (also duplicates = keep)
@@ -209,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     for side in (lightbox, dcmtk):
         rounds = ", ".join(f"{v:.0f}" for v in side.images_per_s)
         print(f"{side.name:18s} {side.median:16.1f} {rounds:>30s}")
-    print(f"ratio lightbox/dcmtk: {ratio:.2f}x (fsync {'off' if args.no_fsync else 'on'} on the Lightbox side)")
+    print(
+        f"ratio lightbox/dcmtk: {ratio:.2f}x (Lightbox: fsync {'off' if args.no_fsync else 'on'}, "
+        f"C-STORE fast path {'off' if args.no_fastpath else 'on'})"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps(
@@ -217,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                 "images": args.images,
                 "rounds": args.rounds,
                 "fsync": not args.no_fsync,
+                "fast_path": not args.no_fastpath,
                 "machine": platform.platform(),
                 "python": platform.python_version(),
                 "sides": [asdict(lightbox) | {"median": lightbox.median}, asdict(dcmtk) | {"median": dcmtk.median}],
