@@ -322,8 +322,8 @@ class Ingest:
         except BaseException:
             temp.discard()
             raise
-        record = self._record(ds, patient_id, transfer_syntax, relpath, size, source_ae)
         try:
+            record = self._record(ds, patient_id, transfer_syntax, relpath, size, source_ae)
             result = self.catalogue.add_instance(record, duplicates=policy)
         except Exception as exc:
             self._delete_quietly(relpath)
@@ -377,6 +377,9 @@ class Ingest:
             temp.discard()
             LOGGER.error("cannot write to the storage area: %s", exc)
             raise _Refused(OUT_OF_RESOURCES, "storage area full or not writable") from exc
+        except BaseException:
+            temp.discard()
+            raise
         return temp
 
     @staticmethod

@@ -235,3 +235,27 @@ def test_concurrent_stores(make_ingest: IngestFactory) -> None:
     assert study["NumberOfStudyRelatedInstances"] == 40
     assert study["NumberOfStudyRelatedSeries"] == 3
     assert len(stored_files(ingest)) == 40
+
+
+class _FailingStream(BytesIO):
+    """A received stream that breaks half-way (as a dropped association or a full disk would)."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__(b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100")
+        self.exc = exc
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell() > 0:
+            raise self.exc
+        return super().read(8)
+
+
+@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), ValueError("closed")])
+def test_write_failure_leaves_no_temp_file(make_ingest: IngestFactory, exc: Exception) -> None:
+    ingest = make_ingest()
+    outcome = ingest.store_encoded(
+        _FailingStream(exc), transfer_syntax="1.2.840.10008.1.2.1", sop_class_uid="1.2.3", sop_instance_uid="1.2.3.4"
+    )
+    assert outcome.status == OUT_OF_RESOURCES
+    assert stored_files(ingest) == []
+    assert ingest.catalogue.count_instances() == 0
