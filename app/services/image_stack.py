@@ -27,6 +27,23 @@ class FrameRef:
     frame: int
 
 
+def _pipeline_key(ds: Dataset) -> tuple[object, ...] | None:
+    """What the grey pipeline of ``ds`` depends on; None when it has LUT sequences (not shared)."""
+    if ds.get("ModalityLUTSequence") or ds.get("VOILUTSequence"):
+        return None
+    return (
+        ds.get("BitsStored"),
+        ds.get("PixelRepresentation"),
+        str(ds.get("RescaleSlope", "")),
+        str(ds.get("RescaleIntercept", "")),
+        str(ds.get("PhotometricInterpretation", "")),
+        str(ds.get("PresentationLUTShape", "")),
+        str(ds.get("WindowCenter", "")),
+        str(ds.get("WindowWidth", "")),
+        str(ds.get("VOILUTFunction", "")),
+    )
+
+
 class ImageStack:
     """Frames of a series with cached decoded indices and per-instance pipelines."""
 
@@ -34,6 +51,7 @@ class ImageStack:
         self.datasets = datasets
         self.frames = [FrameRef(i, f) for i, ds in enumerate(datasets) for f in range(number_of_frames(ds))]
         self._pipelines: dict[int, GreyPipeline] = {}
+        self._shared: dict[tuple[object, ...], GreyPipeline] = {}
         self._indices: dict[FrameRef, np.ndarray] = {}
         self._ranges: dict[FrameRef, tuple[float, float]] = {}
 
@@ -47,10 +65,21 @@ class ImageStack:
         return is_grey(self.dataset(position))
 
     def pipeline(self, position: int) -> GreyPipeline:
+        """The grey pipeline of a frame's instance, shared by instances with the same parameters.
+
+        A CT series usually has one rescale and one window for all its images: sharing keeps
+        one 64 K-entry table per series instead of one per image.
+        """
         instance = self.frames[position].instance
         pipe = self._pipelines.get(instance)
         if pipe is None:
-            pipe = GreyPipeline.from_dataset(self.datasets[instance])
+            ds = self.datasets[instance]
+            key = _pipeline_key(ds)
+            pipe = self._shared.get(key) if key is not None else None
+            if pipe is None:
+                pipe = GreyPipeline.from_dataset(ds)
+                if key is not None:
+                    self._shared[key] = pipe
             self._pipelines[instance] = pipe
         return pipe
 

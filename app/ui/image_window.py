@@ -257,4 +257,6 @@ class ImageWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._worker is not None:
             self._worker.cancel_token.cancel()
+        self.stack = None  # free the images; the window is not reopened
+        self.canvas.set_image(None)
         super().closeEvent(event)

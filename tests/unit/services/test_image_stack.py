@@ -48,3 +48,11 @@ def test_stack_of_single_and_multiframe() -> None:
     assert stack.render(len(stack) - 1).shape == (rgb.Rows, rgb.Columns, 3)
     assert stack.default_voi(len(stack) - 1) is None
     assert describe_voi(Window(40.2, 400)) == "W 400 L 40"
+
+
+def test_pipelines_shared_within_a_series() -> None:
+    a, b, c = _file("CT_small.dcm"), _file("CT_small.dcm"), _file("CT_small.dcm")
+    c.RescaleIntercept = -1000
+    stack = ImageStack([a, b, c])
+    assert stack.pipeline(0) is stack.pipeline(1)
+    assert stack.pipeline(2) is not stack.pipeline(0)
