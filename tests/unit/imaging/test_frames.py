@@ -77,3 +77,12 @@ def test_palette_colour() -> None:
 def test_no_pixel_data() -> None:
     with pytest.raises(DicomInputError):
         decode_frame(Dataset())
+
+
+@pytest.mark.parametrize(("name", "mean_error"), [("SC_rgb_rle.dcm", 0.0), ("SC_rgb_jpeg_dcmtk.dcm", 10.0)])
+def test_compressed_colour_to_rgb(name: str, mean_error: float) -> None:
+    # the same picture as SC_rgb.dcm, RLE (lossless) or JPEG baseline YBR_FULL_422 (lossy)
+    out = rgb_frame(_file(name))
+    expected = rgb_frame(_file("SC_rgb.dcm"))
+    assert out.shape == expected.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - expected.astype(int)).mean() <= mean_error
