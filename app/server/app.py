@@ -79,6 +79,8 @@ class Server:
                     f"cannot listen for DICOM on {cfg.dicom_host} ({ports}): {exc.strerror or exc}; "
                     "choose other ports in [[server.storage]]"
                 ) from exc
+            for title, port in self.storage_addresses:
+                LOGGER.info("Storage SCP %s listening on %s port %d", title, cfg.dicom_host, port)
             ctx = ApiContext(self._catalogue, self._storage, ingest, __version__, self.max_request_bytes)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
