@@ -3,6 +3,7 @@
 Usage::
 
     python -m app.server --data-dir DIR [--config FILE] [--http-port N] [--log-level LEVEL]
+                         [--max-request-bytes N]
 
 Prints one ``LIGHTBOX-READY {"http_url": ..., "storage": [...]}`` line on stdout once it
 accepts requests, serves until SIGINT or SIGTERM, then stops cleanly (exit code 0).
@@ -28,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, help="folder of the index and the storage area")
     parser.add_argument("--config", type=Path, action="append", default=[], help="extra TOML configuration file")
     parser.add_argument("--http-port", type=int, help="port of the HTTP API (0 = any free port)")
+    parser.add_argument("--max-request-bytes", type=int, default=None,
+                        help="largest HTTP request body accepted (STOW-RS), in bytes (default 2 GiB)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     return parser
 
@@ -55,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         overrides["http_port"] = args.http_port
     try:
         config = load_config(files=list(args.config), overrides={"server": overrides})
+        from app.server.api import DEFAULT_MAX_REQUEST_BYTES
         from app.server.app import run
 
-        return run(config.server, _open_index)
+        limit = args.max_request_bytes or DEFAULT_MAX_REQUEST_BYTES
+        return run(config.server, _open_index, max_request_bytes=limit)
     except AppError as exc:
         LOGGER.error("%s", exc)
         return 1
