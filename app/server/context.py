@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,11 +29,10 @@ from io import BytesIO
 from typing import Any, BinaryIO
 
 import pydicom
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filereader import _read_file_meta_info, read_preamble
-from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import UID, ExplicitVRLittleEndian
+from pydicom.filereader import _read_file_meta_info, read_partial, read_preamble
+from pydicom.uid import ExplicitVRLittleEndian
 
 from app.core.config import ServerConfig
 from app.core.errors import AppError
@@ -59,7 +59,15 @@ INDEX_KEYWORDS = (
     "InstanceNumber", "NumberOfFrames", "Rows", "Columns",
 )
 
+_INDEX_TAGS = [int(tag_for_keyword(k) or 0) for k in INDEX_KEYWORDS]
+_LAST_INDEX_TAG = max(_INDEX_TAGS)
+
 _PREAMBLE = b"\x00" * 128 + b"DICM"
+
+
+def _after_index_tags(tag: int, _vr: str | None, _length: int) -> bool:
+    """Stop reading once past the last attribute the index needs (all precede pixel data)."""
+    return tag > _LAST_INDEX_TAG
 
 
 @dataclass(frozen=True)
@@ -138,26 +146,47 @@ def _uid(ds: Dataset, keyword: str) -> str:
     return str(ds.get(keyword) or "").strip().rstrip("\x00")
 
 
+def _element(group_elem: int, vr: bytes, value: bytes) -> bytes:
+    """One explicit VR little endian element of the file meta group (PS3.5 7.1.2)."""
+    tag = struct.pack("<HH", group_elem >> 16, group_elem & 0xFFFF)
+    if vr == b"OB":
+        return tag + vr + b"\x00\x00" + struct.pack("<I", len(value)) + value
+    return tag + vr + struct.pack("<H", len(value)) + value
+
+
+def _padded(text: str, pad: bytes) -> bytes:
+    data = text.encode("ascii")
+    return data + pad if len(data) % 2 else data
+
+
 def file_meta_bytes(
     transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str, source_ae: str, called_ae: str
 ) -> bytes:
-    """Preamble, ``DICM`` and File Meta Information (PS3.10 7.1) of a file we store."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(sop_class_uid)
-    meta.MediaStorageSOPInstanceUID = UID(sop_instance_uid)
-    meta.TransferSyntaxUID = UID(transfer_syntax)
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
-    if source_ae.strip():
-        meta.SourceApplicationEntityTitle = source_ae.strip()[:16]
-        meta.SendingApplicationEntityTitle = source_ae.strip()[:16]
-    if called_ae.strip():
-        meta.ReceivingApplicationEntityTitle = called_ae.strip()[:16]
-    fp = DicomBytesIO()
-    fp.is_little_endian = True
-    fp.is_implicit_VR = False
-    write_file_meta_info(fp, meta, enforce_standard=True)
-    return _PREAMBLE + fp.getvalue()
+    """Preamble, ``DICM`` and File Meta Information (PS3.10 7.1) of a file we store.
+
+    Encoded directly (it is on the path of every C-STORE); the result is what pydicom's
+    ``write_file_meta_info`` writes for the same elements.
+    """
+    for uid in (transfer_syntax, sop_class_uid, sop_instance_uid):
+        if len(uid) > 64 or not uid.isascii() or "\\" in uid:
+            raise ValueError(f"not a UID: {uid[:80]!r}")
+    elements = [
+        _element(0x00020001, b"OB", b"\x00\x01"),
+        _element(0x00020002, b"UI", _padded(sop_class_uid, b"\x00")),
+        _element(0x00020003, b"UI", _padded(sop_instance_uid, b"\x00")),
+        _element(0x00020010, b"UI", _padded(transfer_syntax, b"\x00")),
+        _element(0x00020012, b"UI", _padded(IMPLEMENTATION_CLASS_UID, b"\x00")),
+        _element(0x00020013, b"SH", _padded(IMPLEMENTATION_VERSION_NAME, b" ")),
+    ]
+    source = source_ae.strip()[:16]
+    called = called_ae.strip()[:16]
+    if source and source.isascii():
+        elements.append(_element(0x00020016, b"AE", _padded(source, b" ")))
+        elements.append(_element(0x00020017, b"AE", _padded(source, b" ")))
+    if called and called.isascii():
+        elements.append(_element(0x00020018, b"AE", _padded(called, b" ")))
+    body = b"".join(elements)
+    return _PREAMBLE + _element(0x00020000, b"UL", struct.pack("<I", len(body))) + body
 
 
 class Ingest:
@@ -386,7 +415,8 @@ class Ingest:
     def _parse(temp: TempFile) -> Dataset:
         """Read only what the index needs (stop before pixel data)."""
         try:
-            ds = pydicom.dcmread(temp.path, stop_before_pixels=True, specific_tags=list(INDEX_KEYWORDS))
+            with temp.path.open("rb") as fh:
+                ds = read_partial(fh, stop_when=_after_index_tags, specific_tags=_INDEX_TAGS)
             for keyword in INDEX_KEYWORDS:  # decode now: a broken value fails here, not later
                 ds.get(keyword)
         except Exception as exc:

@@ -118,7 +118,7 @@ class Catalogue:
         raise AssertionError("unreachable")
 
     def _add(self, conn: Connection, r: InstanceRecord, duplicates: str) -> AddResult:
-        existing = [
+        existing = [] if duplicates == "keep" else [
             StoredInstance(*row)
             for row in conn.execute(
                 select(*_stored_columns())
@@ -140,13 +140,20 @@ class Catalogue:
              "accession_number": r.accession_number, "referring_physician_name": r.referring_physician_name,
              "study_id": r.study_id, "modalities": "", "num_series": 0, "num_instances": 0},
         )
-        series_pk, series_created = self._get_or_create(
-            conn, series, series.c.series_instance_uid == r.series_instance_uid,
+        series_row = conn.execute(
+            select(series.c.id, series.c.study_fk).where(series.c.series_instance_uid == r.series_instance_uid)
+        ).first()
+        if series_row is not None:  # an existing series stays in the study it was first stored in
+            series_pk, series_study, series_created = int(series_row[0]), int(series_row[1]), False
+        else:
+            series_pk, series_created = self._get_or_create(
+                conn, series, series.c.series_instance_uid == r.series_instance_uid,
             {"study_fk": study_pk, "series_instance_uid": r.series_instance_uid, "modality": r.modality,
              "series_number": r.series_number, "series_description": r.series_description,
              "series_date": r.series_date, "series_time": r.series_time, "body_part": r.body_part,
              "num_instances": 0},
-        )
+            )
+            series_study = study_pk
         instance_pk = conn.execute(
             instance.insert().values(
                 series_fk=series_pk, sop_instance_uid=r.sop_instance_uid, sop_class_uid=r.sop_class_uid,
@@ -155,11 +162,13 @@ class Catalogue:
                 relpath=r.relpath, size=r.size, received_at=r.received_at, source_ae=r.source_ae,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-        series_study = conn.execute(select(series.c.study_fk).where(series.c.id == series_pk)).scalar_one()
         conn.execute(update(series).where(series.c.id == series_pk).values(num_instances=series.c.num_instances + 1))
-        conn.execute(update(study).where(study.c.id == series_study).values(num_instances=study.c.num_instances + 1))
+        conn.execute(
+            update(study).where(study.c.id == series_study).values(
+                num_instances=study.c.num_instances + 1, num_series=study.c.num_series + int(series_created)
+            )
+        )
         if series_created:
-            conn.execute(update(study).where(study.c.id == series_study).values(num_series=study.c.num_series + 1))
             self._refresh_modalities(conn, series_study)
         replaced: tuple[StoredInstance, ...] = ()
         if duplicates == "overwrite" and existing:
@@ -216,14 +225,14 @@ class Catalogue:
             self._bump(conn, CHANGES, 1)
 
     @staticmethod
-    def _bump(conn: Connection, name: str, by: int) -> int:
+    def _bump(conn: Connection, name: str, by: int) -> None:
         conn.execute(update(counter).where(counter.c.name == name).values(value=counter.c.value + by))
-        return int(conn.execute(select(counter.c.value).where(counter.c.name == name)).scalar_one())
 
     def next_request_number(self) -> int:
         """The next request number (used as Patient ID when a data set has none)."""
         with self._writing() as conn:
-            return self._bump(conn, REQUEST, 1)
+            self._bump(conn, REQUEST, 1)
+            return int(conn.execute(select(counter.c.value).where(counter.c.name == REQUEST)).scalar_one())
 
     # -- reads -------------------------------------------------------------------------
 

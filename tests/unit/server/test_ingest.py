@@ -259,3 +259,29 @@ def test_write_failure_leaves_no_temp_file(make_ingest: IngestFactory, exc: Exce
     assert outcome.status == OUT_OF_RESOURCES
     assert stored_files(ingest) == []
     assert ingest.catalogue.count_instances() == 0
+
+
+def test_file_meta_encoding_matches_pydicom() -> None:
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_file_meta_info
+
+    from app.server.context import file_meta_bytes
+
+    for source, called in [("MODALITY", "DICOM_STORAGE"), ("ODD", ""), ("", "")]:
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        meta.MediaStorageSOPInstanceUID = "1.2.3.45"
+        meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.91"
+        meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+        meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+        if source:
+            meta.SourceApplicationEntityTitle = source
+            meta.SendingApplicationEntityTitle = source
+        if called:
+            meta.ReceivingApplicationEntityTitle = called
+        fp = DicomBytesIO()
+        fp.is_little_endian, fp.is_implicit_VR = True, False
+        write_file_meta_info(fp, meta, enforce_standard=True)
+        ours = file_meta_bytes("1.2.840.10008.1.2.4.91", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.45", source, called)
+        assert ours == b"\x00" * 128 + b"DICM" + fp.getvalue()
