@@ -65,6 +65,10 @@ _LAST_INDEX_TAG = max(_INDEX_TAGS)
 _PREAMBLE = b"\x00" * 128 + b"DICM"
 
 
+def _after_sop_uids(tag: int, _vr: str | None, _length: int) -> bool:
+    return tag > 0x00080018
+
+
 def _after_index_tags(tag: int, _vr: str | None, _length: int) -> bool:
     """Stop reading once past the last attribute the index needs (all precede pixel data)."""
     return tag > _LAST_INDEX_TAG
@@ -272,7 +276,7 @@ class Ingest:
             offset = fileobj.tell()
             # The sender's file meta is replaced by ours: the data set's own UIDs are what count.
             fileobj.seek(0)
-            head = pydicom.dcmread(fileobj, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID"])
+            head = read_partial(fileobj, stop_when=_after_sop_uids, specific_tags=[0x00080016, 0x00080018])
             fileobj.seek(offset)
             sop_class = _uid(head, "SOPClassUID") or _uid(meta, "MediaStorageSOPClassUID")
             sop_instance = _uid(head, "SOPInstanceUID") or _uid(meta, "MediaStorageSOPInstanceUID")
