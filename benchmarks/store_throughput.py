@@ -34,6 +34,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 REPO = Path(__file__).resolve().parent.parent
 READY_PREFIX = "LIGHTBOX-READY "
 LIGHTBOX_AET = "DICOM_STORAGE"
+SCP_ONLY = "scp-only"
 
 
 @dataclass
@@ -99,7 +100,16 @@ def start_lightbox(
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), pythonpath])))
     env["LIGHTBOX_STORE_FASTPATH"] = "1" if fast_path else "0"
     proc = subprocess.Popen(
-        [sys.executable, "-m", module, "--data-dir", str(data_dir), "--config", str(config), "--log-level", "WARNING"],
+        [
+            sys.executable,
+            *(["-m", module] if module != SCP_ONLY else [str(REPO / "benchmarks" / "scp_only_server.py")]),
+            "--data-dir",
+            str(data_dir),
+            "--config",
+            str(config),
+            "--log-level",
+            "WARNING",
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -172,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-fastpath", action="store_true", help="serve C-STORE through pynetdicom's stock path (comparison)"
     )
+    parser.add_argument(
+        "--scp-only",
+        action="store_true",
+        help="run the Storage SCP alone with a file-writing ingest (no index): the network layer's share",
+    )
     parser.add_argument("--server-module", default="app.server", help="module run as the server (default app.server)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -188,7 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         generate_images(images, args.images)
         print(f"generated {args.images} images in {time.perf_counter() - t0:.1f} s under {images}")
         lb_proc, lb_port = start_lightbox(
-            work, fsync=not args.no_fsync, module=args.server_module, fast_path=not args.no_fastpath
+            work,
+            fsync=not args.no_fsync,
+            module=SCP_ONLY if args.scp_only else args.server_module,
+            fast_path=not args.no_fastpath,
         )
         dc_proc, dc_port, dc_out = start_storescp(work)
         try:
@@ -219,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         rounds = ", ".join(f"{v:.0f}" for v in side.images_per_s)
         print(f"{side.name:18s} {side.median:16.1f} {rounds:>30s}")
     print(
-        f"ratio lightbox/dcmtk: {ratio:.2f}x (Lightbox: fsync {'off' if args.no_fsync else 'on'}, "
-        f"C-STORE fast path {'off' if args.no_fastpath else 'on'})"
+        f"ratio lightbox/dcmtk: {ratio:.2f}x (Lightbox{' SCP only' if args.scp_only else ''}: "
+        f"fsync {'off' if args.no_fsync else 'on'}, C-STORE fast path {'off' if args.no_fastpath else 'on'})"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
@@ -230,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rounds": args.rounds,
                 "fsync": not args.no_fsync,
                 "fast_path": not args.no_fastpath,
+                "server": "scp-only (no index)" if args.scp_only else "python -m app.server",
                 "machine": platform.platform(),
                 "python": platform.python_version(),
                 "sides": [asdict(lightbox) | {"median": lightbox.median}, asdict(dcmtk) | {"median": dcmtk.median}],

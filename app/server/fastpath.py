@@ -10,8 +10,9 @@ reader that serves C-STORE requests itself, on the DUL thread:
    command set (PS3.7 9.3.1.1, implicit VR little endian) on an accepted presentation
    context of the same SOP class starts a fast store; any other command goes to
    pynetdicom unchanged (the PDVs already consumed are handed over as one P-DATA-TF);
-2. the data set fragments are written, as received and never decoded, to a spooled
-   temporary file (memory up to :data:`SPOOL_MEMORY`, then an unlinked disk file);
+2. the data set fragments are received, never decoded, straight from the socket into a
+   buffer reused from one C-STORE to the next (up to :data:`SPOOL_MEMORY`, then an
+   unlinked temporary file), and handed over as a stream of views, not copies;
 3. after the last fragment the data set goes to the store function (the ingest), and the
    C-STORE-RSP (PS3.7 9.3.1.2) is encoded here and sent on the DUL thread, which is the
    only thread writing to the socket in pynetdicom;
@@ -28,15 +29,16 @@ pynetdicom version; tests fail when that version or the replaced functions chang
 
 from __future__ import annotations
 
+import io
 import logging
 import select
 import socket
 import ssl
 import struct
+import tempfile
 import time
 from collections.abc import Callable
-from tempfile import SpooledTemporaryFile
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pynetdicom
 
@@ -47,7 +49,7 @@ LOGGER = logging.getLogger(__name__)
 #: The pynetdicom version whose internals this module was written against.
 PINNED_PYNETDICOM = "3.0.4"
 
-#: Data sets up to this size stay in memory; larger ones roll over to an unlinked temporary file.
+#: Data sets up to this size are received in memory; larger ones spill to an unlinked temporary file.
 SPOOL_MEMORY = 32 * 1024 * 1024
 
 #: After a fast store, how long to wait for the peer's next PDU before returning to pynetdicom's loop.
@@ -142,7 +144,7 @@ def p_data_pdus(context_id: int, command: bytes, max_pdu: int) -> list[bytes]:
 class _Store:
     """A C-STORE request being received."""
 
-    __slots__ = ("context_id", "message_id", "sop_class_uid", "sop_instance_uid", "spool", "transfer_syntax")
+    __slots__ = ("context_id", "message_id", "sop_class_uid", "sop_instance_uid", "transfer_syntax")
 
     def __init__(self, context_id: int, message_id: int, sop_class: str, sop_instance: str, syntax: str) -> None:
         self.context_id = context_id
@@ -150,7 +152,92 @@ class _Store:
         self.sop_class_uid = sop_class
         self.sop_instance_uid = sop_instance
         self.transfer_syntax = syntax
-        self.spool: BinaryIO = SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # type: ignore[assignment]  # noqa: SIM115
+
+
+class _ViewReader(io.RawIOBase):
+    """A read-only binary stream over received bytes; ``read(n)`` hands out views, not copies."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> Any:
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        if size is None or size < 0:
+            chunk: Any = bytes(self._view[self._pos : end])  # whole reads get real bytes
+        else:
+            chunk = self._view[self._pos : end]  # chunked reads (shutil.copyfileobj): zero copy
+        self._pos = end
+        return chunk
+
+    def readinto(self, target: Any) -> int:
+        data = self._view[self._pos : self._pos + len(target)]
+        target[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._view.release()
+        super().close()
+
+
+class _Sink:
+    """Where a data set's fragments go: a reused buffer, then an unlinked temporary file
+    once the data set outgrows :data:`SPOOL_MEMORY` (so nothing is left behind on abort)."""
+
+    def __init__(self, buffer: bytearray) -> None:
+        self.buffer = buffer
+        self.size = 0
+        self.file: BinaryIO | None = None
+
+    def room(self, size: int) -> memoryview | None:
+        """A view of ``size`` bytes to receive into, or ``None`` once spilled to the file."""
+        if self.file is None and self.size + size > SPOOL_MEMORY:
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+            self.file.write(memoryview(self.buffer)[: self.size])
+        if self.file is not None:
+            return None
+        if len(self.buffer) < self.size + size:
+            grown = bytearray(max(2 * len(self.buffer), self.size + size))
+            grown[: self.size] = memoryview(self.buffer)[: self.size]
+            self.buffer = grown  # a new object: views of the old one stay valid
+        view = memoryview(self.buffer)[self.size : self.size + size]
+        self.size += size
+        return view
+
+    def write(self, data: memoryview) -> None:
+        view = self.room(len(data))
+        if view is None:
+            assert self.file is not None
+            self.file.write(data)
+        else:
+            view[:] = data
+
+    def stream(self) -> BinaryIO:
+        if self.file is not None:
+            self.file.seek(0)
+            return self.file
+        return cast(BinaryIO, _ViewReader(memoryview(self.buffer)[: self.size]))
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 class FastStoreReader:
@@ -167,10 +254,12 @@ class FastStoreReader:
     def __init__(self, dul: Any, store: StoreFunction) -> None:
         self._dul = dul
         self._store_fn = store
-        self._buffer = bytearray(1 << 17)
+        self._buffer = bytearray(1 << 17)  # one PDU
+        self._data = bytearray(1 << 20)  # one data set, reused from one C-STORE to the next
         self._command = bytearray()
         self._command_items: list[bytes] = []
         self._store: _Store | None = None
+        self._sink: _Sink | None = None
 
     # socket helpers --------------------------------------------------------------------------
 
@@ -183,14 +272,21 @@ class FastStoreReader:
             got += n
         return True
 
+    def _pdu_view(self, size: int) -> memoryview:
+        if len(self._buffer) < size:
+            self._buffer = bytearray(size)  # a new one: views of the old stay valid
+        return memoryview(self._buffer)[:size]
+
     def _connection_closed(self) -> None:
         self._discard()
         self._dul.event_queue.put("Evt17")  # transport connection closed (PS3.8 9.2.1)
 
     def _discard(self) -> None:
-        if self._store is not None:
-            self._store.spool.close()
-            self._store = None
+        if self._sink is not None:
+            self._sink.close()
+            self._data = self._sink.buffer
+            self._sink = None
+        self._store = None
         self._command.clear()
         self._command_items.clear()
 
@@ -223,26 +319,69 @@ class FastStoreReader:
                     LOGGER.error("Unknown PDU type received 0x%02X", pdu_type)
                     dul.event_queue.put("Evt19")
                     return
-                if len(self._buffer) < length:
-                    self._buffer = bytearray(length)  # a new one: views of the old stay valid
-                body = memoryview(self._buffer)[:length]
-                if not self._recv_into(sock, body):
-                    self._connection_closed()
-                    return
+                fast = pdu_type == P_DATA_TF and dul.state_machine.current_state == "Sta6"
+                if fast and self._store is not None:
+                    handled = self._data_pdu(sock, length)
+                else:
+                    body = self._pdu_view(length)
+                    if not self._recv_into(sock, body):
+                        self._connection_closed()
+                        return
+                    if not fast:
+                        if self._store is not None or self._command_items:
+                            LOGGER.warning("PDU type 0x%02X in the middle of a C-STORE; discarding it", pdu_type)
+                            self._discard()
+                        self._to_pynetdicom(bytes(header) + bytes(body))
+                        return
+                    handled = self._p_data(body)
             except (OSError, TimeoutError):
                 self._connection_closed()
                 return
-            if pdu_type != P_DATA_TF or dul.state_machine.current_state != "Sta6":
-                if self._store is not None or self._command_items:
-                    LOGGER.warning("PDU type 0x%02X received in the middle of a C-STORE; discarding it", pdu_type)
-                    self._discard()
-                self._to_pynetdicom(bytes(header) + bytes(body))
-                return
-            if not self._p_data(body):
+            if not handled:
                 return
             dul._idle_timer.restart()
             if not self._wait_for_more(sock):
                 return
+
+    def _data_pdu(self, sock: socket.socket, length: int) -> bool:
+        """Receive a P-DATA-TF of data set fragments straight into the data set buffer.
+
+        Raises ``OSError`` when the connection closes in the middle (the caller reports it).
+        """
+        store, sink = self._store, self._sink
+        assert store is not None and sink is not None
+        item = bytearray(6)
+        remaining = length
+        while remaining > 0:
+            if remaining < 6 or not self._recv_into(sock, memoryview(item)):
+                raise OSError("connection closed in the middle of a PDU")
+            item_length, context_id, control = struct.unpack(">IBB", item)
+            size = item_length - 2
+            if size < 0 or item_length + 4 > remaining or control & 0x01 or context_id != store.context_id:
+                LOGGER.warning("Unexpected PDV in a C-STORE data set; handing it to pynetdicom")
+                rest = self._pdu_view(remaining - 6)
+                if not self._recv_into(sock, rest):
+                    raise OSError("connection closed in the middle of a PDU")
+                self._discard()
+                return self._fallback(memoryview(bytes(item) + bytes(rest)))
+            view = sink.room(size)
+            if view is None:  # spilled to a file: receive through the PDU buffer
+                chunk = self._pdu_view(size)
+                if not self._recv_into(sock, chunk):
+                    raise OSError("connection closed in the middle of a PDU")
+                sink.write(chunk)
+            elif not self._recv_into(sock, view):
+                raise OSError("connection closed in the middle of a PDU")
+            remaining -= 4 + item_length
+            if control & 0x02:
+                self._finish()
+                if remaining:  # more PDVs after the last fragment: a new message
+                    rest = self._pdu_view(remaining)
+                    if not self._recv_into(sock, rest):
+                        raise OSError("connection closed in the middle of a PDU")
+                    return self._p_data(rest)
+                return True
+        return True
 
     def _wait_for_more(self, sock: socket.socket) -> bool:
         """Linger for the peer's next PDU while nothing local waits to be sent."""
@@ -276,9 +415,10 @@ class FastStoreReader:
                     LOGGER.warning("Unexpected PDV in a C-STORE data set; handing it to pynetdicom")
                     self._discard()
                     return self._fallback(body[offset:])
-                store.spool.write(fragment)
+                assert self._sink is not None
+                self._sink.write(fragment)
                 if control & 0x02:
-                    self._finish(store)
+                    self._finish()
             elif control & 0x01:  # command fragment
                 self._command_items.append(bytes(body[offset:stop]))
                 self._command += fragment
@@ -316,17 +456,20 @@ class FastStoreReader:
         self._store = _Store(
             context_id, message_id, sop_class, _ui(command, 0x00001000), str(context.transfer_syntax[0])
         )
+        self._sink = _Sink(self._data)
         self._command.clear()
         self._command_items.clear()
         return True
 
-    def _finish(self, store: _Store) -> None:
-        self._store = None
+    def _finish(self) -> None:
+        store, sink = self._store, self._sink
+        assert store is not None and sink is not None
+        self._store, self._sink = None, None
         assoc = self._dul.assoc
+        stream = sink.stream()
         try:
-            store.spool.seek(0)
             status, comment = self._store_fn(
-                store.spool,
+                stream,
                 transfer_syntax=store.transfer_syntax,
                 sop_class_uid=store.sop_class_uid,
                 sop_instance_uid=store.sop_instance_uid,
@@ -334,7 +477,9 @@ class FastStoreReader:
                 called_ae=str(assoc.acceptor.ae_title).strip(),
             )
         finally:
-            store.spool.close()
+            stream.close()
+            sink.close()
+            self._data = sink.buffer
         response = encode_store_response(store.message_id, store.sop_class_uid, store.sop_instance_uid, status, comment)
         for pdu in p_data_pdus(store.context_id, response, int(assoc.requestor.maximum_length or 0)):
             self._dul.socket.send(pdu)

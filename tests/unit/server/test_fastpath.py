@@ -354,3 +354,53 @@ def test_data_set_offset_skips_the_file_meta(ct: Dataset) -> None:
     meta.seek(0)
     offset = data_set_offset(meta)
     assert meta.getvalue()[offset:] == _encoded(ct, ExplicitVRLittleEndian)
+
+
+@pytest.mark.parametrize("max_pdu", [4096, 131072])
+def test_large_data_sets_spill_to_a_file_byte_identical(
+    max_pdu: int, ct: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fastpath, "SPOOL_MEMORY", 10_000)  # CT_small is about 39 kB
+    ingest = RecordingIngest()
+    service = _service(ingest, max_pdu=max_pdu)
+    ((_title, port),) = service.start()
+    try:
+        assoc = _scu().associate("127.0.0.1", port, ae_title="FAST_SCP")
+        assert assoc.send_c_store(ct).Status == 0x0000
+        ct.SOPInstanceUID = "1.2.3.77"
+        assert assoc.send_c_store(ct).Status == 0x0000
+        assoc.release()
+    finally:
+        service.stop(grace=2.0)
+    assert [data for data, _ in ingest.received][-1] == _encoded(ct, ExplicitVRLittleEndian)
+    assert len(ingest.received) == 2
+
+
+def test_last_fragment_and_next_command_in_one_pdu(scp: tuple[RecordingIngest, int], ct: Dataset) -> None:
+    ingest, port = scp
+    assoc = _scu().associate("127.0.0.1", port, ae_title="FAST_SCP")
+    context_id = assoc.accepted_contexts[1].context_id
+    data = _encoded(ct, ExplicitVRLittleEndian)
+    half = len(data) // 2
+
+    def pdv(control: int, payload: bytes) -> bytes:
+        return struct.pack(">IBB", len(payload) + 2, context_id, control) + payload
+
+    def pdu(*items: bytes) -> bytes:
+        body = b"".join(items)
+        return struct.pack(">BBI", 0x04, 0, len(body)) + body
+
+    assoc._reactor_checkpoint.clear()  # read the responses ourselves, as pynetdicom's send_*() do
+    while not assoc._is_paused:
+        time.sleep(0.001)
+    sock = assoc.dul.socket
+    sock.send(pdu(pdv(0x03, _store_command(1, "1.2.3.1"))))
+    sock.send(pdu(pdv(0x00, data[:half])))
+    sock.send(pdu(pdv(0x02, data[half:]), pdv(0x03, _store_command(2, "1.2.3.2")), pdv(0x00, data[:half])))
+    sock.send(pdu(pdv(0x02, data[half:])))
+    responses = [assoc.dimse.get_msg(block=True)[1] for _ in range(2)]
+    assoc._reactor_checkpoint.set()
+    assert [(r.MessageIDBeingRespondedTo, r.Status) for r in responses] == [(1, 0), (2, 0)]
+    assert [kw["sop_instance_uid"] for _, kw in ingest.received] == ["1.2.3.1", "1.2.3.2"]
+    assert all(received == data for received, _ in ingest.received)
+    assoc.release()
