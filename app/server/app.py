@@ -51,11 +51,11 @@ class Server:
     config: ServerConfig
     open_index: IndexOpener
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    storage_addresses: list[tuple[str, int]] = field(default_factory=list)
-    _catalogue: CatalogueProtocol | None = None
-    _storage: Storage | None = None
-    _scp: StorageService | None = None
-    _http: HttpServer | None = None
+    storage_addresses: list[tuple[str, int]] = field(default_factory=list, init=False)
+    _catalogue: CatalogueProtocol | None = field(default=None, init=False, repr=False)
+    _storage: Storage | None = field(default=None, init=False, repr=False)
+    _scp: StorageService | None = field(default=None, init=False, repr=False)
+    _http: HttpServer | None = field(default=None, init=False, repr=False)
 
     @property
     def http_url(self) -> str:
