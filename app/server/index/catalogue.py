@@ -128,18 +128,33 @@ class Catalogue:
         ]
         if existing and duplicates == "reject":
             return AddResult(added=False)
-        patient_pk = self._get_or_create(
-            conn, patient, (patient.c.patient_id == r.patient_id) & (patient.c.issuer == r.issuer),
-            {"patient_id": r.patient_id, "issuer": r.issuer, "patient_name": r.patient_name,
-             "patient_name_lc": r.patient_name.lower(), "birth_date": r.birth_date, "sex": r.sex},
-        )[0]
-        study_pk, _ = self._get_or_create(
-            conn, study, study.c.study_instance_uid == r.study_instance_uid,
-            {"patient_fk": patient_pk, "study_instance_uid": r.study_instance_uid, "study_date": r.study_date,
-             "study_time": r.study_time, "study_description": r.study_description,
-             "accession_number": r.accession_number, "referring_physician_name": r.referring_physician_name,
-             "study_id": r.study_id, "modalities": "", "num_series": 0, "num_instances": 0},
-        )
+        study_row = conn.execute(
+            select(study.c.id, patient.c.patient_id, patient.c.issuer)
+            .select_from(study.join(patient, study.c.patient_fk == patient.c.id))
+            .where(study.c.study_instance_uid == r.study_instance_uid)
+        ).first()
+        if study_row is not None:
+            # A study stays with the patient it was first stored under (PS3.4 C.6.2.1: one
+            # patient per study); a different Patient ID here is the sender's inconsistency.
+            study_pk = int(study_row[0])
+            if (study_row[1], study_row[2]) != (r.patient_id, r.issuer):
+                LOGGER.warning(
+                    "instance %s carries another Patient ID than its study %s; indexed under the study's patient",
+                    r.sop_instance_uid, r.study_instance_uid,
+                )
+        else:
+            patient_pk = self._get_or_create(
+                conn, patient, (patient.c.patient_id == r.patient_id) & (patient.c.issuer == r.issuer),
+                {"patient_id": r.patient_id, "issuer": r.issuer, "patient_name": r.patient_name,
+                 "patient_name_lc": r.patient_name.lower(), "birth_date": r.birth_date, "sex": r.sex},
+            )[0]
+            study_pk, _ = self._get_or_create(
+                conn, study, study.c.study_instance_uid == r.study_instance_uid,
+                {"patient_fk": patient_pk, "study_instance_uid": r.study_instance_uid, "study_date": r.study_date,
+                 "study_time": r.study_time, "study_description": r.study_description,
+                 "accession_number": r.accession_number, "referring_physician_name": r.referring_physician_name,
+                 "study_id": r.study_id, "modalities": "", "num_series": 0, "num_instances": 0},
+            )
         series_row = conn.execute(
             select(series.c.id, series.c.study_fk).where(series.c.series_instance_uid == r.series_instance_uid)
         ).first()

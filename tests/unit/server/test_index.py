@@ -218,3 +218,12 @@ def test_queries_compile_for_postgresql() -> None:
         stmt, _ = compile_search(SearchRequest(level, filters, include_all=True, limit=5, offset=5))
         sql = str(stmt.compile(dialect=postgresql.dialect()))
         assert "LIKE" in sql and "LIMIT" in sql
+
+
+def test_study_stays_with_its_first_patient(index_catalogue: Catalogue, caplog: pytest.LogCaptureFixture) -> None:
+    index_catalogue.add_instance(record(study_instance_uid="3.1", series_instance_uid="3.1.1", patient_id="A"))
+    index_catalogue.add_instance(record(study_instance_uid="3.1", series_instance_uid="3.1.2", patient_id="B"))
+    [study] = index_catalogue.search(SearchRequest(Level.STUDY, {"StudyInstanceUID": "3.1"}))
+    assert study["PatientID"] == "A" and study["NumberOfStudyRelatedSeries"] == 2
+    assert any("another Patient ID" in r.getMessage() for r in caplog.records)
+    assert not any("'B'" in r.getMessage() or " B " in r.getMessage() for r in caplog.records)
