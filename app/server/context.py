@@ -402,7 +402,7 @@ class Ingest:
         try:
             temp.write(header)
             if isinstance(dataset, bytes | bytearray | memoryview):
-                temp.write(bytes(dataset))
+                temp.write(dataset)  # bytes or a buffer view: written without a copy
             else:
                 temp.copy_from(dataset)
             temp.file.flush()

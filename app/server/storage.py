@@ -50,7 +50,7 @@ class TempFile:
         self.path = path
         self.file = fh
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data``."""
         self.file.write(data)
 

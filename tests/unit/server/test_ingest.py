@@ -285,3 +285,16 @@ def test_file_meta_encoding_matches_pydicom() -> None:
         write_file_meta_info(fp, meta, enforce_standard=True)
         ours = file_meta_bytes("1.2.840.10008.1.2.4.91", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.45", source, called)
         assert ours == b"\x00" * 128 + b"DICM" + fp.getvalue()
+
+
+def test_buffer_view_input_is_stored_unchanged(make_ingest: IngestFactory) -> None:
+    ingest = make_ingest()
+    raw, ds = dataset_bytes(data_file("CT_small.dcm"))
+    buffer = bytearray(b"xx" + raw)
+    outcome = ingest.store_encoded(
+        memoryview(buffer)[2:], transfer_syntax=ds.file_meta.TransferSyntaxUID, sop_class_uid=ds.SOPClassUID,
+        sop_instance_uid=ds.SOPInstanceUID,
+    )
+    assert outcome.status == SUCCESS
+    [file] = stored_files(ingest)
+    assert file.read_bytes().endswith(raw)
