@@ -246,8 +246,18 @@ def test_small_pdus_and_both_paths_give_the_same_bytes(fast_path: bool, ct: Data
     assert [data for data, _ in ingest.received] == [_encoded(ct, ImplicitVRLittleEndian)]
 
 
-def test_failure_status_and_comment_are_answered(scp: tuple[RecordingIngest, int], ct: Dataset) -> None:
-    ingest, port = scp
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_failure_status_and_comment_are_answered(fast_path: bool, ct: Dataset) -> None:
+    ingest = RecordingIngest()
+    service = _service(ingest, fast_path=fast_path)
+    ((_title, port),) = service.start()
+    try:
+        _answer_failures(ingest, port, ct)
+    finally:
+        service.stop(grace=2.0)
+
+
+def _answer_failures(ingest: RecordingIngest, port: int, ct: Dataset) -> None:
     assoc = _scu().associate("127.0.0.1", port, ae_title="FAST_SCP")
     ingest.answer = Outcome(0xA700, "index update failed")
     rsp = assoc.send_c_store(ct)
