@@ -15,7 +15,7 @@ Association negotiation (PS3.8 9.3.4, Table 9-21):
   AE title not recognised);
 - beyond ``config.max_associations`` simultaneous associations on one AE, further ones are
   rejected transient, source service-provider (presentation related function), reason 2
-  (local limit exceeded).
+  (local limit exceeded), in arrival order (:class:`Admission`).
 
 Every accepted socket gets ``TCP_NODELAY``: DIMSE is request/response, so Nagle's algorithm
 would hold each small response for a delayed ACK of the peer.
@@ -53,6 +53,9 @@ STOP_GRACE_SECONDS = 10.0
 #: Set to ``0`` to serve every C-STORE through pynetdicom's stock path (diagnostics, benchmarks).
 FASTPATH_ENV = "LIGHTBOX_STORE_FASTPATH"
 
+#: pynetdicom's own association limit is set this far above ours, as a last resort only.
+_PYNETDICOM_LIMIT_SLACK = 64
+
 #: Poll interval of the listening loop (bounds how long ``stop`` waits for it).
 _ACCEPT_POLL_SECONDS = 0.2
 
@@ -70,6 +73,51 @@ class _NoDelayServer(ThreadedAssociationServer):
         except OSError:  # pragma: no cover - e.g. a socket already closed by the peer
             pass
         return client, address
+
+
+class Admission:
+    """At most ``limit`` simultaneous associations on one AE, admitted in arrival order.
+
+    pynetdicom's own ``maximum_associations`` counts every association thread alive when an
+    A-ASSOCIATE-RQ is negotiated, including those still negotiating: a burst of ``limit + 1``
+    requests can see all of them rejected. Here each request is admitted or rejected once,
+    when it arrives (``EVT_REQUESTED``), against the associations admitted before it that
+    are still running. A refused one gets A-ASSOCIATE-RJ rejected-transient, source
+    service-provider (presentation related function), reason local-limit-exceeded
+    (PS3.8 9.3.4, Table 9-21).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._admitted: set[Any] = set()
+
+    def on_requested(self, event: Any) -> None:
+        """``EVT_REQUESTED``: admit the association or reject it (transient, local limit exceeded)."""
+        assoc = event.assoc
+        request = assoc.requestor.primitive
+        called = str(getattr(request, "called_ae_title", "") or "").strip()
+        if called != str(assoc.acceptor.ae_title).strip():
+            return  # pynetdicom rejects it permanently (called AE title not recognised)
+        with self._lock:
+            self._admitted = {other for other in self._admitted if other.is_alive()}
+            if len(self._admitted) < self.limit:
+                self._admitted.add(assoc)
+                return
+        LOGGER.warning(
+            "Association from %s rejected: %d associations already running on %s",
+            str(getattr(request, "calling_ae_title", "") or "").strip(),
+            self.limit,
+            called,
+        )
+        assoc.acse.send_reject(0x02, 0x03, 0x02)
+        evt.trigger(assoc, evt.EVT_REJECTED, {})
+        assoc.kill()
+
+    def on_finished(self, event: Any) -> None:
+        """``EVT_RELEASED`` / ``EVT_ABORTED`` / ``EVT_CONN_CLOSE``: the association no longer counts."""
+        with self._lock:
+            self._admitted.discard(event.assoc)
 
 
 def _remove_partial_dataset(event: Any) -> None:
@@ -103,7 +151,8 @@ def make_ae(config: ServerConfig, ae_title: str) -> AE:
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
     ae.maximum_pdu_size = config.max_pdu
-    ae.maximum_associations = config.max_associations
+    # The limit is enforced by Admission (pynetdicom's own check over-rejects bursts).
+    ae.maximum_associations = config.max_associations + _PYNETDICOM_LIMIT_SLACK
     ae.require_called_aet = True
     ae.network_timeout = config.network_timeout
     ae.acse_timeout = config.network_timeout
@@ -171,7 +220,12 @@ class StorageService:
 
     def _start_one(self, ae_title: str, port: int) -> None:
         ae = make_ae(self._config, ae_title)
+        admission = Admission(self._config.max_associations)
         handlers: list[Any] = [
+            (evt.EVT_REQUESTED, admission.on_requested),
+            (evt.EVT_RELEASED, admission.on_finished),
+            (evt.EVT_ABORTED, admission.on_finished),
+            (evt.EVT_CONN_CLOSE, admission.on_finished),
             (evt.EVT_C_ECHO, handle_echo),
             (evt.EVT_C_STORE, handle_store, [self._ingest]),
             (evt.EVT_ABORTED, _remove_partial_dataset),

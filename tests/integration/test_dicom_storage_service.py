@@ -119,3 +119,39 @@ def test_stop_lets_a_running_association_finish_then_aborts_the_rest() -> None:
     while idle.is_established and time.monotonic() < deadline:
         time.sleep(0.05)
     assert idle.is_aborted
+
+
+def test_a_burst_beyond_the_limit_rejects_only_the_excess() -> None:
+    service = StorageService(_config_limit(StorageAE("BURST_AE", 0), limit=2), NullIngest())
+    ((_title, port),) = service.start()
+    try:
+        for _trial in range(3):
+            results: list[Any] = []
+            lock = threading.Lock()
+            threads = [threading.Thread(target=_request_into, args=(port, results, lock)) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(15)
+            established = [a for a in results if a.is_established]
+            rejected = [a for a in results if a.is_rejected]
+            assert len(established) == 2 and len(rejected) == 1
+            rj = rejected[0].acceptor.primitive
+            assert (rj.result, rj.result_source, rj.diagnostic) == (0x02, 0x03, 0x02)
+            for assoc in established:
+                assoc.release()
+            time.sleep(0.3)
+    finally:
+        service.stop(grace=1.0)
+
+
+def _request_into(port: int, results: list[Any], lock: threading.Lock) -> None:
+    assoc = _echo_assoc(port, "BURST_AE")
+    with lock:
+        results.append(assoc)
+
+
+def _config_limit(ae: StorageAE, limit: int) -> ServerConfig:
+    return ServerConfig(
+        data_dir=Path("unused"), dicom_host="127.0.0.1", max_associations=limit, network_timeout=10.0, storage=(ae,)
+    )
