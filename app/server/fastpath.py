@@ -467,6 +467,7 @@ class FastStoreReader:
         self._store, self._sink = None, None
         assoc = self._dul.assoc
         stream = sink.stream()
+        self._dul._idle_timer.restart()  # the network timeout counts from the last received PDU
         try:
             status, comment = self._store_fn(
                 stream,
