@@ -115,6 +115,8 @@ def store_stream(
     """Hand one received data set to the ingest and return (status, comment); never raises.
 
     Shared by :func:`handle_store` and the C-STORE fast path (``app.server.fastpath``).
+    ``stream`` is valid only during the call: the fast path reuses its buffer for the next
+    data set, and its ``read(n)`` returns views into it (``read()`` returns bytes).
     Unexpected failures become 0xA700 (out of resources: ``OSError``, ``MemoryError``)
     or 0xC000 (cannot understand: anything else), PS3.4 Table B.2-1.
     """
