@@ -414,3 +414,31 @@ def test_last_fragment_and_next_command_in_one_pdu(scp: tuple[RecordingIngest, i
     assert [kw["sop_instance_uid"] for _, kw in ingest.received] == ["1.2.3.1", "1.2.3.2"]
     assert all(received == data for received, _ in ingest.received)
     assoc.release()
+
+
+def test_other_pynetdicom_version_falls_back_to_the_stock_path(monkeypatch: pytest.MonkeyPatch, ct: Dataset) -> None:
+    monkeypatch.setattr(pynetdicom, "__version__", "3.0.5")
+    assert not fastpath.is_supported()
+    ingest = RecordingIngest()
+    service = _service(ingest)  # fast path asked for, but not installed
+    ((_title, port),) = service.start()
+    try:
+        assoc = _scu().associate("127.0.0.1", port, ae_title="FAST_SCP")
+        assert assoc.send_c_store(ct).Status == 0x0000
+        (ae, _server, _thread) = service._servers[0]
+        (server_side,) = ae.active_associations
+        assert not isinstance(server_side.dul.__dict__.get("_read_pdu_data"), fastpath.FastStoreReader)
+        assoc.release()
+    finally:
+        service.stop(grace=2.0)
+    assert [data for data, _ in ingest.received] == [_encoded(ct, ExplicitVRLittleEndian)]
+
+
+def test_fast_path_is_installed_on_the_pinned_version(scp: tuple[RecordingIngest, int], ct: Dataset) -> None:
+    _ingest, port = scp
+    assoc = _scu().associate("127.0.0.1", port, ae_title="FAST_SCP")
+    assert assoc.is_established
+    time.sleep(0.1)
+    acceptors: list[Any] = [t for t in threading.enumerate() if "AcceptorThread" in t.name]
+    assert any(isinstance(a.dul.__dict__.get("_read_pdu_data"), fastpath.FastStoreReader) for a in acceptors)
+    assoc.release()
