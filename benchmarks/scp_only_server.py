@@ -42,11 +42,11 @@ class FileIngest:
         self.fsync = fsync
         folder.mkdir(parents=True, exist_ok=True)
 
-    def store_encoded(self, dataset: bytes | BinaryIO, **identity: str) -> Outcome:
+    def store_encoded(self, dataset: bytes | memoryview | BinaryIO, **identity: str) -> Outcome:
         temp = self.folder / f".{uuid.uuid4().hex}.tmp"
         with temp.open("wb") as fh:
             fh.write(b"\0" * 128 + b"DICM")
-            if isinstance(dataset, bytes):
+            if isinstance(dataset, bytes | memoryview):
                 fh.write(dataset)
             else:
                 shutil.copyfileobj(dataset, fh, 1 << 20)

@@ -31,11 +31,17 @@ from typing import Any, BinaryIO
 import pydicom
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filereader import _read_file_meta_info, read_partial, read_preamble
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.filereader import _read_file_meta_info, read_dataset, read_partial, read_preamble
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 from app.core.config import ServerConfig
 from app.core.errors import AppError
+from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server.index.records import CatalogueProtocol, InstanceRecord
 from app.server.storage import Storage, TempFile
@@ -63,6 +69,11 @@ _INDEX_TAGS = [int(tag_for_keyword(k) or 0) for k in INDEX_KEYWORDS]
 _LAST_INDEX_TAG = max(_INDEX_TAGS)
 
 _PREAMBLE = b"\x00" * 128 + b"DICM"
+
+#: Every syntax but deflate encodes the data set's elements (all but pixel data) plainly.
+_PLAIN_SYNTAXES = frozenset(
+    uid for uid in STORAGE_PREFERENCE if uid != DeflatedExplicitVRLittleEndian
+) | {ImplicitVRLittleEndian}
 
 
 def _after_sop_uids(tag: int, _vr: str | None, _length: int) -> bool:
@@ -227,7 +238,7 @@ class Ingest:
 
     def store_encoded(
         self,
-        dataset: bytes | BinaryIO,
+        dataset: bytes | memoryview | BinaryIO,
         *,
         transfer_syntax: str,
         sop_class_uid: str,
@@ -309,7 +320,7 @@ class Ingest:
 
     # -- the work ----------------------------------------------------------------------
 
-    def _guarded(self, dataset: bytes | BinaryIO, **kwargs: Any) -> StoreOutcome:
+    def _guarded(self, dataset: bytes | memoryview | BinaryIO, **kwargs: Any) -> StoreOutcome:
         try:
             return self._store(dataset, **kwargs)
         except _Refused as refused:
@@ -323,7 +334,7 @@ class Ingest:
 
     def _store(
         self,
-        dataset: bytes | BinaryIO,
+        dataset: bytes | memoryview | BinaryIO,
         *,
         transfer_syntax: str,
         sop_class_uid: str,
@@ -337,8 +348,9 @@ class Ingest:
             LOGGER.info("duplicate SOP instance %s from %s rejected", sop_instance_uid, source_ae or "?")
             return StoreOutcome(DUPLICATE, "duplicate SOP Instance UID", sop_instance_uid)
         temp = self._write_temp(dataset, transfer_syntax, sop_class_uid, sop_instance_uid, source_ae, called_ae)
+        self.storage.begin_sync(temp)  # the disk flushes while we parse
         try:
-            ds = self._parse(temp)
+            ds = self._parse(temp, dataset, transfer_syntax)
             sop_instance_uid = self._check(ds, sop_class_uid, sop_instance_uid, expected_study_uid)
             status, comment = SUCCESS, ""
             patient_id = _text(ds, "PatientID")
@@ -348,7 +360,7 @@ class Ingest:
                 status, comment = COERCED, "Patient ID was empty; coerced"
             size = temp.file.tell()
             try:
-                relpath = self.storage.commit(temp)
+                relpath, dir_sync = self.storage.place(temp)
             except AppError as exc:
                 LOGGER.error("%s", exc)
                 raise _Refused(OUT_OF_RESOURCES, "storage area full or not writable") from exc
@@ -357,11 +369,13 @@ class Ingest:
             raise
         try:
             record = self._record(ds, patient_id, transfer_syntax, relpath, size, source_ae)
-            result = self.catalogue.add_instance(record, duplicates=policy)
+            result = self.catalogue.add_instance(record, duplicates=policy)  # while the folder syncs
         except Exception as exc:
+            self.storage.settle(dir_sync)
             self._delete_quietly(relpath)
             LOGGER.error("index update failed, instance %s not stored: %s", sop_instance_uid, exc)
             return StoreOutcome(OUT_OF_RESOURCES, "index update failed", sop_instance_uid)
+        self.storage.settle(dir_sync)
         if not result.added:
             self._delete_quietly(relpath)
             return StoreOutcome(DUPLICATE, "duplicate SOP Instance UID", sop_instance_uid)
@@ -385,7 +399,7 @@ class Ingest:
             raise _Refused(OUT_OF_RESOURCES, "index unavailable") from exc
 
     def _write_temp(
-        self, dataset: bytes | BinaryIO, transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str,
+        self, dataset: bytes | memoryview | BinaryIO, transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str,
         source_ae: str, called_ae: str,
     ) -> TempFile:
         if not transfer_syntax.strip():
@@ -416,11 +430,19 @@ class Ingest:
         return temp
 
     @staticmethod
-    def _parse(temp: TempFile) -> Dataset:
-        """Read only what the index needs (stop before pixel data)."""
+    def _parse(temp: TempFile, received: bytes | memoryview | BinaryIO, transfer_syntax: str) -> Dataset:
+        """Read only what the index needs (stop before pixel data): from the received bytes
+        when the syntax is not deflated, else from the written file."""
         try:
-            with temp.path.open("rb") as fh:
-                ds = read_partial(fh, stop_when=_after_index_tags, specific_tags=_INDEX_TAGS)
+            if isinstance(received, bytes | bytearray | memoryview) and transfer_syntax in _PLAIN_SYNTAXES:
+                ds = read_dataset(
+                    BytesIO(received), transfer_syntax == ImplicitVRLittleEndian,
+                    transfer_syntax != ExplicitVRBigEndian, stop_when=_after_index_tags,
+                    specific_tags=_INDEX_TAGS,
+                )
+            else:
+                with temp.path.open("rb") as fh:
+                    ds = read_partial(fh, stop_when=_after_index_tags, specific_tags=_INDEX_TAGS)
             for keyword in INDEX_KEYWORDS:  # decode now: a broken value fails here, not later
                 ds.get(keyword)
         except Exception as exc:

@@ -168,6 +168,11 @@ class _ViewReader(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
+    def getbuffer(self) -> memoryview:
+        """The whole data set as a view (as ``BytesIO.getbuffer``): the ingest writes and
+        parses it without reading it through the stream."""
+        return self._view
+
     def tell(self) -> int:
         return self._pos
 

@@ -15,7 +15,9 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,6 +51,14 @@ class TempFile:
     def __init__(self, path: Path, fh: BinaryIO) -> None:
         self.path = path
         self.file = fh
+        #: An fsync started by :meth:`Storage.begin_sync`, still running or done.
+        self.pending: Future[None] | None = None
+
+    def wait_pending(self) -> None:
+        """Wait for a started fsync; raises its OSError."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data``."""
@@ -60,6 +70,8 @@ class TempFile:
 
     def discard(self) -> None:
         """Close and remove the temporary file; never raises."""
+        with contextlib.suppress(OSError):
+            self.wait_pending()  # never close a descriptor an fsync is still using
         with contextlib.suppress(OSError):
             self.file.close()
         with contextlib.suppress(OSError):
@@ -81,6 +93,9 @@ class Storage:
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = Path(root)
         self.fsync = fsync
+        # fsync waits on the disk without the GIL: a few threads let it overlap with parsing
+        # and indexing, so the disk's latency is paid once per instance rather than twice.
+        self._syncer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fsync")
         self.tmp_dir = self.root / _TMP
         try:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -109,26 +124,58 @@ class Storage:
             raise StorageError(f"cannot create a file in {self.tmp_dir}: {exc.strerror}") from exc
         return TempFile(Path(name), os.fdopen(fd, "wb"))
 
-    def commit(self, temp: TempFile) -> str:
-        """Flush, fsync and rename ``temp`` into its fan-out folder; returns its relative path.
+    def begin_sync(self, temp: TempFile) -> None:
+        """Flush ``temp`` and start its fsync in the background (see :meth:`place`)."""
+        temp.file.flush()
+        if self.fsync and temp.pending is None:
+            temp.pending = self._syncer.submit(os.fsync, temp.file.fileno())
+            time.sleep(0)  # yield the GIL so the fsync thread starts now, not at the next switch interval
 
-        On failure the temporary file is removed and :class:`StorageError` raised.
+    def place(self, temp: TempFile) -> tuple[str, Future[None] | None]:
+        """Make ``temp`` durable and rename it into its fan-out folder.
+
+        Returns its relative path and the fsync of its folder, started in the background:
+        the rename is durable once :meth:`settle` has waited for it. On failure the
+        temporary file is removed and :class:`StorageError` raised.
         """
         try:
             temp.file.flush()
-            if self.fsync:
+            if temp.pending is not None:
+                temp.wait_pending()
+            elif self.fsync:
                 os.fsync(temp.file.fileno())
             temp.file.close()
             relpath = storage_relpath(new_storage_name())
             target = self.root / relpath
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(temp.path, target)
-            if self.fsync:
-                _fsync_dir(target.parent)
-            return relpath
         except OSError as exc:
             temp.discard()
             raise StorageError(f"cannot store a file in {self.root}: {exc.strerror or exc}") from exc
+        if not self.fsync:
+            return relpath, None
+        dir_sync = self._syncer.submit(_fsync_dir, target.parent)
+        time.sleep(0)  # as in begin_sync
+        return relpath, dir_sync
+
+    @staticmethod
+    def settle(dir_sync: Future[None] | None) -> None:
+        """Wait for a folder fsync :meth:`place` started."""
+        if dir_sync is not None:
+            dir_sync.result()
+
+    def commit(self, temp: TempFile) -> str:
+        """Flush, fsync and rename ``temp`` into its fan-out folder; returns its relative path.
+
+        On failure the temporary file is removed and :class:`StorageError` raised.
+        """
+        relpath, dir_sync = self.place(temp)
+        self.settle(dir_sync)
+        return relpath
+
+    def close(self) -> None:
+        """Stop the background fsync threads (after the running ones finish)."""
+        self._syncer.shutdown(wait=True)
 
     def write_bytes(self, data: bytes) -> str:
         """Store ``data`` atomically as a new file; returns its relative path."""

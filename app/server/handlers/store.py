@@ -40,7 +40,7 @@ class IngestLike(Protocol):
 
     def store_encoded(
         self,
-        dataset: bytes | BinaryIO,
+        dataset: bytes | memoryview | BinaryIO,
         *,
         transfer_syntax: str,
         sop_class_uid: str,
@@ -121,8 +121,12 @@ def store_stream(
     or 0xC000 (cannot understand: anything else), PS3.4 Table B.2-1.
     """
     try:
+        # In memory already (pynetdicom's BytesIO, the fast path's buffer): hand over a view,
+        # which the ingest writes and parses without reading it through the stream.
+        getbuffer = getattr(stream, "getbuffer", None)
+        data = getbuffer()[stream.tell():] if getbuffer is not None else stream
         outcome = ingest.store_encoded(
-            stream,
+            data,
             transfer_syntax=transfer_syntax,
             sop_class_uid=sop_class_uid,
             sop_instance_uid=sop_instance_uid,

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.core.errors import IndexFailure
@@ -50,6 +50,24 @@ def _stored_from() -> Any:
     return instance.join(series, instance.c.series_fk == series.c.id).join(study, series.c.study_fk == study.c.id)
 
 
+#: Statements of the common path (an instance of a series already indexed), built once.
+_INSERT_INSTANCE = instance.insert()
+_COUNT_IN_SERIES = (
+    update(series)
+    .where(series.c.id == bindparam("pk"), series.c.series_instance_uid == bindparam("uid"))
+    .values(num_instances=series.c.num_instances + 1)
+)
+_COUNT_IN_STUDY = (
+    update(study)
+    .where(study.c.id == bindparam("pk"), study.c.study_instance_uid == bindparam("uid"))
+    .values(num_instances=study.c.num_instances + 1)
+)
+_BUMP_CHANGES = update(counter).where(counter.c.name == CHANGES).values(value=counter.c.value + 1)
+
+#: How many series the catalogue remembers (primary keys of series and study, patient).
+_SERIES_CACHE_SIZE = 256
+
+
 class Catalogue:
     """The index of stored instances.
 
@@ -61,6 +79,8 @@ class Catalogue:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # series UID -> (series pk, study UID, study pk, patient id, issuer); validated on use
+        self._series_cache: dict[str, tuple[int, str, int, str, str]] = {}
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine_mod.is_sqlite(engine) else contextlib.nullcontext()
         )
@@ -110,12 +130,54 @@ class Catalogue:
         for attempt in range(_RETRIES):
             try:
                 with self._writing() as conn:
+                    if duplicates == "keep":
+                        known = self._add_to_known_series(conn, record)
+                        if known is not None:
+                            return known
                     return self._add(conn, record, duplicates)
             except IntegrityError as exc:
                 if attempt == _RETRIES - 1:
                     raise IndexFailure(f"the index refused the instance: {exc.orig}") from exc
                 LOGGER.debug("concurrent insert, retrying", exc_info=True)
         raise AssertionError("unreachable")
+
+    def _add_to_known_series(self, conn: Connection, r: InstanceRecord) -> AddResult | None:
+        """The common case, in four prepared statements: another instance of a series this
+        process indexed recently. The cached keys are checked by the updates themselves
+        (they match on key *and* UID), so a series removed meanwhile, by this process or
+        another, falls back to :meth:`_add`. Returns None when it does not apply."""
+        cached = self._series_cache.get(r.series_instance_uid)
+        if cached is None or cached[1] != r.study_instance_uid:
+            return None
+        series_pk, study_uid, study_pk, patient_id, issuer = cached
+        if conn.execute(_COUNT_IN_SERIES, {"pk": series_pk, "uid": r.series_instance_uid}).rowcount != 1:
+            self._series_cache.pop(r.series_instance_uid, None)
+            return None
+        if conn.execute(_COUNT_IN_STUDY, {"pk": study_pk, "uid": study_uid}).rowcount != 1:
+            raise IndexFailure("the index changed under a store (study removed); retry")
+        if (patient_id, issuer) != (r.patient_id, r.issuer):
+            LOGGER.warning(
+                "instance %s carries another Patient ID than its study %s; indexed under the study's patient",
+                r.sop_instance_uid, r.study_instance_uid,
+            )
+        instance_pk = conn.execute(_INSERT_INSTANCE, self._instance_values(series_pk, r)).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(_BUMP_CHANGES)
+        return AddResult(added=True, instance_id=int(instance_pk))
+
+    @staticmethod
+    def _instance_values(series_pk: int, r: InstanceRecord) -> dict[str, Any]:
+        return {
+            "series_fk": series_pk, "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid,
+            "instance_number": r.instance_number, "transfer_syntax_uid": r.transfer_syntax_uid,
+            "image_rows": r.rows, "image_columns": r.columns, "number_of_frames": r.number_of_frames,
+            "relpath": r.relpath, "size": r.size, "received_at": r.received_at, "source_ae": r.source_ae,
+        }
+
+    def _remember(self, r: InstanceRecord, series_pk: int, study_pk: int, patient_id: str, issuer: str) -> None:
+        if len(self._series_cache) >= _SERIES_CACHE_SIZE:
+            with contextlib.suppress(RuntimeError, StopIteration, KeyError):  # another writer evicted
+                self._series_cache.pop(next(iter(self._series_cache)))
+        self._series_cache[r.series_instance_uid] = (series_pk, r.study_instance_uid, study_pk, patient_id, issuer)
 
     def _add(self, conn: Connection, r: InstanceRecord, duplicates: str) -> AddResult:
         existing = [] if duplicates == "keep" else [
@@ -137,7 +199,8 @@ class Catalogue:
             # A study stays with the patient it was first stored under (PS3.4 C.6.2.1: one
             # patient per study); a different Patient ID here is the sender's inconsistency.
             study_pk = int(study_row[0])
-            if (study_row[1], study_row[2]) != (r.patient_id, r.issuer):
+            study_patient = (str(study_row[1]), str(study_row[2]))
+            if study_patient != (r.patient_id, r.issuer):
                 LOGGER.warning(
                     "instance %s carries another Patient ID than its study %s; indexed under the study's patient",
                     r.sop_instance_uid, r.study_instance_uid,
@@ -155,6 +218,7 @@ class Catalogue:
                  "accession_number": r.accession_number, "referring_physician_name": r.referring_physician_name,
                  "study_id": r.study_id, "modalities": "", "num_series": 0, "num_instances": 0},
             )
+            study_patient = (r.patient_id, r.issuer)
         series_row = conn.execute(
             select(series.c.id, series.c.study_fk).where(series.c.series_instance_uid == r.series_instance_uid)
         ).first()
@@ -169,14 +233,7 @@ class Catalogue:
              "num_instances": 0},
             )
             series_study = study_pk
-        instance_pk = conn.execute(
-            instance.insert().values(
-                series_fk=series_pk, sop_instance_uid=r.sop_instance_uid, sop_class_uid=r.sop_class_uid,
-                instance_number=r.instance_number, transfer_syntax_uid=r.transfer_syntax_uid,
-                image_rows=r.rows, image_columns=r.columns, number_of_frames=r.number_of_frames,
-                relpath=r.relpath, size=r.size, received_at=r.received_at, source_ae=r.source_ae,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        instance_pk = conn.execute(_INSERT_INSTANCE, self._instance_values(series_pk, r)).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(update(series).where(series.c.id == series_pk).values(num_instances=series.c.num_instances + 1))
         conn.execute(
             update(study).where(study.c.id == series_study).values(
@@ -191,6 +248,8 @@ class Catalogue:
                 self._remove(conn, old.id)
             replaced = tuple(existing)
         self._bump(conn, CHANGES, 1 + len(replaced))
+        if series_study == study_pk:
+            self._remember(r, series_pk, study_pk, *study_patient)
         return AddResult(added=True, instance_id=int(instance_pk), replaced=replaced)
 
     @staticmethod

@@ -157,7 +157,7 @@ class RecordingIngest:
         self.lock = threading.Lock()
 
     def store_encoded(self, dataset: Any, **kwargs: str) -> Outcome:
-        data = dataset if isinstance(dataset, bytes) else dataset.read()
+        data = bytes(dataset) if isinstance(dataset, bytes | bytearray | memoryview) else dataset.read()
         with self.lock:
             self.received.append((data, kwargs))
         if self.error is not None:
