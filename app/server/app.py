@@ -113,6 +113,7 @@ class Server:
             self._catalogue = None
         if self._storage is not None:
             self._storage.remove_leftovers()
+            self._storage.close()
             self._storage = None
 
 

@@ -227,3 +227,21 @@ def test_study_stays_with_its_first_patient(index_catalogue: Catalogue, caplog: 
     assert study["PatientID"] == "A" and study["NumberOfStudyRelatedSeries"] == 2
     assert any("another Patient ID" in r.getMessage() for r in caplog.records)
     assert not any("'B'" in r.getMessage() or " B " in r.getMessage() for r in caplog.records)
+
+
+def test_remembered_series_is_rechecked_after_it_was_removed(index_catalogue: Catalogue) -> None:
+    """The known-series shortcut must notice a series (and study) deleted under it."""
+    c = index_catalogue
+    first = c.add_instance(record(study_instance_uid="9.1", series_instance_uid="9.1.1"))
+    second = c.add_instance(record(study_instance_uid="9.1", series_instance_uid="9.1.1"))  # via the shortcut
+    assert first.instance_id is not None and second.instance_id is not None
+    c.remove_instance(first.instance_id)
+    c.remove_instance(second.instance_id)  # series, study and patient rows are gone now
+    assert c.search(SearchRequest(Level.STUDY, {"StudyInstanceUID": "9.1"})) == []
+    c.add_instance(record(study_instance_uid="9.1", series_instance_uid="9.1.1"))
+    c.add_instance(record(study_instance_uid="9.1", series_instance_uid="9.1.1"))
+    [study] = c.search(SearchRequest(Level.STUDY, {"StudyInstanceUID": "9.1"}))
+    assert study["NumberOfStudyRelatedInstances"] == 2
+    assert study["NumberOfStudyRelatedSeries"] == 1
+    [series] = c.search(SearchRequest(Level.SERIES, {"StudyInstanceUID": "9.1"}))
+    assert series["NumberOfSeriesRelatedInstances"] == 2
