@@ -39,6 +39,8 @@ class ServerConfig:
     duplicates: DuplicatePolicy = "keep"
     fsync: bool = True
     index_url: str = ""
+    index_busy_timeout_ms: int = 10000
+    http_max_request_bytes: int = 2 * 1024**3
     network_timeout: float = 60.0
     storage: tuple[StorageAE, ...] = (StorageAE(),)
 
@@ -96,6 +98,13 @@ def _port(value: Any, where: str) -> int:
     return value
 
 
+def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"[server] {key} = {value!r}: use a whole number of at least 1.")
+    return value
+
+
 def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
     known = set(ServerConfig.__dataclass_fields__)
     unknown = set(raw) - known
@@ -135,6 +144,8 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
         duplicates=duplicates,
         fsync=bool(raw.get("fsync", True)),
         index_url=str(raw.get("index_url", "")),
+        index_busy_timeout_ms=_positive_int(raw, "index_busy_timeout_ms", defaults.index_busy_timeout_ms),
+        http_max_request_bytes=_positive_int(raw, "http_max_request_bytes", defaults.http_max_request_bytes),
         network_timeout=float(raw.get("network_timeout", defaults.network_timeout)),
         storage=storage,
     )

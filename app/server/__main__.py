@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, action="append", default=[], help="extra TOML configuration file")
     parser.add_argument("--http-port", type=int, help="port of the HTTP API (0 = any free port)")
     parser.add_argument("--max-request-bytes", type=int, default=None,
-                        help="largest HTTP request body accepted (STOW-RS), in bytes (default 2 GiB)")
+                        help="largest HTTP request body accepted (STOW-RS), in bytes "
+                        "(default: http_max_request_bytes of the configuration, 2 GiB)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     return parser
 
@@ -40,7 +41,7 @@ def _open_index(config: ServerConfig) -> Any:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its import logs plugin setup at INFO
     from app.server.index.catalogue import open_catalogue
 
-    return open_catalogue(config.effective_index_url())
+    return open_catalogue(config.effective_index_url(), busy_timeout_ms=config.index_busy_timeout_ms)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,13 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         overrides["data_dir"] = str(args.data_dir)
     if args.http_port is not None:
         overrides["http_port"] = args.http_port
+    if args.max_request_bytes is not None:
+        overrides["http_max_request_bytes"] = args.max_request_bytes
     try:
         config = load_config(files=list(args.config), overrides={"server": overrides})
-        from app.server.api import DEFAULT_MAX_REQUEST_BYTES
         from app.server.app import run
 
-        limit = args.max_request_bytes or DEFAULT_MAX_REQUEST_BYTES
-        return run(config.server, _open_index, max_request_bytes=limit)
+        return run(config.server, _open_index, max_request_bytes=config.server.http_max_request_bytes)
     except AppError as exc:
         LOGGER.error("%s", exc)
         return 1

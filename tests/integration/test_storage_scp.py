@@ -128,7 +128,9 @@ def _dcmtk(*args: str) -> subprocess.CompletedProcess[str]:
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One server for the tests that need no particular settings (keeps the file fast)."""
     folder = tmp_path_factory.mktemp("shared")
-    running = start_server(write_server_config(folder / "server.toml", folder / "data"), folder / "data")
+    # a short index busy timeout keeps the index-failure test quick
+    config = write_server_config(folder / "server.toml", folder / "data", extra_server="index_busy_timeout_ms = 500")
+    running = start_server(config, folder / "data")
     yield running
     assert stop_server(running) == 0
 

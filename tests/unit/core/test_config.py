@@ -70,3 +70,13 @@ def test_config_is_immutable() -> None:
     server = ServerConfig()
     with pytest.raises(AttributeError):
         server.max_pdu = 1  # type: ignore[misc]
+
+
+def test_index_and_http_limits_are_configurable(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text("[server]\nindex_busy_timeout_ms = 250\nhttp_max_request_bytes = 1048576\n")
+    server = load_config(files=[site], include_user_file=False).server
+    assert (server.index_busy_timeout_ms, server.http_max_request_bytes) == (250, 1048576)
+    site.write_text("[server]\nindex_busy_timeout_ms = 0\n")
+    with pytest.raises(ConfigError, match="index_busy_timeout_ms"):
+        load_config(files=[site], include_user_file=False)
