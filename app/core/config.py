@@ -38,6 +38,7 @@ class ServerConfig:
     max_associations: int = 5
     duplicates: DuplicatePolicy = "keep"
     fsync: bool = True
+    sync_directories: bool = False
     index_url: str = ""
     index_busy_timeout_ms: int = 10000
     http_max_request_bytes: int = 2 * 1024**3
@@ -143,6 +144,7 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
         max_associations=max_assoc,
         duplicates=duplicates,
         fsync=bool(raw.get("fsync", True)),
+        sync_directories=bool(raw.get("sync_directories", False)),
         index_url=str(raw.get("index_url", "")),
         index_busy_timeout_ms=_positive_int(raw, "index_busy_timeout_ms", defaults.index_busy_timeout_ms),
         http_max_request_bytes=_positive_int(raw, "http_max_request_bytes", defaults.http_max_request_bytes),

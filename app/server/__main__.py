@@ -41,7 +41,11 @@ def _open_index(config: ServerConfig) -> Any:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its import logs plugin setup at INFO
     from app.server.index.catalogue import open_catalogue
 
-    return open_catalogue(config.effective_index_url(), busy_timeout_ms=config.index_busy_timeout_ms)
+    return open_catalogue(
+        config.effective_index_url(),
+        busy_timeout_ms=config.index_busy_timeout_ms,
+        synchronous_full=config.fsync and config.sync_directories,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,7 +65,7 @@ class Server:
     def start(self) -> None:
         """Open the storage area and the index, start the Storage SCP AEs and the HTTP API."""
         cfg = self.config
-        self._storage = Storage(cfg.data_dir / "storage", fsync=cfg.fsync)
+        self._storage = Storage(cfg.data_dir / "storage", fsync=cfg.fsync, sync_directories=cfg.sync_directories)
         self._storage.remove_leftovers()
         self._catalogue = self.open_index(cfg)
         ingest = Ingest(cfg, self._storage, self._catalogue)

@@ -40,7 +40,7 @@ from pydicom.uid import (
 )
 
 from app.core.config import ServerConfig
-from app.core.errors import AppError
+from app.core.errors import AppError, StorageError
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server.index.records import CatalogueProtocol, InstanceRecord
@@ -359,25 +359,34 @@ class Ingest:
                 temp = self._coerce_patient_id(temp, patient_id)
                 status, comment = COERCED, "Patient ID was empty; coerced"
             size = temp.file.tell()
-            try:
-                relpath, dir_sync = self.storage.place(temp)
-            except AppError as exc:
-                LOGGER.error("%s", exc)
-                raise _Refused(OUT_OF_RESOURCES, "storage area full or not writable") from exc
         except BaseException:
             temp.discard()
             raise
+        relpath = self.storage.new_relpath()
+        placed: list[str] = []
+
+        def place_file() -> None:
+            # Inside the index transaction, before COMMIT: the rows were written while the
+            # file's fsync ran; the row is committed only once the file is in place.
+            if not placed:
+                self.storage.settle(self.storage.place(temp, relpath))
+                placed.append(relpath)
+
         try:
             record = self._record(ds, patient_id, transfer_syntax, relpath, size, source_ae)
-            result = self.catalogue.add_instance(record, duplicates=policy)  # while the folder syncs
+            result = self.catalogue.add_instance(record, duplicates=policy, before_commit=place_file)
         except Exception as exc:
-            self.storage.settle(dir_sync)
-            self._delete_quietly(relpath)
+            if placed:
+                self._delete_quietly(relpath)
+            else:
+                temp.discard()
+            if isinstance(exc, StorageError):
+                LOGGER.error("%s", exc)
+                return StoreOutcome(OUT_OF_RESOURCES, "storage area full or not writable", sop_instance_uid)
             LOGGER.error("index update failed, instance %s not stored: %s", sop_instance_uid, exc)
             return StoreOutcome(OUT_OF_RESOURCES, "index update failed", sop_instance_uid)
-        self.storage.settle(dir_sync)
         if not result.added:
-            self._delete_quietly(relpath)
+            temp.discard()
             return StoreOutcome(DUPLICATE, "duplicate SOP Instance UID", sop_instance_uid)
         for old in result.replaced:
             self._delete_quietly(old.relpath)

@@ -2,7 +2,8 @@
 
 Files are written atomically (PS3.4 B.2.2 asks that success be answered only once the
 instance is stored): into ``storage/tmp`` first, flushed and fsynced, then renamed into
-their fan-out folder, whose directory entry is fsynced too. File names are generated
+their fan-out folder (whose entry is fsynced too with ``sync_directories``), so that no
+file is ever seen half-written, even after a power loss. File names are generated
 (:func:`app.dicom.filenames.new_storage_name`); no received string ever becomes part of
 a path, and every relative path read back is checked with
 :func:`app.dicom.filenames.is_safe_relpath`.
@@ -86,13 +87,17 @@ class Storage:
     root
         Folder of the storage area; created when missing.
     fsync
-        Flush files and directory entries to the disk before a write counts as done
-        (``ServerConfig.fsync``; turn off only on test rigs).
+        Flush each file to the disk before it is renamed into place, and new folders'
+        entries when created (``ServerConfig.fsync``; turn off only on test rigs).
+    sync_directories
+        Also flush the folder after each rename, so that the rename itself survives a
+        power loss (``ServerConfig.sync_directories``).
     """
 
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, *, fsync: bool = True, sync_directories: bool = False) -> None:
         self.root = Path(root)
         self.fsync = fsync
+        self.sync_directories = sync_directories
         # fsync waits on the disk without the GIL: a few threads let it overlap with parsing
         # and indexing, so the disk's latency is paid once per instance rather than twice.
         self._syncer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fsync")
@@ -131,12 +136,18 @@ class Storage:
             temp.pending = self._syncer.submit(os.fsync, temp.file.fileno())
             time.sleep(0)  # yield the GIL so the fsync thread starts now, not at the next switch interval
 
-    def place(self, temp: TempFile) -> tuple[str, Future[None] | None]:
+    @staticmethod
+    def new_relpath() -> str:
+        """A fresh relative path for a file to :meth:`place` (random, never from input)."""
+        return storage_relpath(new_storage_name())
+
+    def place(self, temp: TempFile, relpath: str | None = None) -> Future[None] | None:
         """Make ``temp`` durable and rename it into its fan-out folder.
 
-        Returns its relative path and the fsync of its folder, started in the background:
-        the rename is durable once :meth:`settle` has waited for it. On failure the
-        temporary file is removed and :class:`StorageError` raised.
+        ``relpath`` is where it goes (default: a new one, see :meth:`new_relpath`). Returns
+        the fsync of its folder, started in the background: the rename is durable once
+        :meth:`settle` has waited for it. On failure the temporary file is removed and
+        :class:`StorageError` raised.
         """
         try:
             temp.file.flush()
@@ -145,18 +156,26 @@ class Storage:
             elif self.fsync:
                 os.fsync(temp.file.fileno())
             temp.file.close()
-            relpath = storage_relpath(new_storage_name())
-            target = self.root / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = self.path_of(relpath or self.new_relpath())
+            if not target.parent.is_dir():
+                self._make_folder(target.parent)
             os.rename(temp.path, target)
         except OSError as exc:
             temp.discard()
             raise StorageError(f"cannot store a file in {self.root}: {exc.strerror or exc}") from exc
-        if not self.fsync:
-            return relpath, None
+        if not (self.fsync and self.sync_directories):
+            return None
         dir_sync = self._syncer.submit(_fsync_dir, target.parent)
         time.sleep(0)  # as in begin_sync
-        return relpath, dir_sync
+        return dir_sync
+
+    def _make_folder(self, folder: Path) -> None:
+        """Create a fan-out folder; with fsync on, durably (its parents' entries synced)."""
+        missing = [p for p in (folder.parent, folder) if not p.is_dir()]
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.fsync:
+            for created in missing:
+                _fsync_dir(created.parent)
 
     @staticmethod
     def settle(dir_sync: Future[None] | None) -> None:
@@ -169,8 +188,8 @@ class Storage:
 
         On failure the temporary file is removed and :class:`StorageError` raised.
         """
-        relpath, dir_sync = self.place(temp)
-        self.settle(dir_sync)
+        relpath = self.new_relpath()
+        self.settle(self.place(temp, relpath))
         return relpath
 
     def close(self) -> None:
@@ -225,6 +244,6 @@ class Storage:
             return False
         except OSError as exc:
             raise StorageError(f"cannot remove {path}: {exc.strerror or exc}") from exc
-        if self.fsync:
+        if self.fsync and self.sync_directories:
             _fsync_dir(path.parent)
         return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
@@ -110,7 +110,9 @@ class Catalogue:
 
     # -- writes ------------------------------------------------------------------------
 
-    def add_instance(self, record: InstanceRecord, *, duplicates: str = "keep") -> AddResult:
+    def add_instance(
+        self, record: InstanceRecord, *, duplicates: str = "keep", before_commit: Callable[[], None] | None = None
+    ) -> AddResult:
         """Index one stored instance (PS3.4 B.2.2), creating its patient, study and series.
 
         Parameters
@@ -121,6 +123,11 @@ class Catalogue:
             ``keep`` (add a second row), ``overwrite`` (remove the rows of earlier copies in
             the same transaction; their files are returned in ``replaced``) or ``reject``
             (add nothing when the SOP Instance UID is already indexed).
+        before_commit
+            Called inside the transaction once the rows are written, just before COMMIT
+            (only when the instance is added): the ingest puts the file in place there, so
+            the disk's flushing overlaps the index work. If it raises, the transaction is
+            rolled back and the exception propagates.
 
         Raises
         ------
@@ -130,11 +137,12 @@ class Catalogue:
         for attempt in range(_RETRIES):
             try:
                 with self._writing() as conn:
-                    if duplicates == "keep":
-                        known = self._add_to_known_series(conn, record)
-                        if known is not None:
-                            return known
-                    return self._add(conn, record, duplicates)
+                    added = self._add_to_known_series(conn, record) if duplicates == "keep" else None
+                    if added is None:
+                        added = self._add(conn, record, duplicates)
+                    if added.added and before_commit is not None:
+                        before_commit()
+                    return added
             except IntegrityError as exc:
                 if attempt == _RETRIES - 1:
                     raise IndexFailure(f"the index refused the instance: {exc.orig}") from exc
@@ -357,10 +365,12 @@ class Catalogue:
         engine_mod.close_engine(self.engine)
 
 
-def open_catalogue(url: str, *, busy_timeout_ms: int = engine_mod.DEFAULT_BUSY_TIMEOUT_MS) -> Catalogue:
+def open_catalogue(
+    url: str, *, busy_timeout_ms: int = engine_mod.DEFAULT_BUSY_TIMEOUT_MS, synchronous_full: bool = False
+) -> Catalogue:
     """Create the engine, bring the schema up to date (``alembic upgrade head``) and return
     the catalogue."""
-    engine = engine_mod.create_index_engine(url, busy_timeout_ms=busy_timeout_ms)
+    engine = engine_mod.create_index_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full)
     try:
         engine_mod.upgrade(engine)
     except SQLAlchemyError as exc:

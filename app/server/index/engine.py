@@ -33,13 +33,18 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_index_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+def create_index_engine(
+    url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, synchronous_full: bool = False
+) -> Engine:
     """Create the engine of the index.
 
     Parameters
     ----------
     url
         SQLAlchemy URL (``ServerConfig.effective_index_url()``).
+    synchronous_full
+        SQLite only: sync the WAL at every commit (``synchronous=FULL``) instead of at
+        checkpoints, so that a commit survives a power loss (``ServerConfig.sync_directories``).
     busy_timeout_ms
         How long an SQLite writer waits for another one before the statement fails
         (the Storage SCP then answers 0xA700, PS3.4 B.2.3).
@@ -63,7 +68,8 @@ def create_index_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            # NORMAL: a commit is durable at the next checkpoint; FULL: at once (PS: sync_directories)
+            cursor.execute(f"PRAGMA synchronous={'FULL' if synchronous_full else 'NORMAL'}")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             # Wildcard matching is case-sensitive except for PN (PS3.4 C.2.2.2.4).

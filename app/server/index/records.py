@@ -9,7 +9,7 @@ the Study Root model's keys (PS3.4 C.6.2.1) and QIDO-RS's (PS3.18 10.6.1.2).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -205,7 +205,9 @@ class AddResult:
 class CatalogueProtocol(Protocol):
     """The index as the ingest and the HTTP API see it (implemented by ``Catalogue``)."""
 
-    def add_instance(self, record: InstanceRecord, *, duplicates: str = "keep") -> AddResult: ...
+    def add_instance(
+        self, record: InstanceRecord, *, duplicates: str = "keep", before_commit: Callable[[], None] | None = None
+    ) -> AddResult: ...
 
     def has_instance(self, sop_instance_uid: str) -> bool: ...
 

@@ -60,3 +60,26 @@ def test_delete(tmp_path: Path) -> None:
     assert storage.delete(relpath) is False
     with pytest.raises(NotFoundError):
         storage.open(relpath)
+
+
+def test_both_durability_levels_store_whole_files(tmp_path: Path) -> None:
+    for sync_directories in (False, True):
+        storage = Storage(tmp_path / f"s{sync_directories}", fsync=True, sync_directories=sync_directories)
+        temp = storage.create_temp()
+        temp.write(b"x" * 100_000)
+        storage.begin_sync(temp)  # fsync in the background, as the ingest does
+        relpath = storage.commit(temp)
+        assert storage.path_of(relpath).read_bytes() == b"x" * 100_000
+        assert list(storage.tmp_dir.iterdir()) == []
+        storage.close()
+
+
+def test_discard_waits_for_a_running_fsync(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "storage")
+    temp = storage.create_temp()
+    temp.write(b"y" * 1_000_000)
+    storage.begin_sync(temp)
+    temp.discard()  # must not close the descriptor under the fsync thread
+    assert temp.pending is None
+    assert list(storage.tmp_dir.iterdir()) == []
+    storage.close()
