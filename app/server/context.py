@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, BinaryIO
@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import pydicom
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filereader import _read_file_meta_info, read_dataset, read_partial, read_preamble
+from pydicom.filereader import _read_file_meta_info, read_partial, read_preamble
 from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
@@ -41,6 +41,7 @@ from pydicom.uid import (
 
 from app.core.config import ServerConfig
 from app.core.errors import AppError, StorageError
+from app.dicom.element_scan import ScanError, scan_values
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server.index.records import CatalogueProtocol, InstanceRecord
@@ -66,9 +67,13 @@ INDEX_KEYWORDS = (
 )
 
 _INDEX_TAGS = [int(tag_for_keyword(k) or 0) for k in INDEX_KEYWORDS]
+_INDEX_TAG_SET = frozenset(_INDEX_TAGS)
 _LAST_INDEX_TAG = max(_INDEX_TAGS)
 
 _PREAMBLE = b"\x00" * 128 + b"DICM"
+
+#: The index attributes of one data set, by keyword (decoded text, integers or pydicom values).
+Attributes = Mapping[str, Any] | Dataset
 
 #: Every syntax but deflate encodes the data set's elements (all but pixel data) plainly.
 _PLAIN_SYNTAXES = frozenset(
@@ -132,7 +137,7 @@ class _Refused(Exception):
         self.comment = comment
 
 
-def _text(ds: Dataset, keyword: str, limit: int = 64) -> str:
+def _text(ds: Attributes, keyword: str, limit: int = 64) -> str:
     value = ds.get(keyword)
     if value is None:
         return ""
@@ -144,20 +149,20 @@ def _text(ds: Dataset, keyword: str, limit: int = 64) -> str:
     return text[:limit]
 
 
-def _int(ds: Dataset, keyword: str) -> int | None:
+def _int(ds: Attributes, keyword: str) -> int | None:
     value = ds.get(keyword)
     if value is None or value == "":
         return None
     if type(value).__name__ == "MultiValue":
         value = value[0] if len(value) else None
     try:
-        number = int(value)
+        number = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
     return number if -(2**31) <= number < 2**31 else None
 
 
-def _uid(ds: Dataset, keyword: str) -> str:
+def _uid(ds: Attributes, keyword: str) -> str:
     return str(ds.get(keyword) or "").strip().rstrip("\x00")
 
 
@@ -439,28 +444,29 @@ class Ingest:
         return temp
 
     @staticmethod
-    def _parse(temp: TempFile, received: bytes | memoryview | BinaryIO, transfer_syntax: str) -> Dataset:
-        """Read only what the index needs (stop before pixel data): from the received bytes
-        when the syntax is not deflated, else from the written file."""
+    def _parse(temp: TempFile, received: bytes | memoryview | BinaryIO, transfer_syntax: str) -> Attributes:
+        """Read only what the index needs (stop before pixel data), by keyword: with the
+        element scanner from the received bytes, else (deflate, odd encodings) with
+        pydicom from the written file."""
         try:
             if isinstance(received, bytes | bytearray | memoryview) and transfer_syntax in _PLAIN_SYNTAXES:
-                ds = read_dataset(
-                    BytesIO(received), transfer_syntax == ImplicitVRLittleEndian,
-                    transfer_syntax != ExplicitVRBigEndian, stop_when=_after_index_tags,
-                    specific_tags=_INDEX_TAGS,
-                )
-            else:
-                with temp.path.open("rb") as fh:
-                    ds = read_partial(fh, stop_when=_after_index_tags, specific_tags=_INDEX_TAGS)
-            for keyword in INDEX_KEYWORDS:  # decode now: a broken value fails here, not later
-                ds.get(keyword)
+                try:
+                    return scan_values(
+                        received, implicit_vr=transfer_syntax == ImplicitVRLittleEndian,
+                        little_endian=transfer_syntax != ExplicitVRBigEndian, wanted=_INDEX_TAG_SET,
+                        stop_after=_LAST_INDEX_TAG,
+                    )
+                except ScanError as exc:  # pydicom's reader is more forgiving of odd encodings
+                    LOGGER.debug("element scan failed (%s); reading with pydicom", exc)
+            with temp.path.open("rb") as fh:
+                ds = read_partial(fh, stop_when=_after_index_tags, specific_tags=_INDEX_TAGS)
+            return {keyword: ds.get(keyword) for keyword in INDEX_KEYWORDS}  # a broken value fails here
         except Exception as exc:
             LOGGER.info("received data set cannot be parsed: %s", exc)
             raise _Refused(CANNOT_UNDERSTAND, f"malformed data set: {type(exc).__name__}") from exc
-        return ds
 
     @staticmethod
-    def _check(ds: Dataset, sop_class_uid: str, sop_instance_uid: str, expected_study: str | None) -> str:
+    def _check(ds: Attributes, sop_class_uid: str, sop_instance_uid: str, expected_study: str | None) -> str:
         """Check the UIDs (PS3.4 B.2.3: 0xA900 when the data set does not match)."""
         ds_sop = _uid(ds, "SOPInstanceUID")
         if not ds_sop:
@@ -484,7 +490,7 @@ class Ingest:
             raise _Refused(DATASET_MISMATCH, "instance belongs to another study")
         return ds_sop
 
-    def _fallback_patient_id(self, ds: Dataset) -> str:
+    def _fallback_patient_id(self, ds: Attributes) -> str:
         """Patient Name, else a request number (the reference's section 4.2.3.2 rule)."""
         name = _text(ds, "PatientName", 324)
         if name:
@@ -530,7 +536,7 @@ class Ingest:
 
     @staticmethod
     def _record(
-        ds: Dataset, patient_id: str, transfer_syntax: str, relpath: str, size: int, source_ae: str
+        ds: Attributes, patient_id: str, transfer_syntax: str, relpath: str, size: int, source_ae: str
     ) -> InstanceRecord:
         return InstanceRecord(
             study_instance_uid=_uid(ds, "StudyInstanceUID"),
