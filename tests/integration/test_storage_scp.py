@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import struct
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,11 +36,11 @@ from pydicom.uid import (
     generate_uid,
 )
 from pynetdicom import AE, _config
-from pynetdicom.dsutils import encode
 
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE
 from app.server.handlers.store import data_set_offset
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.dimse_frames import p_data, store_command
 
 pytestmark = pytest.mark.peer
 
@@ -400,25 +399,6 @@ def test_index_failure_answers_a700_and_leaves_no_file(shared: RunningServer) ->
 # -- malformed input and broken associations -------------------------------------------------------------
 
 
-def _store_command(message_id: int, sop_instance: str) -> bytes:
-    ds = Dataset()
-    ds.AffectedSOPClassUID = CT_IMAGE
-    ds.CommandField = 0x0001
-    ds.MessageID = message_id
-    ds.Priority = 0
-    ds.CommandDataSetType = 0x0001
-    ds.AffectedSOPInstanceUID = sop_instance
-    body = encode(ds, True, True)
-    assert body is not None
-    ds.CommandGroupLength = len(body)
-    out = encode(ds, True, True)
-    assert out is not None
-    return out
-
-
-def _p_data(context_id: int, control: int, data: bytes) -> bytes:
-    item = struct.pack(">IBB", len(data) + 2, context_id, control) + data
-    return struct.pack(">BBI", 0x04, 0, len(item)) + item
 
 
 def test_malformed_data_set_gets_an_error_and_association_stays_usable(shared: RunningServer) -> None:
@@ -429,8 +409,8 @@ def test_malformed_data_set_gets_an_error_and_association_stays_usable(shared: R
     while not assoc._is_paused:
         time.sleep(0.001)
     sock = assoc.dul.socket
-    sock.send(_p_data(context_id, 0x03, _store_command(77, "1.2.3.4.5.6.7")))
-    sock.send(_p_data(context_id, 0x02, garbage))
+    sock.send(p_data(context_id, 0x03, store_command(77, "1.2.3.4.5.6.7")))
+    sock.send(p_data(context_id, 0x02, garbage))
     _, rsp = assoc.dimse.get_msg(block=True)
     assoc._reactor_checkpoint.set()
     assert rsp is not None
@@ -450,8 +430,8 @@ def test_peer_abort_mid_transfer_keeps_what_was_accepted(server: RunningServer) 
         assert assoc.send_c_store(ds).Status == 0x0000
     context_id = assoc.accepted_contexts[0].context_id
     sock = assoc.dul.socket
-    sock.send(_p_data(context_id, 0x03, _store_command(99, "1.2.3.999")))
-    sock.send(_p_data(context_id, 0x00, b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100"))  # then nothing more
+    sock.send(p_data(context_id, 0x03, store_command(99, "1.2.3.999")))
+    sock.send(p_data(context_id, 0x00, b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100"))  # then nothing more
     time.sleep(0.2)
     assoc.abort()
     time.sleep(0.3)

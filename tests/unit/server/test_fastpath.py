@@ -33,6 +33,7 @@ from pynetdicom.pdu import P_DATA_TF
 from app.core.config import ServerConfig, StorageAE
 from app.server import fastpath
 from app.server.scp import StorageService
+from tests.dimse_frames import p_data, store_command
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -276,25 +277,6 @@ def _answer_failures(ingest: RecordingIngest, port: int, ct: Dataset) -> None:
     assoc.release()
 
 
-def _store_command(message_id: int, sop_instance: str) -> bytes:
-    ds = Dataset()
-    ds.AffectedSOPClassUID = CT_IMAGE
-    ds.CommandField = 0x0001
-    ds.MessageID = message_id
-    ds.Priority = 0
-    ds.CommandDataSetType = 0x0001
-    ds.AffectedSOPInstanceUID = sop_instance
-    body = encode(ds, True, True)
-    assert body is not None
-    ds.CommandGroupLength = len(body)
-    out = encode(ds, True, True)
-    assert out is not None
-    return out
-
-
-def _p_data(context_id: int, control: int, data: bytes) -> bytes:
-    item = struct.pack(">IBB", len(data) + 2, context_id, control) + data
-    return struct.pack(">BBI", 0x04, 0, len(item)) + item
 
 
 @pytest.mark.parametrize("fast_path", [True, False])
@@ -311,8 +293,8 @@ def test_peer_abort_mid_data_set_stores_nothing_and_server_goes_on(
         context_id = assoc.accepted_contexts[1].context_id
         data = _encoded(ct, ExplicitVRLittleEndian)
         sock = assoc.dul.socket
-        sock.send(_p_data(context_id, 0x03, _store_command(9, "1.2.3.999")))
-        sock.send(_p_data(context_id, 0x00, data[: len(data) // 2]))  # not the last fragment
+        sock.send(p_data(context_id, 0x03, store_command(9, "1.2.3.999")))
+        sock.send(p_data(context_id, 0x00, data[: len(data) // 2]))  # not the last fragment
         time.sleep(0.2)
         assoc.abort()
         time.sleep(0.3)
@@ -346,8 +328,8 @@ def test_command_on_a_context_of_another_sop_class_goes_to_pynetdicom(
     command = encode(ds, True, True)
     assert command is not None
     sock = assoc.dul.socket
-    sock.send(_p_data(context_id, 0x03, command))
-    sock.send(_p_data(context_id, 0x02, _encoded(ct, ExplicitVRLittleEndian)))
+    sock.send(p_data(context_id, 0x03, command))
+    sock.send(p_data(context_id, 0x02, _encoded(ct, ExplicitVRLittleEndian)))
     # pynetdicom's own path answers it (through the handler) or aborts; either way the fast
     # path did not store it under the wrong SOP class.
     time.sleep(0.5)
@@ -404,9 +386,9 @@ def test_last_fragment_and_next_command_in_one_pdu(scp: tuple[RecordingIngest, i
     while not assoc._is_paused:
         time.sleep(0.001)
     sock = assoc.dul.socket
-    sock.send(pdu(pdv(0x03, _store_command(1, "1.2.3.1"))))
+    sock.send(pdu(pdv(0x03, store_command(1, "1.2.3.1"))))
     sock.send(pdu(pdv(0x00, data[:half])))
-    sock.send(pdu(pdv(0x02, data[half:]), pdv(0x03, _store_command(2, "1.2.3.2")), pdv(0x00, data[:half])))
+    sock.send(pdu(pdv(0x02, data[half:]), pdv(0x03, store_command(2, "1.2.3.2")), pdv(0x00, data[:half])))
     sock.send(pdu(pdv(0x02, data[half:])))
     responses = [assoc.dimse.get_msg(block=True)[1] for _ in range(2)]
     assoc._reactor_checkpoint.set()

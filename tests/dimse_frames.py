@@ -1,0 +1,34 @@
+"""Hand-made DIMSE frames for tests that must send what a well-behaved SCU never would
+(a data set cut short, an abort in the middle of a C-STORE)."""
+
+from __future__ import annotations
+
+import struct
+
+from pydicom.dataset import Dataset
+from pynetdicom.dsutils import encode
+
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def store_command(message_id: int, sop_instance: str, sop_class: str = CT_IMAGE) -> bytes:
+    """A C-STORE-RQ command set, implicit VR little endian (PS3.7 9.3.1.1)."""
+    ds = Dataset()
+    ds.AffectedSOPClassUID = sop_class
+    ds.CommandField = 0x0001
+    ds.MessageID = message_id
+    ds.Priority = 0
+    ds.CommandDataSetType = 0x0001
+    ds.AffectedSOPInstanceUID = sop_instance
+    body = encode(ds, True, True)
+    assert body is not None
+    ds.CommandGroupLength = len(body)
+    out = encode(ds, True, True)
+    assert out is not None
+    return out
+
+
+def p_data(context_id: int, control: int, data: bytes) -> bytes:
+    """One P-DATA-TF PDU with one presentation data value item (PS3.8 9.3.5)."""
+    item = struct.pack(">IBB", len(data) + 2, context_id, control) + data
+    return struct.pack(">BBI", 0x04, 0, len(item)) + item
