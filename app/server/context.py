@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import struct
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,8 +41,9 @@ from pydicom.uid import (
 from app.core.config import ServerConfig
 from app.core.errors import AppError, StorageError
 from app.dicom.element_scan import ScanError, scan_values
+from app.dicom.file_meta import file_meta_bytes
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE
-from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.dicom.uids import IMPLEMENTATION_VERSION_NAME
 from app.server.index.records import CatalogueProtocol, InstanceRecord
 from app.server.storage import Storage, TempFile
 
@@ -70,7 +70,6 @@ _INDEX_TAGS = [int(tag_for_keyword(k) or 0) for k in INDEX_KEYWORDS]
 _INDEX_TAG_SET = frozenset(_INDEX_TAGS)
 _LAST_INDEX_TAG = max(_INDEX_TAGS)
 
-_PREAMBLE = b"\x00" * 128 + b"DICM"
 
 #: The index attributes of one data set, by keyword (decoded text, integers or pydicom values).
 Attributes = Mapping[str, Any] | Dataset
@@ -164,49 +163,6 @@ def _int(ds: Attributes, keyword: str) -> int | None:
 
 def _uid(ds: Attributes, keyword: str) -> str:
     return str(ds.get(keyword) or "").strip().rstrip("\x00")
-
-
-def _element(group_elem: int, vr: bytes, value: bytes) -> bytes:
-    """One explicit VR little endian element of the file meta group (PS3.5 7.1.2)."""
-    tag = struct.pack("<HH", group_elem >> 16, group_elem & 0xFFFF)
-    if vr == b"OB":
-        return tag + vr + b"\x00\x00" + struct.pack("<I", len(value)) + value
-    return tag + vr + struct.pack("<H", len(value)) + value
-
-
-def _padded(text: str, pad: bytes) -> bytes:
-    data = text.encode("ascii")
-    return data + pad if len(data) % 2 else data
-
-
-def file_meta_bytes(
-    transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str, source_ae: str, called_ae: str
-) -> bytes:
-    """Preamble, ``DICM`` and File Meta Information (PS3.10 7.1) of a file we store.
-
-    Encoded directly (it is on the path of every C-STORE); the result is what pydicom's
-    ``write_file_meta_info`` writes for the same elements.
-    """
-    for uid in (transfer_syntax, sop_class_uid, sop_instance_uid):
-        if len(uid) > 64 or not uid.isascii() or "\\" in uid:
-            raise ValueError(f"not a UID: {uid[:80]!r}")
-    elements = [
-        _element(0x00020001, b"OB", b"\x00\x01"),
-        _element(0x00020002, b"UI", _padded(sop_class_uid, b"\x00")),
-        _element(0x00020003, b"UI", _padded(sop_instance_uid, b"\x00")),
-        _element(0x00020010, b"UI", _padded(transfer_syntax, b"\x00")),
-        _element(0x00020012, b"UI", _padded(IMPLEMENTATION_CLASS_UID, b"\x00")),
-        _element(0x00020013, b"SH", _padded(IMPLEMENTATION_VERSION_NAME, b" ")),
-    ]
-    source = source_ae.strip()[:16]
-    called = called_ae.strip()[:16]
-    if source and source.isascii():
-        elements.append(_element(0x00020016, b"AE", _padded(source, b" ")))
-        elements.append(_element(0x00020017, b"AE", _padded(source, b" ")))
-    if called and called.isascii():
-        elements.append(_element(0x00020018, b"AE", _padded(called, b" ")))
-    body = b"".join(elements)
-    return _PREAMBLE + _element(0x00020000, b"UL", struct.pack("<I", len(body))) + body
 
 
 class Ingest:

@@ -266,7 +266,7 @@ def test_file_meta_encoding_matches_pydicom() -> None:
     from pydicom.filebase import DicomBytesIO
     from pydicom.filewriter import write_file_meta_info
 
-    from app.server.context import file_meta_bytes
+    from app.dicom.file_meta import file_meta_bytes
 
     for source, called in [("MODALITY", "DICOM_STORAGE"), ("ODD", ""), ("", "")]:
         meta = FileMetaDataset()
