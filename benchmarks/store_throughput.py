@@ -220,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
                 if rnd % 2:
                     order.reverse()
                 for side, port, aet in order:
+                    # storescp leaves ~160 MB of dirty pages per round; flushed in the background
+                    # they would slow whichever side runs next (Lightbox's fsyncs most): start
+                    # each run with a clean page cache, untimed.
+                    os.sync()
                     seconds = send(port, aet, images, args.images)
                     side.seconds.append(seconds)
                     side.images_per_s.append(args.images / seconds)
