@@ -13,13 +13,21 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
 
 from app.core.errors import DicomInputError
+from app.imaging.pixel_attributes import with_pixel_defaults
 
 GREY = ("MONOCHROME1", "MONOCHROME2")
 
 
 def photometric_interpretation(ds: Dataset) -> str:
-    """Photometric Interpretation (0028,0004), upper case, stripped."""
-    return str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+    """Photometric Interpretation (0028,0004), upper case, stripped; MONOCHROME2 when absent.
+
+    A missing value is read as MONOCHROME2 for one sample, RGB for three (reference defaults,
+    see :mod:`app.imaging.pixel_attributes`).
+    """
+    value = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+    if not value:
+        return "MONOCHROME2" if int(ds.get("SamplesPerPixel", 1) or 1) == 1 else "RGB"
+    return "PALETTE COLOR" if value == "PALETTE_COLOR" else value
 
 
 def is_grey(ds: Dataset) -> bool:
@@ -61,6 +69,7 @@ def decode_frame(ds: Dataset, index: int = 0) -> tuple[np.ndarray, str]:
     frames = number_of_frames(ds)
     if not 0 <= index < frames:
         raise DicomInputError(f"Frame {index + 1} does not exist: the image has {frames} frame(s).")
+    ds = with_pixel_defaults(ds)
     try:
         decoder = get_decoder(_transfer_syntax(ds))  # type: ignore[arg-type]
         arr, meta = decoder.as_array(ds, index=index, as_rgb=True)  # type: ignore[arg-type]
@@ -90,6 +99,7 @@ def rgb_frame(ds: Dataset, index: int = 0) -> np.ndarray:
     PALETTE COLOR goes through the Palette Color LUTs (PS3.3 C.7.6.3.1.5-6); YBR_* through
     ``convert_color_space`` (PS3.3 C.7.6.3.1.2); more than 8 bits are scaled down.
     """
+    ds = with_pixel_defaults(ds)
     arr, photometric = decode_frame(ds, index)
     if photometric == "PALETTE COLOR":
         rgb = apply_color_lut(arr, ds)

@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset
 
 from app.core.errors import DicomInputError
 from app.imaging.modality_lut import ModalityLUT, modality_lut_from
+from app.imaging.pixel_attributes import with_pixel_defaults
 from app.imaging.presentation_lut import PresentationLUTShape, apply_presentation_lut, presentation_lut_shape
 from app.imaging.voi_lut import VOI, VOILUT, Window, voi_luts_from, window_from_range, windows_from
 
@@ -83,7 +84,12 @@ class GreyPipeline:
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> GreyPipeline:
-        """Build the pipeline of a grey image data set (MONOCHROME1 or MONOCHROME2)."""
+        """Build the pipeline of a grey image data set (MONOCHROME1 or MONOCHROME2).
+
+        Missing Image Pixel attributes take the reference defaults with a warning
+        (:func:`~app.imaging.pixel_attributes.with_pixel_defaults`).
+        """
+        ds = with_pixel_defaults(ds)
         try:
             bits_stored = int(ds.BitsStored)
         except (AttributeError, TypeError, ValueError) as exc:
