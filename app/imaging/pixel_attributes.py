@@ -88,7 +88,7 @@ def with_pixel_defaults(ds: Dataset) -> Dataset:
     message = f"Image Pixel attributes missing or invalid; assumed {text} (PS3.3 C.7.6.3)"
     logger.warning(message)
     warnings.warn(message, PixelDefaultWarning, stacklevel=2)
-    out = Dataset({tag: ds.get_item(tag) for tag in ds})  # new element dict, raw elements
+    out = Dataset({tag: ds.get_item(tag) for tag in list(ds.keys())})  # own dict, raw elements
     if hasattr(ds, "file_meta"):
         out.file_meta = ds.file_meta
     out.set_original_encoding(*_encoding(ds))
