@@ -17,8 +17,9 @@ from pydicom.dataset import Dataset
 from app.core.errors import DicomInputError
 from app.imaging.modality_lut import ModalityLUT, modality_lut_from
 from app.imaging.pixel_attributes import with_pixel_defaults
-from app.imaging.presentation_lut import PresentationLUTShape, apply_presentation_lut, presentation_lut_shape
-from app.imaging.voi_lut import VOI, VOILUT, Window, voi_luts_from, window_from_range, windows_from
+from app.imaging.presentation_lut import Presentation, apply_presentation_lut, presentation_lut_from
+from app.imaging.presets import percentile_window
+from app.imaging.voi_lut import VOI, VOILUT, Window, voi_luts_from, windows_from
 
 _MAX_TABLE_BITS = 16
 _CACHE_SIZE = 8
@@ -54,7 +55,7 @@ class GreyPipeline:
     modality
         The modality transform.
     shape
-        The presentation LUT shape (MONOCHROME1 -> INVERSE).
+        The presentation stage: IDENTITY, INVERSE (MONOCHROME1) or a Presentation LUT.
     windows, voi_luts
         The image's own windows and VOI LUTs, in the order given by the data set.
     """
@@ -64,7 +65,7 @@ class GreyPipeline:
         bits_stored: int,
         signed: bool,
         modality: ModalityLUT | None = None,
-        shape: PresentationLUTShape = "IDENTITY",
+        shape: Presentation = "IDENTITY",
         windows: list[Window] | None = None,
         voi_luts: list[VOILUT] | None = None,
     ) -> None:
@@ -75,7 +76,7 @@ class GreyPipeline:
             )
         self.range = StoredRange(bits_stored, signed)
         self.modality = modality or ModalityLUT()
-        self.shape: PresentationLUTShape = shape
+        self.shape: Presentation = shape
         self.windows = list(windows or [])
         self.voi_luts = list(voi_luts or [])
         stored = np.arange(self.range.minimum, self.range.maximum + 1, dtype=np.int64)
@@ -98,7 +99,7 @@ class GreyPipeline:
             bits_stored=bits_stored,
             signed=int(ds.get("PixelRepresentation", 0) or 0) == 1,
             modality=modality_lut_from(ds),
-            shape=presentation_lut_shape(ds),
+            shape=presentation_lut_from(ds),
             windows=windows_from(ds),
             voi_luts=voi_luts_from(ds),
         )
@@ -116,20 +117,28 @@ class GreyPipeline:
             values = self._modality_values[int(index.min()) : int(index.max()) + 1]
         return float(values.min()), float(values.max())
 
+    def voi_choices(self) -> list[VOI]:
+        """The image's own VOIs, selectable by the user: its windows, then its VOI LUTs (PS3.3 C.11.2)."""
+        return [*self.windows, *self.voi_luts]
+
     def default_voi(self, index: np.ndarray | None = None) -> VOI:
-        """The image's first window, else its first VOI LUT, else a window over the modality range.
+        """The image's first window, else its first VOI LUT, else a robust window over its values.
 
         Parameters
         ----------
         index
             The table index of the displayed pixels (:meth:`index`): the fallback window then
-            spans the modality values actually present (PS3.3 C.11.2 leaves it to the display).
+            spans the 0.5..99.5 percentiles of the modality values present
+            (:func:`~app.imaging.presets.percentile_window`; PS3.3 C.11.2 leaves it to the display).
         """
         if self.windows:
             return self.windows[0]
         if self.voi_luts:
             return self.voi_luts[0]
-        return window_from_range(*self.modality_range(index))
+        if index is None or index.size == 0:
+            return percentile_window(self._modality_values, low=0.0, high=100.0)
+        counts = np.bincount(index.ravel(), minlength=self.range.size)
+        return percentile_window(self._modality_values, counts)
 
     def index(self, stored: np.ndarray) -> np.ndarray:
         """Table index of stored values: ``stored - stored_min``, clipped to the table (uint16).

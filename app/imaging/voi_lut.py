@@ -7,7 +7,7 @@ SIGMOID (C.11.2.1.3.1); or the VOI LUT Sequence (0028,3010).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -22,11 +22,16 @@ _FUNCTIONS: tuple[VOIFunction, ...] = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
 
 @dataclass(frozen=True)
 class Window:
-    """A window: center and width in modality units, and its VOI LUT Function."""
+    """A window: center and width in modality units, and its VOI LUT Function.
+
+    ``explanation`` is Window Center & Width Explanation (0028,1055); it takes no part in
+    equality, so equal windows share one cached table.
+    """
 
     center: float
     width: float
     function: VOIFunction = "LINEAR"
+    explanation: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.function not in _FUNCTIONS:
@@ -37,7 +42,7 @@ class Window:
     def clamped(self) -> Window:
         """The same window with the smallest width its function allows (1 for LINEAR)."""
         minimum = 1.0 if self.function == "LINEAR" else 1e-6
-        return self if self.width >= minimum else Window(self.center, minimum, self.function)
+        return self if self.width >= minimum else Window(self.center, minimum, self.function, self.explanation)
 
     def apply(self, x: np.ndarray, y_min: float = 0.0, y_max: float = 255.0) -> np.ndarray:
         """Map modality values ``x`` to ``[y_min, y_max]`` (float64).
@@ -95,24 +100,36 @@ def windows_from(ds: Dataset) -> list[Window]:
         return []
     cs = list(centers) if hasattr(centers, "__len__") and not isinstance(centers, str) else [centers]
     ws = list(widths) if hasattr(widths, "__len__") and not isinstance(widths, str) else [widths]
+    explanations = ds.get("WindowCenterWidthExplanation") or []
+    if isinstance(explanations, str):
+        explanations = [explanations]
     function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
     if function not in _FUNCTIONS:
         function = "LINEAR"
     out: list[Window] = []
-    for c, w in zip(cs, ws, strict=False):
+    for i, (c, w) in enumerate(zip(cs, ws, strict=False)):
+        text = str(explanations[i]) if i < len(explanations) else ""
         try:
-            out.append(Window(float(c), float(w), function))  # type: ignore[arg-type]
+            out.append(Window(float(c), float(w), function, text))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
     return [w.clamped() for w in out]
 
 
 def voi_luts_from(ds: Dataset) -> list[VOILUT]:
-    """All items of the VOI LUT Sequence of ``ds`` (PS3.3 C.11.2.1.1)."""
+    """All items of the VOI LUT Sequence of ``ds`` (PS3.3 C.11.2.1.1).
+
+    The first value mapped is read as signed when the modality values can be negative
+    (signed pixels without a Modality LUT Sequence, or a negative Rescale Intercept).
+    """
     seq = ds.get("VOILUTSequence") or []
     little = is_little_endian(ds)
+    intercept = ds.get("RescaleIntercept")
+    signed = not ds.get("ModalityLUTSequence") and (
+        int(ds.get("PixelRepresentation", 0) or 0) == 1 or (intercept not in (None, "") and float(intercept) < 0)
+    )
     return [
-        VOILUT(read_lut(item, signed_input=False, little_endian=little), str(item.get("LUTExplanation", "")))
+        VOILUT(read_lut(item, signed_input=signed, little_endian=little), str(item.get("LUTExplanation", "")))
         for item in seq
     ]
 
