@@ -19,7 +19,7 @@ from app.imaging.modality_lut import ModalityLUT, modality_lut_from
 from app.imaging.pixel_attributes import with_pixel_defaults
 from app.imaging.presentation_lut import Presentation, apply_presentation_lut, presentation_lut_from
 from app.imaging.presets import percentile_window
-from app.imaging.voi_lut import VOI, VOILUT, Window, voi_luts_from, windows_from
+from app.imaging.voi_lut import VOI, VOILUT, Window, voi_luts_from, window_from_range, windows_from
 
 _MAX_TABLE_BITS = 16
 _CACHE_SIZE = 8
@@ -116,6 +116,15 @@ class GreyPipeline:
         else:
             values = self._modality_values[int(index.min()) : int(index.max()) + 1]
         return float(values.min()), float(values.max())
+
+    def full_range_voi(self) -> Window:
+        """A LINEAR window over every possible modality value (no VOI: PS3.3 C.11.2 "identity").
+
+        This maps the whole range Bits Stored allows, through the modality stage, onto the
+        display range: what DCMTK shows for an image without any VOI, and a neutral choice
+        for printing such an image.
+        """
+        return window_from_range(*self.modality_range())
 
     def voi_choices(self) -> list[VOI]:
         """The image's own VOIs, selectable by the user: its windows, then its VOI LUTs (PS3.3 C.11.2)."""
