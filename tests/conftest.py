@@ -33,17 +33,26 @@ class RunningServer:
     data_dir: Path
     http_url: str
     storage: dict[str, int]  # AE title -> port
+    qr_port: int | None = None  # the Query/Retrieve SCP's port
+    qr_ae_title: str | None = None
 
     @property
     def storage_port(self) -> int:
         return next(iter(self.storage.values()))
 
 
-def write_server_config(path: Path, data_dir: Path, extra_server: str = "", storage: str | None = None) -> Path:
-    """A config TOML putting everything on ephemeral ports (port 0)."""
+def write_server_config(
+    path: Path, data_dir: Path, extra_server: str = "", storage: str | None = None, qr: str | None = None
+) -> Path:
+    """A config TOML putting everything on ephemeral ports (port 0).
+
+    ``qr`` is the ``[server.qr]`` table (and any ``[[server.destinations]]``); by default the
+    Q/R SCP listens on an ephemeral port too.
+    """
     storage = storage if storage is not None else '[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n'
+    qr = qr if qr is not None else "[server.qr]\nport = 0\n"
     path.write_text(
-        f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\n{extra_server}\n{storage}'
+        f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\n{extra_server}\n{qr}\n{storage}'
     )
     return path
 
@@ -71,6 +80,8 @@ def start_server(config: Path, data_dir: Path, timeout: float = 60.0) -> Running
                 data_dir=data_dir,
                 http_url=info["http_url"],
                 storage={ae["ae_title"]: ae["port"] for ae in info["storage"]},
+                qr_port=info["qr"]["port"] if "qr" in info else None,
+                qr_ae_title=info["qr"]["ae_title"] if "qr" in info else None,
             )
     proc.kill()
     raise RuntimeError(f"server did not report ready (exit code {proc.poll()})")

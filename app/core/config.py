@@ -27,6 +27,25 @@ class StorageAE:
 
 
 @dataclass(frozen=True)
+class QueryRetrieveAE:
+    """The Query/Retrieve SCP application entity (PS3.4 C): AE title, port and hit limit."""
+
+    ae_title: str = "DICOM_QR_SCP"
+    port: int = 7840
+    hit_limit: int = 500
+    hit_limit_empty: bool = False
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A C-MOVE destination (PS3.4 C.4.2): an AE title and where it listens."""
+
+    ae_title: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """Settings of ``lightbox server``."""
 
@@ -44,6 +63,8 @@ class ServerConfig:
     http_max_request_bytes: int = 2 * 1024**3
     network_timeout: float = 60.0
     storage: tuple[StorageAE, ...] = (StorageAE(),)
+    qr: QueryRetrieveAE = field(default_factory=QueryRetrieveAE)
+    destinations: tuple[Destination, ...] = ()
 
     def effective_index_url(self) -> str:
         """The SQLAlchemy URL of the index; SQLite inside ``data_dir`` when none is set."""
@@ -106,6 +127,51 @@ def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
+def _qr_from(raw: Any) -> QueryRetrieveAE:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("[server.qr] must be a table (ae_title, port, hit_limit, hit_limit_empty).")
+    unknown = set(raw) - set(QueryRetrieveAE.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"[server.qr]: unknown key(s) {sorted(unknown)}; see README 'Configuration' for the keys.")
+    defaults = QueryRetrieveAE()
+    hit_limit = raw.get("hit_limit", defaults.hit_limit)
+    if not isinstance(hit_limit, int) or isinstance(hit_limit, bool) or hit_limit < 1:
+        raise ConfigError(f"[server.qr] hit_limit = {hit_limit!r}: use a whole number of at least 1 (default 500).")
+    empty = raw.get("hit_limit_empty", defaults.hit_limit_empty)
+    if not isinstance(empty, bool):
+        raise ConfigError(f"[server.qr] hit_limit_empty = {empty!r}: use true or false.")
+    return QueryRetrieveAE(
+        ae_title=validate_ae_title(raw.get("ae_title", defaults.ae_title), "[server.qr]"),
+        port=_port(raw.get("port", defaults.port), "[server.qr]"),
+        hit_limit=hit_limit,
+        hit_limit_empty=empty,
+    )
+
+
+def _destinations_from(raw: Any) -> tuple[Destination, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("[[server.destinations]] must be an array of tables (ae_title, host, port).")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"[[server.destinations]] #{i + 1}"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where} must be a table with ae_title, host and port.")
+        unknown = set(item) - {"ae_title", "host", "port"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; use ae_title, host and port.")
+        host = item.get("host")
+        if not isinstance(host, str) or not host.strip():
+            raise ConfigError(f"{where}: host {host!r} is invalid; give a host name or an IP address.")
+        port = _port(item.get("port"), where)
+        if port == 0:
+            raise ConfigError(f"{where}: port 0 is invalid for a destination; give the port it listens on.")
+        out.append(Destination(validate_ae_title(item.get("ae_title", ""), where), host.strip(), port))
+    titles = [d.ae_title for d in out]
+    if len(set(titles)) != len(titles):
+        raise ConfigError(f"[[server.destinations]]: AE titles must be distinct, got {titles}.")
+    return tuple(out)
+
+
 def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
     known = set(ServerConfig.__dataclass_fields__)
     unknown = set(raw) - known
@@ -150,6 +216,8 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
         http_max_request_bytes=_positive_int(raw, "http_max_request_bytes", defaults.http_max_request_bytes),
         network_timeout=float(raw.get("network_timeout", defaults.network_timeout)),
         storage=storage,
+        qr=_qr_from(raw.get("qr", {})),
+        destinations=_destinations_from(raw.get("destinations", [])),
     )
 
 

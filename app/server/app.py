@@ -1,4 +1,4 @@
-"""Wiring of ``lightbox server``: storage area, index, ingest, Storage SCP AEs, HTTP API.
+"""Wiring of ``lightbox server``: storage area, index, ingest, Storage SCP AEs, Q/R SCP AE, HTTP API.
 
 The index is opened through a factory passed in by the entry point
 (:mod:`app.server.__main__`), so that this module does not depend on the database
@@ -23,6 +23,7 @@ from app.server.api import DEFAULT_MAX_REQUEST_BYTES, ApiContext, create_app
 from app.server.api.runner import HttpServer
 from app.server.context import Ingest
 from app.server.index.records import CatalogueProtocol
+from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
 from app.server.storage import Storage
 
@@ -52,9 +53,11 @@ class Server:
     open_index: IndexOpener
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     storage_addresses: list[tuple[str, int]] = field(default_factory=list, init=False)
+    qr_address: tuple[str, int] | None = field(default=None, init=False)
     _catalogue: CatalogueProtocol | None = field(default=None, init=False, repr=False)
     _storage: Storage | None = field(default=None, init=False, repr=False)
     _scp: StorageService | None = field(default=None, init=False, repr=False)
+    _qr: QueryRetrieveService | None = field(default=None, init=False, repr=False)
     _http: HttpServer | None = field(default=None, init=False, repr=False)
 
     @property
@@ -81,6 +84,15 @@ class Server:
                 ) from exc
             for title, port in self.storage_addresses:
                 LOGGER.info("Storage SCP %s listening on %s port %d", title, cfg.dicom_host, port)
+            self._qr = QueryRetrieveService(cfg, self._catalogue, self._storage.path_of)
+            try:
+                self.qr_address = self._qr.start()
+            except OSError as exc:
+                raise ServerUnavailableError(
+                    f"cannot listen for DICOM on {cfg.dicom_host} ({cfg.qr.ae_title}:{cfg.qr.port}): "
+                    f"{exc.strerror or exc}; choose another port in [server.qr]"
+                ) from exc
+            LOGGER.info("Q/R SCP %s listening on %s port %d", self.qr_address[0], cfg.dicom_host, self.qr_address[1])
             ctx = ApiContext(self._catalogue, self._storage, ingest, __version__, self.max_request_bytes)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
@@ -95,6 +107,8 @@ class Server:
             "http_url": self.http_url,
             "storage": [{"ae_title": title, "port": port} for title, port in self.storage_addresses],
         }
+        if self.qr_address is not None:
+            info["qr"] = {"ae_title": self.qr_address[0], "port": self.qr_address[1]}
         return READY_PREFIX + json.dumps(info)
 
     def stop(self) -> None:
@@ -105,6 +119,12 @@ class Server:
             except Exception:
                 LOGGER.exception("the Storage SCP did not stop cleanly")
             self._scp = None
+        if self._qr is not None:
+            try:
+                self._qr.stop()
+            except Exception:
+                LOGGER.exception("the Q/R SCP did not stop cleanly")
+            self._qr = None
         if self._http is not None:
             self._http.stop()
             self._http = None

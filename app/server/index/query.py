@@ -5,7 +5,12 @@ Matching follows PS3.4 C.2.2.2: universal (empty value or ``*``), single value, 
 standard allows, C.2.2.2.1), range for dates and times (``A-B``, ``A-``, ``-B``,
 C.2.2.2.5), and list of UIDs (C.2.2.2.2; PS3.18 8.3.4.1 allows ``,`` or ``\\`` between
 them). Keys of levels above the searched one are allowed (PS3.18 10.6.1.2); keys below
-it are refused.
+it are refused. Fractions of seconds are ignored in time matching, and a time given as a
+single value matches the whole second, minute or hour it names. A C-FIND search can ask
+for a Study Date range and a Study Time range to be matched as one date-time range
+(PS3.4 C.2.2.2.5.2). The PATIENT level (Patient Root and Patient/Study Only models,
+PS3.4 C.6.1.1.2) searches patients, with their related-study, -series and -instance
+counts computed.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnClause
 
 from app.server.index.records import (
     ATTRIBUTES,
     DEFAULT_RETURN,
+    PATIENT_COUNTS,
+    PATIENT_KEYS,
     Kind,
     Level,
     QueryError,
@@ -92,11 +99,20 @@ def _text_match(column: Any, value: str) -> ColumnElement[bool]:
     return column == value
 
 
+def _drop_fraction(value: str) -> str:
+    """A time or time range without its fractions of seconds (ignored in matching)."""
+    return "-".join(part.partition(".")[0] for part in value.split("-"))
+
+
 def _range_match(column: Any, value: str, pattern: re.Pattern[str], what: str) -> ColumnElement[bool]:
     """Single value or range (PS3.4 C.2.2.2.5); ``value`` is checked against ``pattern``."""
     if "-" not in value:
         if not pattern.match(value):
             raise QueryError(f"{what} value {value!r} is malformed; use DICOM format, e.g. 20240131 or 101500")
+        if what == "time":
+            # The whole second (minute, hour) named, whatever fraction is stored.
+            value = _drop_fraction(value)
+            return and_(column >= value, column <= value + "~")
         return column == value
     low, _, high = value.partition("-")
     if not low and not high:
@@ -146,7 +162,7 @@ def match_condition(keyword: str, value: str) -> ColumnElement[bool] | None:
     if kind is Kind.DATE:
         return _range_match(column, value.replace(".", ""), _DATE, "date")
     if kind is Kind.TIME:
-        return _range_match(column, value.replace(":", ""), _TIME, "time")
+        return _range_match(column, _drop_fraction(value.replace(":", "")), _TIME, "time")
     if kind is Kind.UID:
         return column.in_(_uid_list(value, keyword))
     if kind is Kind.INT:
@@ -182,8 +198,75 @@ def returned_keywords(request: SearchRequest) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _combined_date_time(date_value: str, time_value: str) -> ColumnElement[bool] | None:
+    """Study Date range + Study Time range as one date-time range (PS3.4 C.2.2.2.5.2).
+
+    None when the date is not a range (then each key matches on its own).
+    """
+    date_value = date_value.strip().replace(".", "")
+    time_value = _drop_fraction(time_value.strip().replace(":", ""))
+    if "-" not in date_value or "-" not in time_value:
+        return None
+    d_low, _, d_high = date_value.partition("-")
+    t_low, _, t_high = time_value.partition("-")
+    for end in (d_low, d_high):
+        if end and not _DATE.match(end):
+            raise QueryError(f"date range end {end!r} is malformed; use DICOM format, e.g. 20240101-20241231")
+    for end in (t_low, t_high):
+        if end and not _TIME.match(end):
+            raise QueryError(f"time range end {end!r} is malformed; use DICOM format, e.g. 080000-173000")
+    date, time = study.c.study_date, study.c.study_time
+    conditions: list[ColumnElement[bool]] = [date != ""]
+    if d_low:
+        conditions.append(or_(date > d_low, and_(date == d_low, time >= t_low)) if t_low else date >= d_low)
+    if d_high:
+        conditions.append(
+            or_(date < d_high, and_(date == d_high, time <= t_high + "~")) if t_high else date <= d_high
+        )
+    return and_(*conditions)
+
+
+def _patient_counts() -> dict[str, Any]:
+    """Correlated subqueries of the computed patient-level counts (PS3.4 C.6.1.1.2)."""
+    studies = select(func.count(study.c.id)).where(study.c.patient_fk == patient.c.id)
+    series_count = (
+        select(func.count(series.c.id))
+        .select_from(series.join(study, series.c.study_fk == study.c.id))
+        .where(study.c.patient_fk == patient.c.id)
+    )
+    instances = select(func.coalesce(func.sum(study.c.num_instances), 0)).where(study.c.patient_fk == patient.c.id)
+    subqueries = (studies, series_count, instances)
+    return {
+        keyword: q.correlate(patient).scalar_subquery()
+        for keyword, q in zip(PATIENT_COUNTS, subqueries, strict=True)
+    }
+
+
+def _compile_patient_search(request: SearchRequest) -> tuple[Select[Any], list[str]]:
+    """A PATIENT level search: one row per patient (PS3.4 C.6.1.1.2)."""
+    for keyword in request.filters:
+        if keyword not in PATIENT_KEYS:
+            raise QueryError(f"{keyword} is not a patient-level key; it cannot be used to search patient level")
+    counts = _patient_counts()
+    keywords = list(dict.fromkeys([*PATIENT_KEYS, *(k for k in request.returned if k in counts)]))
+    columns = [(counts[k] if k in counts else COLUMNS[k]).label(k) for k in keywords]
+    stmt = select(*columns).select_from(patient)
+    for keyword, value in request.filters.items():
+        condition = match_condition(keyword, value)
+        if condition is not None:
+            stmt = stmt.where(condition)
+    stmt = stmt.order_by(patient.c.patient_name, patient.c.id)
+    if request.offset:
+        stmt = stmt.offset(request.offset)
+    if request.limit is not None:
+        stmt = stmt.limit(request.limit)
+    return stmt, keywords
+
+
 def compile_search(request: SearchRequest) -> tuple[Select[Any], list[str]]:
     """Build the SELECT of a search; returns it with the keywords of its result columns."""
+    if request.level is Level.PATIENT:
+        return _compile_patient_search(request)
     levels = levels_up_to(request.level)
     for keyword in request.filters:
         attribute = ATTRIBUTES.get(keyword)
@@ -202,7 +285,13 @@ def compile_search(request: SearchRequest) -> tuple[Select[Any], list[str]]:
     if request.level is Level.IMAGE:
         from_ = instance.join(from_, instance.c.series_fk == series.c.id)
     stmt = select(*columns).select_from(from_)
-    for keyword, value in request.filters.items():
+    filters = dict(request.filters)
+    if request.combine_date_time and "StudyDate" in filters and "StudyTime" in filters:
+        combined = _combined_date_time(filters["StudyDate"], filters["StudyTime"])
+        if combined is not None:
+            stmt = stmt.where(combined)
+            del filters["StudyDate"], filters["StudyTime"]
+    for keyword, value in filters.items():
         condition = match_condition(keyword, value)
         if condition is not None:
             stmt = stmt.where(condition)

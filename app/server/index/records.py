@@ -22,8 +22,13 @@ class QueryError(DicomInputError):
 
 
 class Level(StrEnum):
-    """Query/retrieve level (PS3.4 C.6.2.1.1): study root model, without the patient level."""
+    """Query/retrieve level (PS3.4 C.6.1.1.1, C.6.2.1.1).
 
+    QIDO-RS and the Study Root model use STUDY, SERIES and IMAGE; PATIENT is the top level
+    of the Patient Root and Patient/Study Only models (C-FIND only).
+    """
+
+    PATIENT = "PATIENT"
     STUDY = "STUDY"
     SERIES = "SERIES"
     IMAGE = "IMAGE"
@@ -105,6 +110,16 @@ DEFAULT_RETURN: Mapping[Level, tuple[str, ...]] = {
     Level.IMAGE: ("SOPClassUID", "SOPInstanceUID", "InstanceNumber", "Rows", "Columns", "NumberOfFrames"),
 }
 
+#: Patient-level keys (PS3.4 C.6.1.1.2): matched and returned by a PATIENT level search.
+PATIENT_KEYS: tuple[str, ...] = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex")
+
+#: Computed patient-level return keys (PS3.4 C.3.2 Table C.3-2 / C.6.1.1.2).
+PATIENT_COUNTS: tuple[str, ...] = (
+    "NumberOfPatientRelatedStudies",
+    "NumberOfPatientRelatedSeries",
+    "NumberOfPatientRelatedInstances",
+)
+
 _ORDER = (Level.STUDY, Level.SERIES, Level.IMAGE)
 
 
@@ -129,6 +144,9 @@ class SearchRequest:
         ``includefield=all``: return every indexed attribute of the levels involved.
     limit, offset
         Paging (PS3.18 8.3.4.4).
+    combine_date_time
+        Match a Study Date range and a Study Time range together as one date-time range
+        (PS3.4 C.2.2.2.5.2, as C-FIND does) rather than each on its own.
     """
 
     level: Level
@@ -137,6 +155,7 @@ class SearchRequest:
     include_all: bool = False
     limit: int | None = None
     offset: int = 0
+    combine_date_time: bool = False
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,40 @@ def test_index_and_http_limits_are_configurable(tmp_path: Path) -> None:
     site.write_text("[server]\nindex_busy_timeout_ms = 0\n")
     with pytest.raises(ConfigError, match="index_busy_timeout_ms"):
         load_config(files=[site], include_user_file=False)
+
+
+def test_qr_defaults_and_destinations(tmp_path: Path) -> None:
+    from app.core.config import Destination, QueryRetrieveAE
+
+    server = load_config(include_user_file=False).server
+    assert server.qr == QueryRetrieveAE("DICOM_QR_SCP", 7840, 500, False)
+    assert server.destinations == ()
+    site = tmp_path / "site.toml"
+    site.write_text(
+        '[server.qr]\nae_title = "QR"\nport = 11114\nhit_limit = 20\nhit_limit_empty = true\n'
+        '[[server.destinations]]\nae_title = "WS1"\nhost = "10.0.0.2"\nport = 104\n'
+    )
+    server = load_config(files=[site], include_user_file=False).server
+    assert server.qr == QueryRetrieveAE("QR", 11114, 20, True)
+    assert server.destinations == (Destination("WS1", "10.0.0.2", 104),)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[server.qr]\nhit_limit = 0", "hit_limit"),
+        ('[server.qr]\nhit_limit_empty = "yes"', "true or false"),
+        ("[server.qr]\nport = -1", "port -1 is invalid"),
+        ('[server.qr]\nae_title = ""', "AE title"),
+        ("[server.qr]\nhitlimit = 5", "unknown key"),
+        ('[[server.destinations]]\nae_title = "A"\nport = 104', "host"),
+        ('[[server.destinations]]\nae_title = "A"\nhost = "h"\nport = 0', "port 0"),
+        ('[[server.destinations]]\nae_title = "A"\nhost = "h"\nport = 1\n'
+         '[[server.destinations]]\nae_title = "A"\nhost = "h"\nport = 2', "distinct"),
+    ],
+)
+def test_invalid_qr_settings_are_refused(tmp_path: Path, toml: str, expected: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(files=[bad], include_user_file=False)

@@ -211,7 +211,9 @@ def test_queries_compile_for_postgresql() -> None:
 
     from app.server.index.query import compile_search
 
-    for level in Level:
+    patients = SearchRequest(Level.PATIENT, {"PatientName": "do*"}, returned=("NumberOfPatientRelatedSeries",))
+    assert "LIKE" in str(compile_search(patients)[0].compile(dialect=postgresql.dialect()))
+    for level in (Level.STUDY, Level.SERIES, Level.IMAGE):
         filters = {"PatientName": "do*", "StudyDate": "20240101-", "StudyInstanceUID": "1.2,1.3"}
         if level is not Level.STUDY:
             filters["Modality"] = "CT\\MR"

@@ -1,0 +1,95 @@
+"""Query/Retrieve C-FIND SCP (PS3.4 C.4.1) over the index, in the three models of PS3.4 C.6.
+
+The handler never raises: every failure becomes a C-FIND status with an Error Comment
+(PS3.4 C.4.1.1.4, Table C.4-1):
+
+- 0xA900 identifier does not match SOP class (level missing or not in the model, a unique
+  key above the searched level not given as one value);
+- 0xC000 unable to process (a malformed value, such as a date that is not ``YYYYMMDD``,
+  or an index failure);
+- 0xA700 out of resources when more records match than the hit limit (the Error Comment
+  asks to narrow the search); with ``hit_limit_empty`` an empty success instead;
+- 0xFE00 cancel when a C-CANCEL arrives (checked before each pending response).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from app.core.config import QueryRetrieveAE
+from app.server.index.records import CatalogueProtocol, QueryError
+from app.server.qr_models import (
+    BY_FIND_UID,
+    OUT_OF_RESOURCES,
+    UNABLE_TO_PROCESS,
+    IdentifierError,
+    parse_find,
+    response_identifier,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+PENDING = 0xFF00
+CANCEL = 0xFE00
+
+
+def failure(status: int, comment: str) -> Dataset:
+    """A status data set with an Error Comment (0000,0902), at most 64 characters (LO)."""
+    ds = Dataset()
+    ds.Status = status
+    ds.ErrorComment = comment[:64]
+    return ds
+
+
+def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -> Iterator[tuple[Any, Any]]:
+    """Answer a C-FIND request (PS3.4 C.4.1.3): pending responses, one per match.
+
+    Parameters
+    ----------
+    event
+        pynetdicom's ``EVT_C_FIND`` event.
+    catalogue
+        The index.
+    qr
+        The Q/R AE's settings (``hit_limit``, ``hit_limit_empty``, ``ae_title``).
+    """
+    try:
+        model = BY_FIND_UID[str(event.request.AffectedSOPClassUID)]
+        identifier = event.identifier
+        query = parse_find(identifier, model, limit=qr.hit_limit + 1)
+        rows = catalogue.search(query.search)
+    except IdentifierError as exc:
+        LOGGER.info("C-FIND refused (0x%04X): %s", exc.status, exc.comment)
+        yield failure(exc.status, exc.comment), None
+        return
+    except QueryError as exc:
+        LOGGER.info("C-FIND refused (0xC000): %s", exc)
+        yield failure(UNABLE_TO_PROCESS, str(exc)), None
+        return
+    except Exception as exc:
+        LOGGER.exception("C-FIND failed")
+        yield failure(UNABLE_TO_PROCESS, f"query failed: {type(exc).__name__}"), None
+        return
+    if len(rows) > qr.hit_limit:
+        LOGGER.info("C-FIND at %s level matched more than %d records", query.level.value, qr.hit_limit)
+        if not qr.hit_limit_empty:
+            yield failure(OUT_OF_RESOURCES, f"More than {qr.hit_limit} matches: narrow the search"), None
+        return
+    charset = identifier.get("SpecificCharacterSet")
+    LOGGER.info("C-FIND at %s level (%s): %d matches", query.level.value, model.name, len(rows))
+    for row in rows:
+        if event.is_cancelled:
+            LOGGER.info("C-FIND cancelled by the peer")
+            yield CANCEL, None
+            return
+        try:
+            response = response_identifier(query, row, qr.ae_title, request_charset=charset)
+        except Exception as exc:
+            LOGGER.exception("C-FIND response could not be built")
+            yield failure(UNABLE_TO_PROCESS, f"response failed: {type(exc).__name__}"), None
+            return
+        yield PENDING, response

@@ -1,0 +1,268 @@
+"""Query/Retrieve C-MOVE SCP (PS3.4 C.4.2) with an outbound Storage SCU for the sub-operations.
+
+pynetdicom's own C-MOVE service answers a destination that refuses the association with
+0xA801 (move destination unknown) and names the SCP itself as move originator; here the
+C-MOVE requests of the Q/R AE are served by :class:`MoveService` instead, installed on each
+accepted association (every other request keeps pynetdicom's path). Statuses
+(PS3.4 C.4.2.1.5, Table C.4-2):
+
+- 0xA801 the Move Destination is not one of ``[[server.destinations]]``;
+- 0xA900 identifier does not match SOP class (level, hierarchy, missing unique key);
+- 0xC001 unable to process: the destination refused or did not answer the association,
+  or accepted none of the needed presentation contexts (every UID in the Failed SOP
+  Instance UID List);
+- 0xFF00 pending after each C-STORE sub-operation, with live counts (PS3.4 C.4.2.1.6);
+- 0xFE00 cancel on C-CANCEL (checked before each sub-operation), remaining count given;
+- 0x0000 success (also with zero sub-operations when nothing matches), 0xB000 when some
+  sub-operations failed, 0xA702 when all failed: both with the Failed SOP Instance UID List.
+
+The Storage SCU proposes, for each SOP class and stored transfer syntax, that syntax plus
+Explicit and Implicit VR Little Endian (at most three), and sends each file as stored when
+its syntax was accepted (converted between uncompressed syntaxes otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, build_context
+from pynetdicom.dimse_primitives import C_MOVE
+from pynetdicom.dsutils import decode, encode
+
+from app.core.config import Destination, ServerConfig
+from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
+from app.server.qr_models import BY_MOVE_UID, IdentifierError, parse_move
+
+LOGGER = logging.getLogger(__name__)
+
+SUCCESS = 0x0000
+PENDING = 0xFF00
+CANCEL = 0xFE00
+WARNING = 0xB000
+DESTINATION_UNKNOWN = 0xA801
+SUBOPERATIONS_FAILED = 0xA702
+UNABLE_TO_PROCESS = 0xC001
+#: Most presentation contexts one association may propose (PS3.8 9.3.2.2: odd IDs 1-255).
+MAX_CONTEXTS = 128
+
+
+@dataclass
+class _Counts:
+    remaining: int
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+
+
+def _uids(value: str) -> list[str]:
+    return [u.strip() for u in value.split("\\") if u.strip()]
+
+
+class MoveService:
+    """Serves C-MOVE requests on the Q/R AE's associations (PS3.4 C.4.2.3).
+
+    Parameters
+    ----------
+    config
+        Server settings (``qr.ae_title``, ``destinations``, ``max_pdu``, ``network_timeout``).
+    catalogue
+        The index.
+    path_of
+        The absolute path of a stored file from its ``StoredInstance.relpath``
+        (``Storage.path_of``).
+    """
+
+    def __init__(self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path]) -> None:
+        self._config = config
+        self._catalogue = catalogue
+        self._path_of = path_of
+        self._destinations = {d.ae_title: d for d in config.destinations}
+
+    def install(self, event: Any) -> None:
+        """``EVT_ACCEPTED``: route this association's C-MOVE requests to :meth:`serve`."""
+        assoc = event.assoc
+        original: Callable[[Any, int], None] = assoc._serve_request
+
+        def serve_request(msg: Any, context_id: int) -> None:
+            if not isinstance(msg, C_MOVE) or context_id not in assoc._accepted_cx:
+                original(msg, context_id)
+                return
+            assoc.dimse.cancel_req = {}
+            assoc._is_paused = True
+            try:
+                self.serve(assoc, msg, assoc._accepted_cx[context_id])
+            except Exception:
+                LOGGER.exception("C-MOVE failed")
+            finally:
+                assoc._is_paused = False
+                assoc.dimse.cancel_req = {}
+
+        assoc._serve_request = serve_request
+
+    # -- one C-MOVE -------------------------------------------------------------------------------
+
+    def serve(self, assoc: Any, req: C_MOVE, context: Any) -> None:
+        """Run one C-MOVE request to its end (PS3.4 C.4.2.3.1)."""
+        ts = context.transfer_syntax[0]
+
+        def respond(status: int, counts: _Counts | None = None, failed: list[str] | None = None,
+                    comment: str = "") -> None:
+            rsp = C_MOVE()
+            rsp.MessageIDBeingRespondedTo = req.MessageID
+            rsp.AffectedSOPClassUID = req.AffectedSOPClassUID
+            rsp.Status = status
+            if comment:
+                rsp.ErrorComment = comment[:64]  # type: ignore[assignment]
+            if counts is not None:
+                if status in (PENDING, CANCEL):
+                    rsp.NumberOfRemainingSuboperations = counts.remaining
+                rsp.NumberOfCompletedSuboperations = counts.completed
+                rsp.NumberOfFailedSuboperations = counts.failed
+                rsp.NumberOfWarningSuboperations = counts.warning
+            if failed:
+                ds = Dataset()
+                ds.FailedSOPInstanceUIDList = failed
+                rsp.Identifier = BytesIO(encode(ds, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated) or b"")
+            assoc.dimse.send_msg(rsp, context.context_id)
+
+        def cancelled() -> bool:
+            return req.MessageID in assoc.dimse.cancel_req
+
+        try:
+            model = BY_MOVE_UID[str(req.AffectedSOPClassUID)]
+            identifier = decode(req.Identifier or BytesIO(), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+            destination = self._destinations.get(str(req.MoveDestination or "").strip())
+            if destination is None:
+                LOGGER.info("C-MOVE refused: move destination %r unknown", str(req.MoveDestination).strip())
+                respond(DESTINATION_UNKNOWN, comment="Move destination not in [[server.destinations]]")
+                return
+            level, keys = parse_move(identifier, model)
+            instances = self._instances(level, keys)
+        except IdentifierError as exc:
+            respond(exc.status, comment=exc.comment)
+            return
+        except Exception as exc:
+            LOGGER.exception("C-MOVE could not be prepared")
+            respond(UNABLE_TO_PROCESS, comment=f"retrieve failed: {type(exc).__name__}")
+            return
+        counts = _Counts(remaining=len(instances))
+        LOGGER.info("C-MOVE of %d instances to %s", len(instances), destination.ae_title)
+        if not instances:
+            respond(SUCCESS, counts)
+            return
+        all_uids = [i.sop_instance_uid for i in instances]
+        store = self._associate(destination, instances)
+        if store is None or not store.is_established:
+            counts = _Counts(remaining=0, failed=len(instances))
+            respond(UNABLE_TO_PROCESS, counts, all_uids, comment=f"{destination.ae_title} refused the association")
+            return
+        failed: list[str] = []
+        originator = str(assoc.requestor.ae_title).strip()
+        try:
+            for number, item in enumerate(instances):
+                if cancelled():
+                    LOGGER.info("C-MOVE cancelled by the peer, %d sub-operations remaining", counts.remaining)
+                    respond(CANCEL, counts, failed)
+                    return
+                if not assoc.is_established:
+                    return
+                status = self._send(store, item, originator, int(req.MessageID or 0), number)
+                counts.remaining -= 1
+                if status is None or (status >= 0xA000 and status not in (0xB000, 0xB006, 0xB007)):
+                    counts.failed += 1
+                    failed.append(item.sop_instance_uid)
+                elif status != SUCCESS:
+                    counts.warning += 1
+                else:
+                    counts.completed += 1
+                if counts.remaining:
+                    respond(PENDING, counts)
+                if not store.is_established:
+                    counts.failed += counts.remaining
+                    failed.extend(all_uids[number + 1:])
+                    counts.remaining = 0
+                    break
+        finally:
+            if store.is_established:
+                store.release()
+        if not counts.failed and not counts.warning:
+            respond(SUCCESS, counts)
+        elif counts.failed == len(instances):
+            respond(SUBOPERATIONS_FAILED, counts, failed)
+        else:
+            respond(WARNING, counts, failed)
+
+    def _instances(self, level: Level, keys: dict[str, str]) -> list[StoredInstance]:
+        """The stored instances a C-MOVE identifier names, each SOP Instance UID once."""
+        found: list[StoredInstance] = []
+        if level is Level.PATIENT:
+            studies = self._catalogue.search(SearchRequest(Level.STUDY, {"PatientID": keys["PatientID"]}))
+            for row in studies:
+                found.extend(self._catalogue.stored_instances(row["StudyInstanceUID"]))
+        elif level is Level.STUDY:
+            for uid in _uids(keys["StudyInstanceUID"]):
+                found.extend(self._catalogue.stored_instances(uid))
+        elif level is Level.SERIES:
+            for uid in _uids(keys["SeriesInstanceUID"]):
+                found.extend(self._catalogue.stored_instances(keys["StudyInstanceUID"], uid))
+        else:
+            for uid in _uids(keys["SOPInstanceUID"]):
+                found.extend(
+                    self._catalogue.stored_instances(keys["StudyInstanceUID"], keys["SeriesInstanceUID"], uid)
+                )
+        by_uid = {i.sop_instance_uid: i for i in found}  # the last stored copy of each
+        return list(by_uid.values())
+
+    def _associate(self, destination: Destination, instances: list[StoredInstance]) -> Any:
+        """Open the Storage SCU association to the destination (PS3.4 B.2, PS3.8 9.3.2)."""
+        ae = AE(ae_title=self._config.qr.ae_title)
+        ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+        ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self._config.network_timeout
+        ae.maximum_pdu_size = self._config.max_pdu
+        pairs = list(dict.fromkeys((i.sop_class_uid, i.transfer_syntax_uid) for i in instances))
+        if len(pairs) > MAX_CONTEXTS:
+            LOGGER.warning("C-MOVE needs %d presentation contexts; proposing the first %d", len(pairs), MAX_CONTEXTS)
+        contexts = [
+            build_context(sop_class, list(dict.fromkeys([stored, ExplicitVRLittleEndian, ImplicitVRLittleEndian])))
+            for sop_class, stored in pairs[:MAX_CONTEXTS]
+        ]
+        try:
+            return ae.associate(destination.host, destination.port, contexts=contexts, ae_title=destination.ae_title)
+        except Exception:
+            LOGGER.exception("Could not reach the move destination %s", destination.ae_title)
+            return None
+
+    def _send(self, store: Any, item: StoredInstance, originator: str, move_id: int, number: int) -> int | None:
+        """One C-STORE sub-operation; its status, or None when it could not be sent."""
+        accepted = {
+            str(cx.transfer_syntax[0])
+            for cx in store.accepted_contexts
+            if str(cx.abstract_syntax) == item.sop_class_uid
+        }
+        if not accepted:
+            LOGGER.warning("Destination accepted no context for SOP class %s", item.sop_class_uid)
+            return None
+        msg_id = (move_id + number + 1) % 65536
+        try:
+            path = self._path_of(item.relpath)
+            dataset: Path | Dataset = path
+            if item.transfer_syntax_uid not in accepted:
+                if UID(item.transfer_syntax_uid).is_compressed:
+                    LOGGER.warning("Destination did not accept the stored transfer syntax of an instance")
+                    return None
+                dataset = dcmread(path)  # converted to an accepted uncompressed syntax
+            status = store.send_c_store(dataset, msg_id=msg_id, originator_aet=originator, originator_id=move_id)
+            return int(status.Status) if "Status" in status else None
+        except Exception as exc:
+            LOGGER.warning("C-STORE sub-operation failed: %s", exc)
+            return None

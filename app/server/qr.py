@@ -1,0 +1,148 @@
+"""The server's Query/Retrieve SCP application entity (PS3.4 C, PS3.7 9.1.2-9.1.4, PS3.8 9.3).
+
+One pynetdicom AE with the title and port of ``[server.qr]``, bound on
+``config.dicom_host``. It offers, with the uncompressed transfer syntaxes only:
+
+- Verification (PS3.4 A);
+- C-FIND in the Patient Root, Study Root and Patient/Study Only models (PS3.4 C.6.1-C.6.3),
+  served by :func:`app.server.handlers.find.handle_find`;
+- C-MOVE in the same three models, served by :mod:`app.server.handlers.move`.
+
+The association policies are those of the Storage SCP AEs (:mod:`app.server.scp`): a wrong
+Called AE Title is rejected (reason 7), at most ``config.max_associations`` associations at
+a time (:class:`app.server.scp.Admission`), ``max_pdu``, network timeouts, ``TCP_NODELAY``
+on accepted sockets, and Lightbox's implementation class UID and version name.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+from pynetdicom import AE, _config, evt
+
+from app.core.config import ServerConfig
+from app.dicom.sop_classes import VERIFICATION
+from app.dicom.transfer_syntaxes import UNCOMPRESSED
+from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.server.handlers.echo import handle_echo
+from app.server.handlers.find import handle_find
+from app.server.handlers.move import MoveService
+from app.server.index.records import CatalogueProtocol
+from app.server.qr_models import MODELS
+from app.server.scp import _ACCEPT_POLL_SECONDS, _PYNETDICOM_LIMIT_SLACK, STOP_GRACE_SECONDS, Admission, _NoDelayServer
+
+LOGGER = logging.getLogger(__name__)
+
+
+def make_qr_ae(config: ServerConfig) -> AE:
+    """The pynetdicom AE of the Q/R SCP, with its contexts and limits (not yet listening)."""
+    ae = AE(ae_title=config.qr.ae_title)
+    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
+    ae.maximum_pdu_size = config.max_pdu
+    ae.maximum_associations = config.max_associations + _PYNETDICOM_LIMIT_SLACK
+    ae.require_called_aet = True
+    ae.network_timeout = config.network_timeout
+    ae.acse_timeout = config.network_timeout
+    ae.dimse_timeout = config.network_timeout
+    syntaxes = list(UNCOMPRESSED)
+    ae.add_supported_context(VERIFICATION, syntaxes)
+    for model in MODELS:
+        ae.add_supported_context(model.find, syntaxes)
+        ae.add_supported_context(model.move, syntaxes)
+    return ae
+
+
+class QueryRetrieveService:
+    """The Q/R SCP AE of ``lightbox server``.
+
+    Parameters
+    ----------
+    config
+        The server settings: ``qr`` (AE title, port, hit limit), ``destinations``,
+        ``dicom_host``, ``max_pdu``, ``max_associations``, ``network_timeout``.
+    catalogue
+        The index (thread-safe).
+    path_of
+        The absolute path of a stored file from its relative path (``Storage.path_of``):
+        C-MOVE sends the files as stored.
+    """
+
+    def __init__(self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path]) -> None:
+        self._config = config
+        self._catalogue = catalogue
+        self._move = MoveService(config, catalogue, path_of)
+        self._server: tuple[AE, _NoDelayServer, threading.Thread] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """(AE title, bound port) once started."""
+        if self._server is None:
+            return None
+        ae, server, _ = self._server
+        return ae.ae_title, int(server.server_address[1])
+
+    def start(self) -> tuple[str, int]:
+        """Start listening; non-blocking. Returns the AE title and the bound port."""
+        # C-MOVE sub-operations stream a stored file's data set as it is on disk.
+        _config.STORE_SEND_CHUNKED_DATASET = True
+        with self._lock:
+            ae = make_qr_ae(self._config)
+            admission = Admission(self._config.max_associations)
+            handlers: list[Any] = [
+                (evt.EVT_REQUESTED, admission.on_requested),
+                (evt.EVT_RELEASED, admission.on_finished),
+                (evt.EVT_ABORTED, admission.on_finished),
+                (evt.EVT_CONN_CLOSE, admission.on_finished),
+                (evt.EVT_C_ECHO, handle_echo),
+                (evt.EVT_C_FIND, handle_find, [self._catalogue, self._config.qr]),
+                (evt.EVT_ACCEPTED, self._move.install),
+            ]
+            title = self._config.qr.ae_title
+            server = cast(
+                _NoDelayServer,
+                ae.make_server(
+                    (self._config.dicom_host, self._config.qr.port),
+                    ae_title=title,
+                    evt_handlers=handlers,
+                    server_class=_NoDelayServer,
+                ),
+            )
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": _ACCEPT_POLL_SECONDS},
+                name=f"QRSCP-{title}",
+                daemon=True,
+            )
+            thread.start()
+            ae._servers.append(server)
+            self._server = (ae, server, thread)
+            return title, int(server.server_address[1])
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop accepting, let running associations finish for up to ``grace`` s, then abort them."""
+        with self._lock:
+            if self._server is None:
+                return
+            ae, server, thread = self._server
+            self._server = None
+            try:
+                server.shutdown()
+            except Exception:
+                LOGGER.exception("Could not shut down the Q/R SCP listener cleanly")
+            thread.join(timeout=5.0)
+            deadline = time.monotonic() + grace
+            while ae.active_associations and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for assoc in ae.active_associations:
+                LOGGER.warning("Aborting a Q/R association still running at shutdown")
+                try:
+                    assoc.abort()
+                except Exception:
+                    LOGGER.exception("Abort failed")

@@ -1,0 +1,250 @@
+"""Query/Retrieve information models and C-FIND / C-MOVE identifiers (PS3.4 C.6).
+
+Three models, each with its own C-FIND and C-MOVE SOP classes (PS3.4 C.6.1, C.6.2, C.6.3):
+
+===================== ================================ ==============================
+model                 levels                           top-level unique key
+===================== ================================ ==============================
+Patient Root          PATIENT, STUDY, SERIES, IMAGE    Patient ID
+Study Root            STUDY, SERIES, IMAGE             Study Instance UID
+Patient/Study Only    PATIENT, STUDY                   Patient ID
+===================== ================================ ==============================
+
+Queries are hierarchical (PS3.4 C.4.1.2.2.1, C.4.2.2.1): below the model's top level, the
+identifier must carry a single value of the unique key of every level above the one
+searched. An identifier that breaks this, or names a level the model has not, is refused
+with 0xA900 (identifier does not match SOP class) and an Error Comment saying what is
+missing.
+
+The keys are those of the index (:data:`app.server.index.records.ATTRIBUTES`) plus the
+computed patient counts; any other key is returned zero-length (universal matching of a
+key the server has no value for, PS3.4 C.2.2.2.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.uid import UID
+
+from app.server.index.records import ATTRIBUTES, PATIENT_COUNTS, PATIENT_KEYS, Kind, Level, SearchRequest, levels_up_to
+
+#: Failure: identifier does not match SOP class (PS3.4 C.4.1.1.4, Table C.4-1).
+IDENTIFIER_MISMATCH = 0xA900
+#: Failure: unable to process (PS3.4 Table C.4-1).
+UNABLE_TO_PROCESS = 0xC000
+#: Failure: out of resources (PS3.4 Table C.4-1): used for the hit limit.
+OUT_OF_RESOURCES = 0xA700
+
+#: Unique key of each level (PS3.4 C.6.1.1, C.6.2.1).
+UNIQUE_KEYS: Mapping[Level, str] = {
+    Level.PATIENT: "PatientID",
+    Level.STUDY: "StudyInstanceUID",
+    Level.SERIES: "SeriesInstanceUID",
+    Level.IMAGE: "SOPInstanceUID",
+}
+
+
+@dataclass(frozen=True)
+class QRModel:
+    """One Query/Retrieve information model (PS3.4 C.6.x): its levels and SOP classes."""
+
+    name: str
+    levels: tuple[Level, ...]
+    find: UID
+    move: UID
+
+
+PATIENT_ROOT = QRModel(
+    "Patient Root",
+    (Level.PATIENT, Level.STUDY, Level.SERIES, Level.IMAGE),
+    UID("1.2.840.10008.5.1.4.1.2.1.1"),
+    UID("1.2.840.10008.5.1.4.1.2.1.2"),
+)
+STUDY_ROOT = QRModel(
+    "Study Root",
+    (Level.STUDY, Level.SERIES, Level.IMAGE),
+    UID("1.2.840.10008.5.1.4.1.2.2.1"),
+    UID("1.2.840.10008.5.1.4.1.2.2.2"),
+)
+PATIENT_STUDY_ONLY = QRModel(
+    "Patient/Study Only",
+    (Level.PATIENT, Level.STUDY),
+    UID("1.2.840.10008.5.1.4.1.2.3.1"),
+    UID("1.2.840.10008.5.1.4.1.2.3.2"),
+)
+MODELS: tuple[QRModel, ...] = (PATIENT_ROOT, STUDY_ROOT, PATIENT_STUDY_ONLY)
+BY_FIND_UID: Mapping[str, QRModel] = {m.find: m for m in MODELS}
+BY_MOVE_UID: Mapping[str, QRModel] = {m.move: m for m in MODELS}
+
+
+class IdentifierError(Exception):
+    """An identifier the SCP cannot serve: answered with ``status`` and ``comment``."""
+
+    def __init__(self, status: int, comment: str) -> None:
+        super().__init__(comment)
+        self.status = status
+        self.comment = comment
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """An identifier read against a model: the search, and the keys to return in order."""
+
+    level: Level
+    search: SearchRequest
+    returned: tuple[str, ...] = ()
+    unknown: Mapping[Any, str] = field(default_factory=dict)  # tag -> VR of keys we cannot fill
+
+
+def _text(value: Any) -> str:
+    """An element value as query text (multiple values joined by ``\\``)."""
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue | list | tuple):
+        return "\\".join(str(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace")
+    return str(value)
+
+
+def _matchable(level: Level) -> set[str]:
+    if level is Level.PATIENT:
+        return set(PATIENT_KEYS)
+    levels = levels_up_to(level)
+    return {k for k, a in ATTRIBUTES.items() if a.level in levels and a.kind is not Kind.RETURN}
+
+
+def _returnable(level: Level) -> set[str]:
+    if level is Level.PATIENT:
+        return set(PATIENT_KEYS) | set(PATIENT_COUNTS)
+    levels = levels_up_to(level)
+    return {k for k, a in ATTRIBUTES.items() if a.level in levels}
+
+
+def _level_of(identifier: Dataset, model: QRModel, what: str) -> Level:
+    raw = _text(identifier.get("QueryRetrieveLevel", "")).strip().upper()
+    names = ", ".join(level.value for level in model.levels)
+    if not raw:
+        raise IdentifierError(IDENTIFIER_MISMATCH, f"Query/Retrieve Level (0008,0052) is missing; use one of {names}")
+    try:
+        level = Level(raw)
+    except ValueError:
+        level = None
+    if level is None or level not in model.levels:
+        raise IdentifierError(
+            IDENTIFIER_MISMATCH, f"{what} level {raw!r} is not in the {model.name} model; use one of {names}"
+        )
+    return level
+
+
+def _check_hierarchy(identifier: Dataset, model: QRModel, level: Level, what: str) -> None:
+    """Unique keys of the levels above ``level`` must be single values (PS3.4 C.4.1.2.2.1)."""
+    for upper in model.levels[: model.levels.index(level)]:
+        key = UNIQUE_KEYS[upper]
+        value = _text(identifier.get(key, "")).strip()
+        if not value or any(ch in value for ch in "*?\\"):
+            raise IdentifierError(
+                IDENTIFIER_MISMATCH,
+                f"{key} must be given as one value (no wildcard, no list) for a {level.value} level "
+                f"{what} in the {model.name} model (hierarchical query)",
+            )
+
+
+def parse_find(identifier: Dataset, model: QRModel, limit: int | None) -> ParsedQuery:
+    """Read a C-FIND identifier (PS3.4 C.4.1.1.3.1) into a search of the index.
+
+    Raises
+    ------
+    IdentifierError
+        The level is missing or not in the model, or a unique key above it is not a single value.
+    """
+    level = _level_of(identifier, model, "query")
+    _check_hierarchy(identifier, model, level, "query")
+    matchable, returnable = _matchable(level), _returnable(level)
+    filters: dict[str, str] = {}
+    returned: list[str] = []
+    unknown: dict[Any, str] = {}
+    for elem in identifier:
+        if elem.tag.group in (0x0000, 0x0002) or elem.keyword in ("QueryRetrieveLevel", "SpecificCharacterSet"):
+            continue
+        keyword = elem.keyword or keyword_for_tag(elem.tag)
+        if keyword in returnable:
+            returned.append(keyword)
+            if keyword in matchable and elem.VR != "SQ":
+                value = _text(elem.value).strip()
+                if value and value != "*":
+                    filters[keyword] = value
+        else:
+            unknown[elem.tag] = elem.VR
+    # The unique keys of the searched level and those above are always returned.
+    for upper in model.levels[: model.levels.index(level) + 1]:
+        if UNIQUE_KEYS[upper] not in returned:
+            returned.append(UNIQUE_KEYS[upper])
+    search = SearchRequest(level, filters, returned=tuple(returned), limit=limit, combine_date_time=True)
+    return ParsedQuery(level, search, tuple(returned), unknown)
+
+
+def parse_move(identifier: Dataset, model: QRModel) -> tuple[Level, dict[str, str]]:
+    """Read a C-MOVE identifier (PS3.4 C.4.2.1.4.1): the level and the unique keys given.
+
+    The unique key of the level may be a list of UIDs (PS3.4 C.4.2.2.1); the keys above it
+    must be single values.
+    """
+    level = _level_of(identifier, model, "retrieve")
+    _check_hierarchy(identifier, model, level, "retrieve")
+    keys: dict[str, str] = {}
+    for upper in model.levels[: model.levels.index(level) + 1]:
+        key = UNIQUE_KEYS[upper]
+        value = _text(identifier.get(key, "")).strip()
+        if not value:
+            raise IdentifierError(
+                IDENTIFIER_MISMATCH, f"{key} is missing: a {level.value} level C-MOVE needs the unique key"
+            )
+        keys[key] = value
+    return level, keys
+
+
+def _needs_unicode(values: Mapping[str, Any]) -> bool:
+    return any(isinstance(v, str) and not v.isascii() for v in values.values())
+
+
+def response_identifier(
+    query: ParsedQuery, row: Mapping[str, Any], retrieve_ae_title: str, *, request_charset: Any = None
+) -> Dataset:
+    """One pending C-FIND response identifier (PS3.4 C.4.1.1.3.2).
+
+    Every requested key is present: with its value, or zero-length when the index has none.
+    Specific Character Set is ``ISO_IR 192`` when a value is not ASCII (the index holds
+    decoded text), else the request's, if it gave one.
+    """
+    ds = Dataset()
+    if _needs_unicode(row):
+        ds.SpecificCharacterSet = "ISO_IR 192"
+    elif request_charset:
+        ds.SpecificCharacterSet = request_charset
+    ds.QueryRetrieveLevel = query.level.value
+    for keyword in query.returned:
+        value = row.get(keyword)
+        if value is None or value == "":
+            setattr(ds, keyword, None)
+        else:
+            setattr(ds, keyword, value)
+    for tag, vr in query.unknown.items():
+        keyword = keyword_for_tag(tag)
+        if keyword == "RetrieveAETitle":
+            ds.RetrieveAETitle = retrieve_ae_title
+        elif keyword == "InstanceAvailability":
+            ds.InstanceAvailability = "ONLINE"
+        else:
+            try:
+                vr = vr or dictionary_VR(tag)
+            except KeyError:
+                vr = "UN"
+            ds.add_new(tag, vr, [] if vr == "SQ" else None)
+    return ds
