@@ -21,7 +21,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lightbox",
         description="Lightbox radiology workstation. Subcommands: 'lightbox server --help' runs the "
-        "image server headless.",
+        "image server headless; 'lightbox render --help' renders an image frame to PNG.",
     )
     parser.add_argument("--version", action="version", version=f"Lightbox {__version__}")
     parser.add_argument("--server", metavar="URL", help="URL of a running Lightbox server "
@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.server.__main__ import main as server_main
 
         return server_main(args_in[1:])
+    if args_in[:1] == ["render"]:
+        from app.imaging.render_cli import main as render_main
+
+        return render_main(args_in[1:])
 
     args, qt_args = _gui_parser().parse_known_args(args_in)
     setup_logging(args.log_level)

@@ -1,7 +1,8 @@
 """Spatial transformation and displayed area (PS3.3 C.10.4 and C.10.6).
 
-Image Horizontal Flip (0070,0041) is applied first, then Image Rotation (0070,0042), a
-clockwise multiple of 90 degrees (C.10.6.1.1). The Displayed Area (C.10.4) is given by its
+Image Rotation (0070,0042), a clockwise multiple of 90 degrees, is applied first, then
+Image Horizontal Flip (0070,0041) ("after any Image Rotation has been applied", C.10.6.1).
+The Displayed Area (C.10.4) is given by its
 top left and bottom right corners (column\\row, 1-based, possibly outside the image) in the
 coordinates of the image before the spatial transformation; it is cut out first (padded
 where it leaves the image), then transformed. Presentation Size Mode SCALE TO FIT,
@@ -23,7 +24,7 @@ SizeMode = Literal["SCALE TO FIT", "TRUE SIZE", "MAGNIFY"]
 
 @dataclass(frozen=True)
 class SpatialTransform:
-    """A horizontal flip (first) then a clockwise rotation by ``rotation`` degrees."""
+    """A clockwise rotation by ``rotation`` degrees, then a horizontal flip (PS3.3 C.10.6.1)."""
 
     rotation: int = 0
     flip: bool = False
@@ -41,9 +42,9 @@ class SpatialTransform:
 
     def apply(self, arr: np.ndarray) -> np.ndarray:
         """Transform an image or a mask (rows, columns[, samples])."""
-        out = arr[:, ::-1] if self.flip else arr
         # np.rot90 turns counter-clockwise for positive k
-        return np.ascontiguousarray(np.rot90(out, k=-(self.rotation // 90), axes=(0, 1)))
+        out = np.rot90(arr, k=-(self.rotation // 90), axes=(0, 1))
+        return np.ascontiguousarray(out[:, ::-1] if self.flip else out)
 
     def shape(self, shape: tuple[int, int]) -> tuple[int, int]:
         """Rows and columns after the transform."""
@@ -52,14 +53,14 @@ class SpatialTransform:
     def point(self, row: float, column: float, shape: tuple[int, int]) -> tuple[float, float]:
         """Where the 0-based pixel (row, column) of an image of ``shape`` lands after the transform."""
         rows, columns = shape
-        if self.flip:
-            column = columns - 1 - column
         if self.rotation == 90:
-            return column, rows - 1 - row
-        if self.rotation == 180:
-            return rows - 1 - row, columns - 1 - column
-        if self.rotation == 270:
-            return columns - 1 - column, row
+            row, column = column, rows - 1 - row
+        elif self.rotation == 180:
+            row, column = rows - 1 - row, columns - 1 - column
+        elif self.rotation == 270:
+            row, column = columns - 1 - column, row
+        if self.flip:
+            column = self.shape(shape)[1] - 1 - column
         return row, column
 
 

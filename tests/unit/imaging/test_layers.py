@@ -206,10 +206,11 @@ def test_spatial_transform(rotation: int, flip: bool) -> None:
     t = SpatialTransform(rotation, flip)
     out = t.apply(a)
     assert out.shape == t.shape((3, 4))
-    # independent: flip then rotate clockwise step by step, as the standard orders it
-    expected = a[:, ::-1] if flip else a
+    # independent: rotate clockwise step by step, then flip, as the standard orders it
+    expected = a
     for _ in range(rotation // 90):
         expected = expected.T[:, ::-1]  # one clockwise quarter turn
+    expected = expected[:, ::-1] if flip else expected
     np.testing.assert_array_equal(out, expected)
     for r in range(3):
         for c in range(4):

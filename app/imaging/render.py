@@ -1,0 +1,118 @@
+"""One frame rendered for export or print: pixels, then layers, then geometry (DESIGN.md section 4).
+
+The grey stages (or colour to RGB) give the pixels; the shutter and the overlays are kept as
+layers (:class:`RenderedFrame`) and only drawn by :meth:`RenderedFrame.composite`, which then
+applies the displayed area and the spatial transform. ``lightbox render`` writes that
+composite as PNG (PNG: ISO/IEC 15948; grey 8-bit or RGB 8-bit, no filtering).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from app.core.errors import DicomInputError
+from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
+from app.imaging.overlays import OverlayLayer, combined_mask, overlay_layers, overlays_from
+from app.imaging.pipeline import GreyPipeline
+from app.imaging.presentation_state import PresentationState
+from app.imaging.shutters import ShutterLayer, shutter_layer
+from app.imaging.spatial import DisplayedArea, SpatialTransform
+from app.imaging.voi_lut import VOI, Window
+
+OVERLAY_VALUE = 255
+
+
+@dataclass(frozen=True, eq=False)
+class RenderedFrame:
+    """Display pixels of one frame (uint8 grey or RGB) and the layers drawn over them."""
+
+    pixels: np.ndarray
+    shutter: ShutterLayer | None
+    overlays: list[OverlayLayer]
+    transform: SpatialTransform
+    displayed_area: DisplayedArea | None
+    voi: VOI | None
+
+    def composite(self, overlays: bool = True) -> np.ndarray:
+        """Pixels with shutter then overlays drawn, cut to the displayed area and transformed."""
+        out = self.shutter.apply(self.pixels) if self.shutter is not None else self.pixels.copy()
+        if overlays and self.overlays:
+            out[combined_mask(self.overlays, out.shape[:2])] = OVERLAY_VALUE
+        if self.displayed_area is not None:
+            out = self.displayed_area.crop(out)
+        return self.transform.apply(out)
+
+
+def render_frame(
+    image: Dataset,
+    frame: int = 0,
+    presentation_state: Dataset | None = None,
+    window: Window | None = None,
+) -> RenderedFrame:
+    """Render frame ``frame`` (0-based) of ``image``, under a GSPS when given.
+
+    Parameters
+    ----------
+    window
+        Overrides the VOI of the image and of the presentation state.
+    """
+    if not 0 <= frame < number_of_frames(image):
+        raise DicomInputError(f"Frame {frame + 1} does not exist: the image has {number_of_frames(image)} frame(s).")
+    shape = (int(image.Rows), int(image.Columns))
+    state = PresentationState(presentation_state) if presentation_state is not None else None
+    if state is not None and not state.applies_to(image):
+        raise DicomInputError("The presentation state does not reference this image (PS3.3 C.11.11).")
+    fp = state.for_frame(image, frame) if state is not None else None
+    voi: VOI | None = None
+    if is_grey(image):
+        pipe = GreyPipeline.from_dataset(image)
+        if fp is not None:
+            pipe = GreyPipeline(
+                pipe.range.bits_stored,
+                pipe.range.signed,
+                fp.modality or pipe.modality,
+                fp.presentation,
+                pipe.windows,
+                pipe.voi_luts,
+            )
+        stored, _ = decode_frame(image, frame)
+        index = pipe.index(stored)
+        voi = window or (fp.voi if fp is not None and fp.voi is not None else None) or pipe.default_voi(index)
+        pixels = pipe.render(index, voi)
+    else:
+        pixels = rgb_frame(image, frame)
+    if state is not None and fp is not None:
+        shutter = shutter_layer(state.ds, shape, image=state.ds, image_frame=frame)
+        own = [o for o in overlays_from(state.ds) if (o.group, 0x1001) in state.ds]
+        layers = overlay_layers(image, frame, shown=fp.overlay_groups) if fp.overlay_groups else []
+        layers += [OverlayLayer(o.group, o.mask(shape, frame), o.type, o.label, o.description) for o in own]
+        return RenderedFrame(pixels, shutter, layers, fp.transform, fp.displayed_area, voi)
+    return RenderedFrame(
+        pixels, shutter_layer(image, shape), overlay_layers(image, frame), SpatialTransform(), None, voi
+    )
+
+
+def png_bytes(arr: np.ndarray) -> bytes:
+    """Encode a uint8 grey (rows, columns) or RGB (rows, columns, 3) array as PNG."""
+    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise ValueError(f"PNG needs uint8 grey or RGB, got {arr.dtype} {arr.shape}")
+    rows, columns = arr.shape[:2]
+    colour_type = 0 if arr.ndim == 2 else 2
+    raw = b"".join(b"\x00" + np.ascontiguousarray(arr[r]).tobytes() for r in range(rows))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", columns, rows, 8, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+
+
+def write_png(arr: np.ndarray, path: Path) -> None:
+    """Write ``arr`` (see :func:`png_bytes`) to ``path``."""
+    path.write_bytes(png_bytes(arr))
