@@ -5,7 +5,8 @@ One pynetdicom AE with the title and port of ``[server.qr]``, bound on
 
 - Verification (PS3.4 A);
 - C-FIND in the Patient Root, Study Root and Patient/Study Only models (PS3.4 C.6.1-C.6.3),
-  served by :func:`app.server.handlers.find.handle_find`;
+  served by :func:`app.server.handlers.find.handle_find`, hierarchical by default and
+  relational when the SCU asks for it by SOP Class Extended Negotiation (PS3.4 C.5.1);
 - C-MOVE in the same three models, served by :mod:`app.server.handlers.move`.
 
 The association policies are those of the Storage SCP AEs (:mod:`app.server.scp`): a wrong
@@ -33,7 +34,7 @@ from app.server.handlers.echo import handle_echo
 from app.server.handlers.find import handle_find
 from app.server.handlers.move import MoveService
 from app.server.index.records import CatalogueProtocol
-from app.server.qr_models import MODELS
+from app.server.qr_models import MODELS, relational_reply
 from app.server.scp import _ACCEPT_POLL_SECONDS, _PYNETDICOM_LIMIT_SLACK, STOP_GRACE_SECONDS, Admission, _NoDelayServer
 
 LOGGER = logging.getLogger(__name__)
@@ -56,6 +57,11 @@ def make_qr_ae(config: ServerConfig) -> AE:
         ae.add_supported_context(model.find, syntaxes)
         ae.add_supported_context(model.move, syntaxes)
     return ae
+
+
+def _sop_extended(event: Any) -> dict[str, bytes]:
+    """``EVT_SOP_EXTENDED``: relational queries and combined date-time matching (PS3.4 C.5.1)."""
+    return relational_reply(event.app_info)
 
 
 class QueryRetrieveService:
@@ -102,6 +108,7 @@ class QueryRetrieveService:
                 (evt.EVT_CONN_CLOSE, admission.on_finished),
                 (evt.EVT_C_ECHO, handle_echo),
                 (evt.EVT_C_FIND, handle_find, [self._catalogue, self._config.qr]),
+                (evt.EVT_SOP_EXTENDED, _sop_extended),
                 (evt.EVT_ACCEPTED, self._move.install),
             ]
             title = self._config.qr.ae_title

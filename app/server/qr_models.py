@@ -156,8 +156,35 @@ def _check_hierarchy(identifier: Dataset, model: QRModel, level: Level, what: st
             )
 
 
-def parse_find(identifier: Dataset, model: QRModel, limit: int | None) -> ParsedQuery:
+def relational_reply(app_info: Mapping[str, bytes]) -> dict[str, bytes]:
+    """Answer SOP Class Extended Negotiation of the C-FIND classes (PS3.4 C.5.1).
+
+    Relational queries (byte 1) and combined date-time matching (byte 2) are accepted when
+    asked for; fuzzy semantic matching of person names and timezone adjustment are not.
+    """
+    reply: dict[str, bytes] = {}
+    for uid, info in app_info.items():
+        if str(uid) in BY_FIND_UID and info:
+            relational = 1 if info[0] == 1 else 0
+            combined = 1 if len(info) > 1 and info[1] == 1 else 0
+            reply[str(uid)] = bytes([relational, combined, 0, 0][: max(len(info), 1)])
+    return reply
+
+
+def is_relational(assoc: Any, sop_class: str) -> bool:
+    """Whether relational queries were negotiated for ``sop_class`` (PS3.4 C.5.1, C.4.1.2.2.2)."""
+    try:
+        info = assoc.requestor.sop_class_extended.get(sop_class, b"")
+    except Exception:
+        return False
+    return bool(info) and info[0] == 1
+
+
+def parse_find(identifier: Dataset, model: QRModel, limit: int | None, *, relational: bool = False) -> ParsedQuery:
     """Read a C-FIND identifier (PS3.4 C.4.1.1.3.1) into a search of the index.
+
+    With ``relational`` (negotiated relational queries, PS3.4 C.4.1.2.2.2) the unique keys
+    of the levels above need not be given: the keys of any level above match.
 
     Raises
     ------
@@ -165,7 +192,8 @@ def parse_find(identifier: Dataset, model: QRModel, limit: int | None) -> Parsed
         The level is missing or not in the model, or a unique key above it is not a single value.
     """
     level = _level_of(identifier, model, "query")
-    _check_hierarchy(identifier, model, level, "query")
+    if not relational:
+        _check_hierarchy(identifier, model, level, "query")
     matchable, returnable = _matchable(level), _returnable(level)
     filters: dict[str, str] = {}
     returned: list[str] = []

@@ -19,6 +19,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
+from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
 
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
@@ -90,14 +91,22 @@ def qr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServe
 
 
 def find(
-    port: int, model: str = STUDY_ROOT, called: str = QR, **keys: Any
+    port: int, model: str = STUDY_ROOT, called: str = QR, relational: bool = False, **keys: Any
 ) -> tuple[list[Dataset], Dataset]:
     """C-FIND with pynetdicom: the pending identifiers and the final status data set."""
     ae = AE("QR_TEST")
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 20
     ae.add_requested_context(model, ExplicitVRLittleEndian)
-    assoc = ae.associate("127.0.0.1", port, ae_title=called)
+    ext_neg = []
+    if relational:
+        item = SOPClassExtendedNegotiation()
+        item.sop_class_uid = model
+        item.service_class_application_information = b"\x01"
+        ext_neg.append(item)
+    assoc = ae.associate("127.0.0.1", port, ae_title=called, ext_neg=ext_neg)
     assert assoc.is_established
+    if relational:
+        assert assoc.acceptor.sop_class_extended[model][:1] == b"\x01"
     query = Dataset()
     for keyword, value in keys.items():
         setattr(query, keyword, value)
@@ -269,6 +278,16 @@ def test_malformed_value_and_bad_level_fail_with_a_comment(qr_server: RunningSer
     assert final.Status == 0xA900 and "Study Root" in final.ErrorComment
     _, final = find(port, QueryRetrieveLevel="SERIES", SeriesInstanceUID="")
     assert final.Status == 0xA900 and "StudyInstanceUID" in final.ErrorComment
+
+
+def test_relational_query_when_negotiated(qr_server: RunningServer) -> None:
+    port = qr_server.qr_port or 0
+    keys = {"QueryRetrieveLevel": "SERIES", "Modality": "MR", "SeriesInstanceUID": "", "PatientName": "doe*"}
+    _, final = find(port, PATIENT_ROOT, **keys)
+    assert final.Status == 0xA900  # hierarchical: Patient ID and Study Instance UID needed
+    matches, final = find(port, PATIENT_ROOT, relational=True, **keys)
+    assert final.Status == 0 and [m.SeriesInstanceUID for m in matches] == [f"{S2}.1"]
+    assert matches[0].PatientID == "PID1" and matches[0].StudyInstanceUID == S2
 
 
 # -- hit limit -------------------------------------------------------------------------------------------

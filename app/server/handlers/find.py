@@ -4,7 +4,8 @@ The handler never raises: every failure becomes a C-FIND status with an Error Co
 (PS3.4 C.4.1.1.4, Table C.4-1):
 
 - 0xA900 identifier does not match SOP class (level missing or not in the model, a unique
-  key above the searched level not given as one value);
+  key above the searched level not given as one value, unless relational queries were
+  negotiated, PS3.4 C.4.1.2.2.2);
 - 0xC000 unable to process (a malformed value, such as a date that is not ``YYYYMMDD``,
   or an index failure);
 - 0xA700 out of resources when more records match than the hit limit (the Error Comment
@@ -27,6 +28,7 @@ from app.server.qr_models import (
     OUT_OF_RESOURCES,
     UNABLE_TO_PROCESS,
     IdentifierError,
+    is_relational,
     parse_find,
     response_identifier,
 )
@@ -60,7 +62,8 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
     try:
         model = BY_FIND_UID[str(event.request.AffectedSOPClassUID)]
         identifier = event.identifier
-        query = parse_find(identifier, model, limit=qr.hit_limit + 1)
+        relational = is_relational(getattr(event, "assoc", None), model.find)
+        query = parse_find(identifier, model, limit=qr.hit_limit + 1, relational=relational)
         rows = catalogue.search(query.search)
     except IdentifierError as exc:
         LOGGER.info("C-FIND refused (0x%04X): %s", exc.status, exc.comment)
