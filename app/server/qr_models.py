@@ -234,8 +234,19 @@ def parse_move(identifier: Dataset, model: QRModel) -> tuple[Level, dict[str, st
             raise IdentifierError(
                 IDENTIFIER_MISMATCH, f"{key} is missing: a {level.value} level C-MOVE needs the unique key"
             )
+        if "*" in value or "?" in value:
+            raise IdentifierError(IDENTIFIER_MISMATCH, f"{key} has a wildcard: C-MOVE takes exact unique keys")
         keys[key] = value
     return level, keys
+
+
+#: Keys outside the index that the SCP still fills (PS3.4 C.4.1.1.3.2, C.6.1.1.2).
+FILLED_KEYS = ("RetrieveAETitle", "InstanceAvailability")
+
+
+def has_unsupported_keys(query: ParsedQuery) -> bool:
+    """Whether the identifier asks for keys returned zero-length (pending status 0xFF01)."""
+    return any(keyword_for_tag(tag) not in FILLED_KEYS for tag in query.unknown)
 
 
 def _needs_unicode(values: Mapping[str, Any]) -> bool:

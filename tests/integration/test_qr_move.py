@@ -203,6 +203,10 @@ def test_statuses_unknown_refused_nomatch(setup: tuple[RunningServer, Destinatio
     assert final.Status == 0xA900
     _, final, _ = move(port, "PYNET", PATIENT_ROOT_MOVE, QueryRetrieveLevel="STUDY", StudyInstanceUID=S4)
     assert final.Status == 0xA900 and "PatientID" in final.ErrorComment
+    # Patient Root: a study of another patient is not moved.
+    pending, final, _ = move(port, "PYNET", PATIENT_ROOT_MOVE, QueryRetrieveLevel="STUDY", PatientID="PID1",
+                             StudyInstanceUID=S4)
+    assert pending == [] and final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 0
 
 
 def test_failed_sub_operations_are_listed(setup: tuple[RunningServer, Destinations, Path]) -> None:

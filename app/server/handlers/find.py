@@ -11,6 +11,9 @@ The handler never raises: every failure becomes a C-FIND status with an Error Co
 - 0xA700 out of resources when more records match than the hit limit (the Error Comment
   asks to narrow the search); with ``hit_limit_empty`` an empty success instead;
 - 0xFE00 cancel when a C-CANCEL arrives (checked before each pending response).
+
+Pending responses are 0xFF00, or 0xFF01 when the identifier has keys the index has no
+value for (returned zero-length).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from app.server.qr_models import (
     OUT_OF_RESOURCES,
     UNABLE_TO_PROCESS,
     IdentifierError,
+    has_unsupported_keys,
     is_relational,
     parse_find,
     response_identifier,
@@ -36,6 +40,8 @@ from app.server.qr_models import (
 LOGGER = logging.getLogger(__name__)
 
 PENDING = 0xFF00
+#: Pending, with a warning that one or more optional keys are not supported (PS3.4 Table C.4-1).
+PENDING_UNSUPPORTED_KEYS = 0xFF01
 CANCEL = 0xFE00
 
 
@@ -83,6 +89,7 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
             yield failure(OUT_OF_RESOURCES, f"More than {qr.hit_limit} matches: narrow the search"), None
         return
     charset = identifier.get("SpecificCharacterSet")
+    pending = PENDING_UNSUPPORTED_KEYS if has_unsupported_keys(query) else PENDING
     LOGGER.info("C-FIND at %s level (%s): %d matches", query.level.value, model.name, len(rows))
     for row in rows:
         if event.is_cancelled:
@@ -95,4 +102,4 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
             LOGGER.exception("C-FIND response could not be built")
             yield failure(UNABLE_TO_PROCESS, f"response failed: {type(exc).__name__}"), None
             return
-        yield PENDING, response
+        yield pending, response

@@ -8,9 +8,11 @@ accepted association (every other request keeps pynetdicom's path). Statuses
 
 - 0xA801 the Move Destination is not one of ``[[server.destinations]]``;
 - 0xA900 identifier does not match SOP class (level, hierarchy, missing unique key);
-- 0xC001 unable to process: the destination refused or did not answer the association,
-  or accepted none of the needed presentation contexts (every UID in the Failed SOP
-  Instance UID List);
+- 0xC001 unable to process: the destination refused or did not answer the association
+  (every UID in the Failed SOP Instance UID List);
+- 0xA702 out of resources, unable to perform sub-operations: the index could not be read,
+  or every sub-operation failed (for instance the destination accepted none of the needed
+  presentation contexts);
 - 0xFF00 pending after each C-STORE sub-operation, with live counts (PS3.4 C.4.2.1.6);
 - 0xFE00 cancel on C-CANCEL (checked before each sub-operation), remaining count given;
 - 0x0000 success (also with zero sub-operations when nothing matches), 0xB000 when some
@@ -152,7 +154,7 @@ class MoveService:
             return
         except Exception as exc:
             LOGGER.exception("C-MOVE could not be prepared")
-            respond(UNABLE_TO_PROCESS, comment=f"retrieve failed: {type(exc).__name__}")
+            respond(SUBOPERATIONS_FAILED, comment=f"retrieve failed: {type(exc).__name__}")
             return
         counts = _Counts(remaining=len(instances))
         LOGGER.info("C-MOVE of %d instances to %s", len(instances), destination.ae_title)
@@ -209,7 +211,12 @@ class MoveService:
             for row in studies:
                 found.extend(self._catalogue.stored_instances(row["StudyInstanceUID"]))
         elif level is Level.STUDY:
-            for uid in _uids(keys["StudyInstanceUID"]):
+            study_uids = _uids(keys["StudyInstanceUID"])
+            if "PatientID" in keys:  # Patient Root / Patient-Study Only: the patient's studies only
+                filters = {"PatientID": keys["PatientID"], "StudyInstanceUID": "\\".join(study_uids)}
+                rows = self._catalogue.search(SearchRequest(Level.STUDY, filters))
+                study_uids = [row["StudyInstanceUID"] for row in rows]
+            for uid in study_uids:
                 found.extend(self._catalogue.stored_instances(uid))
         elif level is Level.SERIES:
             for uid in _uids(keys["SeriesInstanceUID"]):

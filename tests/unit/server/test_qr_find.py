@@ -47,6 +47,13 @@ def test_pending_per_match_then_cancel() -> None:
     qr = QueryRetrieveAE()
     out = list(handle_find(_event(STUDY_ROOT.find, QueryRetrieveLevel="STUDY", StudyInstanceUID=""), catalogue, qr))
     assert [s for s, _ in out] == [0xFF00] * 5
+    # A key the index has no value for: returned empty, pending with warning 0xFF01.
+    unknown = _event(STUDY_ROOT.find, QueryRetrieveLevel="STUDY", PatientAge="", RetrieveAETitle="")
+    out = list(handle_find(unknown, FakeCatalogue(rows=1), qr))
+    assert out[0][0] == 0xFF01 and out[0][1].RetrieveAETitle == qr.ae_title and not out[0][1].PatientAge
+    out = list(handle_find(_event(STUDY_ROOT.find, QueryRetrieveLevel="STUDY", RetrieveAETitle=""),
+                           FakeCatalogue(rows=1), qr))
+    assert out[0][0] == 0xFF00
     assert catalogue.requests[0].limit == qr.hit_limit + 1 and catalogue.requests[0].combine_date_time
     out = list(handle_find(_event(STUDY_ROOT.find, cancel_after=2, QueryRetrieveLevel="STUDY"), catalogue, qr))
     assert [s for s, _ in out] == [0xFF00, 0xFF00, 0xFE00]
@@ -107,6 +114,9 @@ def test_parse_move_needs_the_unique_keys() -> None:
     ds.SOPInstanceUID = ["1.2.3.4", "1.2.3.5"]
     level, keys = parse_move(ds, STUDY_ROOT)
     assert level is Level.IMAGE and keys["SOPInstanceUID"] == "1.2.3.4\\1.2.3.5"
+    ds.SOPInstanceUID = "1.2.3.*"
+    with pytest.raises(IdentifierError, match="wildcard"):
+        parse_move(ds, STUDY_ROOT)
     del ds.SOPInstanceUID
     with pytest.raises(IdentifierError, match="SOPInstanceUID is missing"):
         parse_move(ds, STUDY_ROOT)
