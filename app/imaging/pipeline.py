@@ -22,6 +22,7 @@ from app.imaging.presets import percentile_window
 from app.imaging.voi_lut import VOI, VOILUT, Window, voi_luts_from, window_from_range, windows_from
 
 _MAX_TABLE_BITS = 16
+_MAX_BITS = 32
 _CACHE_SIZE = 8
 
 
@@ -69,18 +70,25 @@ class GreyPipeline:
         windows: list[Window] | None = None,
         voi_luts: list[VOILUT] | None = None,
     ) -> None:
-        if not 1 <= bits_stored <= _MAX_TABLE_BITS:
+        if not 1 <= bits_stored <= _MAX_BITS:
             raise DicomInputError(
-                f"Bits Stored {bits_stored} is outside 1..16; this grey image cannot be displayed "
-                "by the lookup-table pipeline (PS3.3 C.7.6.3.1)."
+                f"Bits Stored {bits_stored} is outside 1..32; this grey image cannot be displayed "
+                "(PS3.3 C.7.6.3.1)."
             )
         self.range = StoredRange(bits_stored, signed)
         self.modality = modality or ModalityLUT()
         self.shape: Presentation = shape
         self.windows = list(windows or [])
         self.voi_luts = list(voi_luts or [])
-        stored = np.arange(self.range.minimum, self.range.maximum + 1, dtype=np.int64)
-        self._modality_values = self.modality.apply(stored)
+        #: Above 16 bits a table over every stored value is too large: the stages are then
+        #: evaluated on the frame's values directly (the "index" is the stored value itself).
+        self.direct = bits_stored > _MAX_TABLE_BITS
+        if self.direct:
+            ends = np.array([self.range.minimum, self.range.maximum], dtype=np.int64)
+            self._modality_values = self.modality.apply(ends)
+        else:
+            stored = np.arange(self.range.minimum, self.range.maximum + 1, dtype=np.int64)
+            self._modality_values = self.modality.apply(stored)
         self._tables: OrderedDict[object, np.ndarray] = OrderedDict()
 
     @classmethod
@@ -113,6 +121,8 @@ class GreyPipeline:
         """
         if index is None or index.size == 0:
             values = self._modality_values
+        elif self.direct:
+            values = self.modality.apply(np.array([index.min(), index.max()]) if self.modality.lut is None else index)
         else:
             values = self._modality_values[int(index.min()) : int(index.max()) + 1]
         return float(values.min()), float(values.max())
@@ -146,24 +156,37 @@ class GreyPipeline:
             return self.voi_luts[0]
         if index is None or index.size == 0:
             return percentile_window(self._modality_values, low=0.0, high=100.0)
+        if self.direct:
+            return percentile_window(self.modality.apply(index))
         counts = np.bincount(index.ravel(), minlength=self.range.size)
         return percentile_window(self._modality_values, counts)
 
     def index(self, stored: np.ndarray) -> np.ndarray:
         """Table index of stored values: ``stored - stored_min``, clipped to the table (uint16).
 
-        Compute it once per frame; it is the array :meth:`render` takes from.
+        Compute it once per frame; it is the array :meth:`render` takes from. Above 16 bits
+        (:attr:`direct`) it is the stored values themselves, as int64.
         """
         arr = np.asarray(stored)
         if not np.issubdtype(arr.dtype, np.integer):
             arr = np.rint(arr)
+        if self.direct:
+            return np.clip(arr.astype(np.int64), self.range.minimum, self.range.maximum)
         idx = arr.astype(np.int64) - self.range.minimum if self.range.minimum else arr
         idx = np.clip(idx, 0, self.range.size - 1)
         return idx.astype(np.uint16 if self.range.size <= 65536 else np.uint32)
 
     # -- tables ------------------------------------------------------------------------------
     def table(self, voi: VOI | None = None) -> np.ndarray:
-        """The uint8 table for ``voi`` (default: :meth:`default_voi`), cached for the last few VOIs."""
+        """The uint8 table for ``voi`` (default: :meth:`default_voi`), cached for the last few VOIs.
+
+        Raises
+        ------
+        DicomInputError
+            Above 16 bits stored, where there is no table (:attr:`direct`).
+        """
+        if self.direct:
+            raise DicomInputError("An image of more than 16 bits stored has no lookup table; use render().")
         voi = voi if voi is not None else self.default_voi()
         key: object = voi  # Window: by value; VOILUT: by identity
         table = self._tables.get(key)
@@ -180,6 +203,11 @@ class GreyPipeline:
 
     def render(self, index: np.ndarray, voi: VOI | None = None) -> np.ndarray:
         """uint8 display values of pixels given by their table ``index`` (one ``np.take``)."""
+        if self.direct:
+            voi = voi if voi is not None else self.default_voi(index)
+            values = voi.apply(self.modality.apply(index), 0.0, 255.0)
+            values = apply_presentation_lut(values, self.shape, 0.0, 255.0)
+            return np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return np.take(self.table(voi), index)
 
     def render_stored(self, stored: np.ndarray, voi: VOI | None = None) -> np.ndarray:

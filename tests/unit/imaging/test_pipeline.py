@@ -173,7 +173,7 @@ def test_table_cached_and_one_take() -> None:
 
 def test_bits_stored_out_of_range() -> None:
     with pytest.raises(DicomInputError):
-        GreyPipeline(bits_stored=32, signed=False)
+        GreyPipeline(bits_stored=33, signed=False)
 
 
 def test_decode_frame_ct() -> None:

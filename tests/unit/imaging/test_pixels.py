@@ -18,6 +18,7 @@ from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, photometric_interpretation, rgb_frame
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.pixel_attributes import PixelDefaultWarning, pixel_defaults, with_pixel_defaults
+from app.imaging.voi_lut import Window
 from tests.unit.imaging.synth import image, ramp
 
 
@@ -211,3 +212,33 @@ def test_palette_color_underscore_spelling() -> None:
     ds = _file("OBXXXX1A.dcm")
     ds.PhotometricInterpretation = "PALETTE_COLOR"  # spelling seen in the wild
     assert photometric_interpretation(ds) == "PALETTE COLOR"
+
+
+def test_32_bit_grey_renders_without_a_table() -> None:
+    ds = _file("rtdose_1frame.dcm")  # 32 bits allocated and stored, unsigned
+    arr, _ = decode_frame(ds)
+    pipe = GreyPipeline.from_dataset(ds)
+    assert pipe.direct
+    lo, hi = int(arr.min()), int(arr.max())
+    window = Window(center=(lo + hi) / 2 + 0.5, width=hi - lo + 1)
+    out = pipe.render_stored(arr, window)
+    expected = np.clip(((arr.astype(np.float64) - (window.center - 0.5)) / (window.width - 1) + 0.5) * 255, 0, 255)
+    assert np.abs(out - expected).max() <= 0.5 + 1e-9
+    default = pipe.render(pipe.index(arr))  # robust percentile window
+    assert default.dtype == np.uint8 and default.max() == 255
+    with pytest.raises(DicomInputError):
+        pipe.table()
+
+
+def test_32_bit_signed_rescaled() -> None:
+    stored = ramp(6, 6, -(2**30), 2**30)
+    ds = image(stored.astype(np.int64), bits_allocated=16, RescaleSlope=1e-6, RescaleIntercept=5)
+    ds.BitsAllocated = ds.BitsStored = 32
+    ds.HighBit, ds.PixelRepresentation = 31, 1
+    ds.PixelData = stored.astype(np.int32).tobytes()
+    arr, _ = decode_frame(ds)
+    np.testing.assert_array_equal(arr, stored)
+    pipe = GreyPipeline.from_dataset(ds)
+    assert pipe.modality_range(pipe.index(arr)) == pytest.approx((-(2**30) * 1e-6 + 5, 2**30 * 1e-6 + 5))
+    out = pipe.render_stored(arr, pipe.full_range_voi())
+    assert out[0, 0] < out[-1, -1]
