@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ STUDIES = [
 
 def _datasets() -> Iterator[Dataset]:
     template = dcmread(get_testdata_file("CT_small.dcm", download=False))
-    for name, pid, study_uid, date, time, modality, images, series_count in STUDIES:
+    for name, pid, study_uid, date, tm, modality, images, series_count in STUDIES:
         for s in range(series_count):
             series_uid = f"{study_uid}.{s + 1}"
             for i in range(images):
@@ -55,7 +56,7 @@ def _datasets() -> Iterator[Dataset]:
                 ds.PatientName, ds.PatientID = name, pid
                 ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
                 ds.SOPInstanceUID = generate_uid()
-                ds.StudyDate, ds.StudyTime, ds.Modality = date, time, modality
+                ds.StudyDate, ds.StudyTime, ds.Modality = date, tm, modality
                 ds.AccessionNumber = f"ACC{study_uid[-1]}"
                 ds.SeriesNumber, ds.InstanceNumber = s + 1, i + 1
                 ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -268,6 +269,11 @@ def test_response_character_set_and_decoded_name(qr_server: RunningServer) -> No
     assert len(matches) == 1
     assert matches[0].SpecificCharacterSet == "ISO_IR 192"
     assert str(matches[0].PatientName) == "Müller^Anna"
+    # A non-ASCII key in the request's character set, matched case-insensitively.
+    for charset in ("ISO_IR 192", "ISO_IR 100"):
+        matches, final = find(qr_server.qr_port or 0, QueryRetrieveLevel="STUDY", SpecificCharacterSet=charset,
+                              PatientName="MÜLLER*", StudyInstanceUID="")
+        assert final.Status == 0 and _studies(matches) == {S3}
 
 
 def test_malformed_value_and_bad_level_fail_with_a_comment(qr_server: RunningServer) -> None:
@@ -306,5 +312,30 @@ def test_hit_limit(tmp_path: Path, empty: bool) -> None:
             assert final.Status == 0xA700 and "narrow" in final.ErrorComment
         matches, final = find(port, QueryRetrieveLevel="STUDY", PatientID="PID1", StudyInstanceUID="")
         assert final.Status == 0 and len(matches) == 2
+    finally:
+        assert stop_server(running) == 0
+
+
+def test_association_limit_and_pdu_follow_the_server_settings(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    limits = "max_associations = 1\nmax_pdu = 16384"
+    config = write_server_config(tmp_path / "server.toml", data_dir, extra_server=limits)
+    running = start_server(config, data_dir)
+    try:
+        ae = AE("QR_TEST")
+        ae.add_requested_context(VERIFICATION)
+        first = ae.associate("127.0.0.1", running.qr_port or 0, ae_title=QR)
+        assert first.is_established and first.acceptor.maximum_length == 16384
+        second = ae.associate("127.0.0.1", running.qr_port or 0, ae_title=QR)
+        assert second.is_rejected
+        first.release()
+        deadline = time.monotonic() + 5
+        while True:
+            third = ae.associate("127.0.0.1", running.qr_port or 0, ae_title=QR)
+            if third.is_established or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert third.is_established
+        third.release()
     finally:
         assert stop_server(running) == 0
