@@ -83,7 +83,14 @@ def render_frame(
             )
         stored, _ = decode_frame(image, frame)
         index = pipe.index(stored)
-        voi = window or (fp.voi if fp is not None and fp.voi is not None else None) or pipe.default_voi(index)
+        if window is not None:
+            voi = window
+        elif fp is not None:
+            # a state without a softcopy VOI for this frame means no VOI: the identity over the
+            # whole modality range (PS3.4 N.2.1), not the image's own window
+            voi = fp.voi if fp.voi is not None else pipe.full_range_voi()
+        else:
+            voi = pipe.default_voi(index)
         pixels = pipe.render(index, voi)
     else:
         pixels = rgb_frame(image, frame)

@@ -100,6 +100,15 @@ def test_state_rescale_replaces_image_rescale(tmp_path: Path) -> None:
     assert_agrees(render_frame(img, 0, ps).composite(), dcmtk_render(path, ps, tmp_path))
 
 
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm"])
+def test_state_without_voi_is_identity(name: str, tmp_path: Path) -> None:
+    path = Path(get_testdata_file(name, download=False))  # type: ignore[arg-type]
+    ps = default_state(path, tmp_path)
+    if "SoftcopyVOILUTSequence" in ps:
+        del ps.SoftcopyVOILUTSequence  # MR_small's own window must then not be used
+    assert_agrees(render_frame(dcmread(path), 0, ps).composite(), dcmtk_render(path, ps, tmp_path))
+
+
 def test_per_frame_voi(tmp_path: Path) -> None:
     stored = np.stack([ramp(24, 20, 0, 4095, seed=i) for i in range(3)])
     img = image(stored, bits_stored=12, WindowCenter=2048, WindowWidth=4096)
