@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from pydicom import dcmread
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit
 from pynetdicom import AE, evt
 
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
@@ -28,6 +29,7 @@ QR = "DICOM_QR_SCP"
 PATIENT_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.1.2"
 STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 
 def _free_port() -> int:
@@ -46,6 +48,7 @@ class Destinations:
         self.received: list[Dataset] = []
         self.originators: list[tuple[str, int]] = []
         self.proposed: list[tuple[str, list[str]]] = []
+        self.syntaxes: list[str] = []
 
     def toml(self) -> str:
         rows = [("STORESCP", self.storescp), ("PYNET", self.pynet), ("NOBODY", self.closed)]
@@ -56,6 +59,7 @@ class Destinations:
     def handle_store(self, event: Any) -> int:
         time.sleep(self.delay)
         self.received.append(event.dataset)
+        self.syntaxes.append(str(event.context.transfer_syntax))
         request = event.request
         self.originators.append(
             (str(request.MoveOriginatorApplicationEntityTitle).strip(), int(request.MoveOriginatorMessageID))
@@ -82,6 +86,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
     )
     ae = AE("PYNET")
     ae.add_supported_context(CT_IMAGE, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+    ae.add_supported_context(SECONDARY_CAPTURE, [JPEGBaseline8Bit, ExplicitVRLittleEndian, ImplicitVRLittleEndian])
     scp = ae.start_server(("127.0.0.1", dest.pynet), block=False, evt_handlers=[
         (evt.EVT_C_STORE, dest.handle_store), (evt.EVT_REQUESTED, dest.handle_requested)
     ])
@@ -239,3 +244,24 @@ def test_cancel_stops_a_running_move(setup: tuple[RunningServer, Destinations, P
     # The server keeps serving after a cancel.
     _, final, _ = move(running.qr_port or 0, "PYNET", QueryRetrieveLevel="STUDY", StudyInstanceUID=S2)
     assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 1
+
+
+def test_compressed_files_are_sent_as_stored(setup: tuple[RunningServer, Destinations, Path]) -> None:
+    running, dest, _ = setup
+    original = dcmread(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm", download=False))
+    ae = AE("QR_TEST")
+    ae.add_requested_context(SECONDARY_CAPTURE, JPEGBaseline8Bit)
+    assoc = ae.associate("127.0.0.1", running.storage_port, ae_title="DICOM_STORAGE")
+    assert assoc.is_established
+    try:
+        assert assoc.send_c_store(original).Status == 0x0000
+    finally:
+        assoc.release()
+    dest.received.clear()
+    dest.syntaxes.clear()
+    _, final, _ = move(running.qr_port or 0, "PYNET", QueryRetrieveLevel="STUDY",
+                       StudyInstanceUID=original.StudyInstanceUID)
+    assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 1
+    assert dest.proposed == [(SECONDARY_CAPTURE, [JPEGBaseline8Bit, ExplicitVRLittleEndian, ImplicitVRLittleEndian])]
+    assert dest.syntaxes == [JPEGBaseline8Bit]
+    assert dest.received[0].PixelData == original.PixelData
