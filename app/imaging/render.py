@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from app.core.errors import DicomInputError
+from app.imaging.annotations import AnnotationLayer, annotation_layers
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
 from app.imaging.overlays import OverlayLayer, combined_mask, overlay_layers, overlays_from
 from app.imaging.pipeline import GreyPipeline
@@ -38,12 +39,16 @@ class RenderedFrame:
     transform: SpatialTransform
     displayed_area: DisplayedArea | None
     voi: VOI | None
+    annotations: list[AnnotationLayer] = field(default_factory=list)
 
-    def composite(self, overlays: bool = True) -> np.ndarray:
-        """Pixels with shutter then overlays drawn, cut to the displayed area and transformed."""
+    def composite(self, overlays: bool = True, annotations: bool = True) -> np.ndarray:
+        """Pixels with shutter, overlays then graphic layers (in their order) drawn, cut to the
+        displayed area and transformed. Text and DISPLAY-unit graphics are left to the viewer."""
         out = self.shutter.apply(self.pixels) if self.shutter is not None else self.pixels.copy()
         if overlays and self.overlays:
             out[combined_mask(self.overlays, out.shape[:2])] = OVERLAY_VALUE
+        for layer in self.annotations if annotations else []:
+            out[layer.mask(out.shape[:2])] = layer.grey
         if self.displayed_area is not None:
             out = self.displayed_area.crop(out)
         return self.transform.apply(out)
@@ -99,7 +104,8 @@ def render_frame(
         own = [o for o in overlays_from(state.ds) if (o.group, 0x1001) in state.ds]
         layers = overlay_layers(image, frame, shown=fp.overlay_groups) if fp.overlay_groups else []
         layers += [OverlayLayer(o.group, o.mask(shape, frame), o.type, o.label, o.description) for o in own]
-        return RenderedFrame(pixels, shutter, layers, fp.transform, fp.displayed_area, voi)
+        graphics = annotation_layers(state.ds, image, frame)
+        return RenderedFrame(pixels, shutter, layers, fp.transform, fp.displayed_area, voi, graphics)
     return RenderedFrame(
         pixels, shutter_layer(image, shape), overlay_layers(image, frame), SpatialTransform(), None, voi
     )

@@ -1,0 +1,186 @@
+"""Graphic annotations of a presentation state as layers (PS3.3 C.10.5, C.10.7).
+
+Graphic Annotation Sequence (0070,0001) items reference images (and frames) and a Graphic
+Layer (0070,0002); Graphic Layer Sequence (0070,0060) gives each layer its order (drawn
+lowest first) and recommended grey. Graphic objects (POINT, POLYLINE, INTERPOLATED, CIRCLE,
+ELLIPSE, optionally filled) in PIXEL units are rasterised here as bool masks of the image
+(coordinates are column\\row with the image's top left corner at 0.0, so pixel (r, c)
+covers [c, c+1) x [r, r+1)); DISPLAY units (0..1 of the displayed area) and text objects
+are kept in the model for the viewer to draw after the spatial transform.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from app.imaging.shutters import polygonal
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GraphicObject:
+    """One graphic object (PS3.3 C.10.5.1.2); ``points`` as (column, row) pairs."""
+
+    graphic_type: str
+    points: tuple[tuple[float, float], ...]
+    units: str = "PIXEL"
+    filled: bool = False
+
+
+@dataclass(frozen=True)
+class TextObject:
+    """One text object (PS3.3 C.10.5.1.1): text, optional bounding box and anchor point."""
+
+    text: str
+    units: str = "PIXEL"
+    bounding_box: tuple[tuple[float, float], tuple[float, float]] | None = None
+    anchor: tuple[float, float] | None = None
+    anchor_visible: bool = False
+
+
+@dataclass
+class AnnotationLayer:
+    """A graphic layer with the objects that apply to one frame, in drawing order."""
+
+    name: str
+    order: int
+    grey: int  # recommended display grey, 0..255
+    description: str = ""
+    graphics: list[GraphicObject] = field(default_factory=list)
+    texts: list[TextObject] = field(default_factory=list)
+
+    def mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """The layer's PIXEL-unit graphics rasterised over an image of ``shape``."""
+        out = np.zeros(shape, dtype=bool)
+        for graphic in self.graphics:
+            if graphic.units == "PIXEL":
+                out |= rasterise(graphic, shape)
+        return out
+
+
+def _pairs(values: object) -> tuple[tuple[float, float], ...]:
+    flat = [float(v) for v in values] if values not in (None, "") else []  # type: ignore[attr-defined]
+    return tuple((flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2))
+
+
+def _line(shape: tuple[int, int], a: tuple[float, float], b: tuple[float, float]) -> np.ndarray:
+    """Pixels a segment crosses (sampled at quarter-pixel steps)."""
+    steps = int(np.ceil(max(abs(b[0] - a[0]), abs(b[1] - a[1])) * 4)) + 1
+    t = np.linspace(0.0, 1.0, steps)
+    cols = np.floor(a[0] + (b[0] - a[0]) * t).astype(np.int64)
+    rows = np.floor(a[1] + (b[1] - a[1]) * t).astype(np.int64)
+    keep = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+    out = np.zeros(shape, dtype=bool)
+    out[rows[keep], cols[keep]] = True
+    return out
+
+
+def _outline(points: list[tuple[float, float]], shape: tuple[int, int]) -> np.ndarray:
+    out = np.zeros(shape, dtype=bool)
+    for a, b in pairwise(points):
+        out |= _line(shape, a, b)
+    if len(points) == 1:
+        out |= _line(shape, points[0], points[0])
+    return out
+
+
+def _ellipse_points(
+    centre: tuple[float, float], axis_a: tuple[float, float], axis_b: tuple[float, float]
+) -> list[tuple[float, float]]:
+    t = np.linspace(0.0, 2 * np.pi, 361)
+    return [
+        (
+            centre[0] + axis_a[0] * np.cos(a) + axis_b[0] * np.sin(a),
+            centre[1] + axis_a[1] * np.cos(a) + axis_b[1] * np.sin(a),
+        )
+        for a in t
+    ]
+
+
+def rasterise(graphic: GraphicObject, shape: tuple[int, int]) -> np.ndarray:
+    """Bool mask of a PIXEL-unit graphic object over an image of ``shape`` (PS3.3 C.10.5.1.2)."""
+    pts = list(graphic.points)
+    kind = graphic.graphic_type
+    if kind == "CIRCLE" and len(pts) == 2:
+        (cx, cy), (px, py) = pts
+        r = float(np.hypot(px - cx, py - cy))
+        pts = _ellipse_points((cx, cy), (r, 0.0), (0.0, r))
+    elif kind == "ELLIPSE" and len(pts) == 4:
+        (x1, y1), (x2, y2), (x3, y3), (x4, y4) = pts  # major axis end points, then minor
+        centre = ((x1 + x2) / 2, (y1 + y2) / 2)
+        pts = _ellipse_points(centre, ((x2 - x1) / 2, (y2 - y1) / 2), ((x4 - x3) / 2, (y4 - y3) / 2))
+    elif kind not in ("POINT", "POLYLINE", "INTERPOLATED"):
+        logger.warning("Graphic Type %r with %d points is not drawn", kind, len(pts))
+        return np.zeros(shape, dtype=bool)
+    out = _outline(pts, shape)
+    closed = len(pts) > 2 and pts[0] == pts[-1]
+    if graphic.filled and (closed or kind in ("CIRCLE", "ELLIPSE")):
+        # pixel (r, c) has its centre at (c + 0.5, r + 0.5); polygonal() takes 1-based pixel positions
+        out |= ~polygonal(shape, [(y + 0.5, x + 0.5) for x, y in pts])
+    return out
+
+
+def _applies(item: Dataset, sop_instance_uid: str, frame: int) -> bool:
+    refs = item.get("ReferencedImageSequence")
+    if not refs:
+        return True
+    for ref in refs:
+        if str(ref.get("ReferencedSOPInstanceUID", "")) != sop_instance_uid:
+            continue
+        frames = ref.get("ReferencedFrameNumber")
+        if frames in (None, ""):
+            return True
+        numbers = [int(frames)] if isinstance(frames, int | str) else [int(f) for f in frames]
+        if frame in numbers:
+            return True
+    return False
+
+
+def annotation_layers(state: Dataset, image: Dataset, frame: int = 0) -> list[AnnotationLayer]:
+    """The graphic layers of ``state`` that apply to frame ``frame`` (0-based) of ``image``, by order."""
+    layers: dict[str, AnnotationLayer] = {}
+    for item in state.get("GraphicLayerSequence") or []:
+        grey_p = item.get("GraphicLayerRecommendedDisplayGrayscaleValue")
+        layers[str(item.GraphicLayer)] = AnnotationLayer(
+            name=str(item.GraphicLayer),
+            order=int(item.get("GraphicLayerOrder", 0) or 0),
+            grey=255 if grey_p in (None, "") else round(int(grey_p) / 65535 * 255),
+            description=str(item.get("GraphicLayerDescription", "")),
+        )
+    uid = str(image.get("SOPInstanceUID", ""))
+    for item in state.get("GraphicAnnotationSequence") or []:
+        if not _applies(item, uid, frame + 1):
+            continue
+        name = str(item.get("GraphicLayer", ""))
+        layer = layers.setdefault(name, AnnotationLayer(name=name, order=len(layers) + 1000, grey=255))
+        for g in item.get("GraphicObjectSequence") or []:
+            layer.graphics.append(
+                GraphicObject(
+                    graphic_type=str(g.get("GraphicType", "")).strip().upper(),
+                    points=_pairs(g.get("GraphicData")),
+                    units=str(g.get("GraphicAnnotationUnits", "PIXEL")).strip().upper(),
+                    filled=str(g.get("GraphicFilled", "N")).strip().upper() == "Y",
+                )
+            )
+        for t in item.get("TextObjectSequence") or []:
+            box = _pairs(
+                [*(t.get("BoundingBoxTopLeftHandCorner") or []), *(t.get("BoundingBoxBottomRightHandCorner") or [])]
+            )
+            anchor = _pairs(t.get("AnchorPoint"))
+            units = t.get("BoundingBoxAnnotationUnits") or t.get("AnchorPointAnnotationUnits") or "PIXEL"
+            layer.texts.append(
+                TextObject(
+                    text=str(t.get("UnformattedTextValue", "")),
+                    units=str(units).strip().upper(),
+                    bounding_box=(box[0], box[1]) if len(box) == 2 else None,
+                    anchor=anchor[0] if anchor else None,
+                    anchor_visible=str(t.get("AnchorPointVisibility", "N")).strip().upper() == "Y",
+                )
+            )
+    return sorted((layer for layer in layers.values() if layer.graphics or layer.texts), key=lambda la: la.order)
