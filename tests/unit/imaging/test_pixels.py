@@ -242,3 +242,21 @@ def test_32_bit_signed_rescaled() -> None:
     assert pipe.modality_range(pipe.index(arr)) == pytest.approx((-(2**30) * 1e-6 + 5, 2**30 * 1e-6 + 5))
     out = pipe.render_stored(arr, pipe.full_range_voi())
     assert out[0, 0] < out[-1, -1]
+
+
+@pytest.mark.parametrize(("name", "max_mean_error"), [("US1_J2KR.dcm", 0.0), ("US1_J2KI.dcm", 3.0)])
+def test_colour_jpeg2000_ybr_rct_ict(name: str, max_mean_error: float) -> None:
+    # YBR_RCT / YBR_ICT (PS3.3 C.7.6.3.1.2): the codec's colour transform is undone to RGB
+    out = _rgb(name)
+    expected = _rgb("US1_UNCR.dcm")
+    assert out.shape == expected.shape
+    assert np.abs(out.astype(int) - expected.astype(int)).mean() <= max_mean_error
+
+
+def test_one_bit_allocated() -> None:
+    ds = _file("liver_1frame.dcm")  # a binary segmentation frame: Bits Allocated 1
+    arr, _ = decode_frame(ds)
+    assert set(np.unique(arr)) <= {0, 1}
+    np.testing.assert_array_equal(arr, ds.pixel_array)
+    out = GreyPipeline.from_dataset(ds).render_stored(arr, Window(0.5, 1))  # width 1: a threshold
+    np.testing.assert_array_equal(out, arr.astype(np.uint8) * 255)
