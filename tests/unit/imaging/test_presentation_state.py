@@ -188,3 +188,25 @@ def test_render_cli(tmp_path: Path) -> None:
     expected = render_frame(img, 0, ps, Window(600, 1600)).composite()
     assert out.read_bytes() == png_bytes(expected)
     assert render_main([str(path), "--frame", "2", "-o", str(out)]) == 1
+
+
+@pytest.mark.parametrize("bits", [12, 16])
+def test_presentation_lut_sequence_in_state(bits: int, tmp_path: Path) -> None:
+    path, img = _mr(tmp_path)
+    ps = default_state(path, tmp_path)
+    _set_window(ps, 700, 1200)
+    del ps.PresentationLUTShape
+    top = 2**bits - 1
+    curve = (np.linspace(0, 1, 4096) ** 1.8 * top).astype(np.int64)  # a gamma-like P-value curve
+    ps.PresentationLUTSequence = Sequence([lut_item(0, bits, curve)])
+    assert_agrees(render_frame(img, 0, ps).composite(), dcmtk_render(path, ps, tmp_path))
+
+
+@pytest.mark.parametrize("shape", ["IDENTITY", "INVERSE"])
+def test_monochrome1_under_state(shape: str, tmp_path: Path) -> None:
+    img = image(ramp(32, 40, 0, 4095), bits_stored=12, photometric="MONOCHROME1", WindowCenter=2000, WindowWidth=3000)
+    path = tmp_path / "m1.dcm"
+    img.save_as(path, enforce_file_format=True)
+    ps = default_state(path, tmp_path)
+    ps.PresentationLUTShape = shape
+    assert_agrees(render_frame(dcmread(path), 0, ps).composite(), dcmtk_render(path, ps, tmp_path))
