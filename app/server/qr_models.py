@@ -157,14 +157,17 @@ def _check_hierarchy(identifier: Dataset, model: QRModel, level: Level, what: st
 
 
 def relational_reply(app_info: Mapping[str, bytes]) -> dict[str, bytes]:
-    """Answer SOP Class Extended Negotiation of the C-FIND classes (PS3.4 C.5.1).
+    """Answer SOP Class Extended Negotiation of the C-FIND and C-MOVE classes (PS3.4 C.5.1, C.5.2).
 
-    Relational queries (byte 1) and combined date-time matching (byte 2) are accepted when
-    asked for; fuzzy semantic matching of person names and timezone adjustment are not.
+    Relational queries / retrieval (byte 1) and combined date-time matching (byte 2, C-FIND)
+    are accepted when asked for; fuzzy semantic matching of person names and timezone
+    adjustment are not.
     """
     reply: dict[str, bytes] = {}
     for uid, info in app_info.items():
-        if str(uid) in BY_FIND_UID and info:
+        if str(uid) in BY_MOVE_UID and info:
+            reply[str(uid)] = b"\x01" if info[0] == 1 else b"\x00"
+        elif str(uid) in BY_FIND_UID and info:
             relational = 1 if info[0] == 1 else 0
             combined = 1 if len(info) > 1 and info[1] == 1 else 0
             reply[str(uid)] = bytes([relational, combined, 0, 0][: max(len(info), 1)])
@@ -172,7 +175,7 @@ def relational_reply(app_info: Mapping[str, bytes]) -> dict[str, bytes]:
 
 
 def is_relational(assoc: Any, sop_class: str) -> bool:
-    """Whether relational queries were negotiated for ``sop_class`` (PS3.4 C.5.1, C.4.1.2.2.2)."""
+    """Whether relational queries (retrieval) were negotiated for ``sop_class`` (PS3.4 C.5.1, C.5.2)."""
     try:
         info = assoc.requestor.sop_class_extended.get(sop_class, b"")
     except Exception:
@@ -218,19 +221,23 @@ def parse_find(identifier: Dataset, model: QRModel, limit: int | None, *, relati
     return ParsedQuery(level, search, tuple(returned), unknown)
 
 
-def parse_move(identifier: Dataset, model: QRModel) -> tuple[Level, dict[str, str]]:
+def parse_move(identifier: Dataset, model: QRModel, *, relational: bool = False) -> tuple[Level, dict[str, str]]:
     """Read a C-MOVE identifier (PS3.4 C.4.2.1.4.1): the level and the unique keys given.
 
     The unique key of the level may be a list of UIDs (PS3.4 C.4.2.2.1); the keys above it
-    must be single values.
+    must be single values. With ``relational`` (negotiated relational retrieval, PS3.4
+    C.4.2.2.2) only the level's own unique key is required.
     """
     level = _level_of(identifier, model, "retrieve")
-    _check_hierarchy(identifier, model, level, "retrieve")
+    if not relational:
+        _check_hierarchy(identifier, model, level, "retrieve")
     keys: dict[str, str] = {}
     for upper in model.levels[: model.levels.index(level) + 1]:
         key = UNIQUE_KEYS[upper]
         value = _text(identifier.get(key, "")).strip()
         if not value:
+            if upper is not level and relational:
+                continue
             raise IdentifierError(
                 IDENTIFIER_MISMATCH, f"{key} is missing: a {level.value} level C-MOVE needs the unique key"
             )

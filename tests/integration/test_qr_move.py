@@ -19,6 +19,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit
 from pynetdicom import AE, evt
+from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
 
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
 from tests.integration.test_qr_find import S1, S2, S3, S4, _store_all
@@ -103,12 +104,18 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
 
 
 def move(port: int, destination: str, model: str = STUDY_ROOT_MOVE, cancel_after: int | None = None,
-         **keys: Any) -> tuple[list[Dataset], Dataset, Dataset | None]:
+         relational: bool = False, **keys: Any) -> tuple[list[Dataset], Dataset, Dataset | None]:
     """C-MOVE with pynetdicom: pending statuses, final status and its identifier."""
     ae = AE("MOVE_TEST")
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
     ae.add_requested_context(model, ExplicitVRLittleEndian)
-    assoc = ae.associate("127.0.0.1", port, ae_title=QR)
+    ext_neg = []
+    if relational:
+        item = SOPClassExtendedNegotiation()
+        item.sop_class_uid = model
+        item.service_class_application_information = b"\x01"
+        ext_neg.append(item)
+    assoc = ae.associate("127.0.0.1", port, ae_title=QR, ext_neg=ext_neg)
     assert assoc.is_established
     query = Dataset()
     for keyword, value in keys.items():
@@ -265,3 +272,19 @@ def test_compressed_files_are_sent_as_stored(setup: tuple[RunningServer, Destina
     assert dest.proposed == [(SECONDARY_CAPTURE, [JPEGBaseline8Bit, ExplicitVRLittleEndian, ImplicitVRLittleEndian])]
     assert dest.syntaxes == [JPEGBaseline8Bit]
     assert dest.received[0].PixelData == original.PixelData
+
+
+def test_relational_retrieve_when_negotiated(setup: tuple[RunningServer, Destinations, Path]) -> None:
+    running, dest, _ = setup
+    port = running.qr_port or 0
+    _, final, _ = move(port, "PYNET", QueryRetrieveLevel="SERIES", SeriesInstanceUID=f"{S1}.2")
+    assert final.Status == 0xA900
+    dest.received.clear()
+    _, final, _ = move(port, "PYNET", relational=True, QueryRetrieveLevel="SERIES",
+                       SeriesInstanceUID=[f"{S1}.2", f"{S2}.1"])
+    assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 3
+    assert {str(d.SeriesInstanceUID) for d in dest.received} == {f"{S1}.2", f"{S2}.1"}
+    # A series of another study is not moved when the study is named too.
+    _, final, _ = move(port, "PYNET", relational=True, QueryRetrieveLevel="SERIES", StudyInstanceUID=S3,
+                       SeriesInstanceUID=f"{S1}.2")
+    assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 0

@@ -7,7 +7,10 @@ accepted association (every other request keeps pynetdicom's path). Statuses
 (PS3.4 C.4.2.1.5, Table C.4-2):
 
 - 0xA801 the Move Destination is not one of ``[[server.destinations]]``;
-- 0xA900 identifier does not match SOP class (level, hierarchy, missing unique key);
+- 0xA900 identifier does not match SOP class (level, hierarchy, missing unique key; the
+  unique keys above the level may be left out when relational retrieval was negotiated,
+  PS3.4 C.4.2.2.2);
+- 0xA701 more than 65535 instances match (the counts are US);
 - 0xC001 unable to process: the destination refused or did not answer the association
   (every UID in the Failed SOP Instance UID List);
 - 0xA702 out of resources, unable to perform sub-operations: the index could not be read,
@@ -42,7 +45,7 @@ from pynetdicom.dsutils import decode, encode
 from app.core.config import Destination, ServerConfig
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
-from app.server.qr_models import BY_MOVE_UID, IdentifierError, parse_move
+from app.server.qr_models import BY_MOVE_UID, IdentifierError, is_relational, parse_move
 
 LOGGER = logging.getLogger(__name__)
 
@@ -63,10 +66,6 @@ class _Counts:
     completed: int = 0
     failed: int = 0
     warning: int = 0
-
-
-def _uids(value: str) -> list[str]:
-    return [u.strip() for u in value.split("\\") if u.strip()]
 
 
 class MoveService:
@@ -147,7 +146,8 @@ class MoveService:
                 LOGGER.info("C-MOVE refused: move destination %r unknown", str(req.MoveDestination).strip())
                 respond(DESTINATION_UNKNOWN, comment="Move destination not in [[server.destinations]]")
                 return
-            level, keys = parse_move(identifier, model)
+            relational = is_relational(assoc, model.move)
+            level, keys = parse_move(identifier, model, relational=relational)
             instances = self._instances(level, keys)
         except IdentifierError as exc:
             respond(exc.status, comment=exc.comment)
@@ -155,6 +155,9 @@ class MoveService:
         except Exception as exc:
             LOGGER.exception("C-MOVE could not be prepared")
             respond(SUBOPERATIONS_FAILED, comment=f"retrieve failed: {type(exc).__name__}")
+            return
+        if len(instances) > 0xFFFF:  # the sub-operation counts are US (PS3.7 9.3.4.2)
+            respond(0xA701, comment="More than 65535 instances: retrieve by study or series")
             return
         counts = _Counts(remaining=len(instances))
         LOGGER.info("C-MOVE of %d instances to %s", len(instances), destination.ae_title)
@@ -204,28 +207,27 @@ class MoveService:
             respond(WARNING, counts, failed)
 
     def _instances(self, level: Level, keys: dict[str, str]) -> list[StoredInstance]:
-        """The stored instances a C-MOVE identifier names, each SOP Instance UID once."""
-        found: list[StoredInstance] = []
+        """The stored instances a C-MOVE identifier names, each SOP Instance UID once.
+
+        The unique keys given (all those above the level for a hierarchical retrieve, maybe
+        only the level's own for a relational one) are matched together, so a study of
+        another patient or a series of another study is not moved.
+        """
         if level is Level.PATIENT:
-            studies = self._catalogue.search(SearchRequest(Level.STUDY, {"PatientID": keys["PatientID"]}))
-            for row in studies:
-                found.extend(self._catalogue.stored_instances(row["StudyInstanceUID"]))
-        elif level is Level.STUDY:
-            study_uids = _uids(keys["StudyInstanceUID"])
-            if "PatientID" in keys:  # Patient Root / Patient-Study Only: the patient's studies only
-                filters = {"PatientID": keys["PatientID"], "StudyInstanceUID": "\\".join(study_uids)}
-                rows = self._catalogue.search(SearchRequest(Level.STUDY, filters))
-                study_uids = [row["StudyInstanceUID"] for row in rows]
-            for uid in study_uids:
-                found.extend(self._catalogue.stored_instances(uid))
-        elif level is Level.SERIES:
-            for uid in _uids(keys["SeriesInstanceUID"]):
-                found.extend(self._catalogue.stored_instances(keys["StudyInstanceUID"], uid))
+            rows = self._catalogue.search(SearchRequest(Level.STUDY, {"PatientID": keys["PatientID"]}))
         else:
-            for uid in _uids(keys["SOPInstanceUID"]):
-                found.extend(
-                    self._catalogue.stored_instances(keys["StudyInstanceUID"], keys["SeriesInstanceUID"], uid)
-                )
+            rows = self._catalogue.search(SearchRequest(level, dict(keys)))
+        targets = dict.fromkeys(
+            (
+                row["StudyInstanceUID"],
+                row.get("SeriesInstanceUID") if level in (Level.SERIES, Level.IMAGE) else None,
+                row.get("SOPInstanceUID") if level is Level.IMAGE else None,
+            )
+            for row in rows
+        )
+        found: list[StoredInstance] = []
+        for study_uid, series_uid, sop_uid in targets:
+            found.extend(self._catalogue.stored_instances(study_uid, series_uid, sop_uid))
         by_uid = {i.sop_instance_uid: i for i in found}  # the last stored copy of each
         return list(by_uid.values())
 
