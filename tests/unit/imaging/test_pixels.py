@@ -260,3 +260,14 @@ def test_one_bit_allocated() -> None:
     np.testing.assert_array_equal(arr, ds.pixel_array)
     out = GreyPipeline.from_dataset(ds).render_stored(arr, Window(0.5, 1))  # width 1: a threshold
     np.testing.assert_array_equal(out, arr.astype(np.uint8) * 255)
+
+
+def test_ybr_full_by_plane() -> None:
+    ds = _file("SC_ybr_full_uncompressed.dcm")
+    by_pixel = rgb_frame(ds)
+    planar = copy.deepcopy(ds)
+    raw = np.frombuffer(ds.PixelData, dtype=np.uint8)[: ds.Rows * ds.Columns * 3].reshape(ds.Rows, ds.Columns, 3)
+    planar.PlanarConfiguration = 1
+    planar.NumberOfFrames = 1
+    planar.PixelData = np.ascontiguousarray(raw.transpose(2, 0, 1)).tobytes()
+    np.testing.assert_array_equal(rgb_frame(planar), by_pixel)
