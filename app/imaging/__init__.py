@@ -1,1 +1,11 @@
-"""The display pipeline, pure numpy (DESIGN.md section 4)."""
+"""The display pipeline, pure numpy (DESIGN.md section 4).
+
+- ``pixel_attributes``: reference defaults for missing Image Pixel attributes (with a warning).
+- ``frames``: decoding of every accepted transfer syntax; colour frames to RGB.
+- ``modality_lut``, ``voi_lut``, ``presentation_lut``, ``presets``: the grey stages, composed by
+  ``pipeline.GreyPipeline`` into one cached uint8 table (direct evaluation above 16 bits).
+- ``overlays``, ``shutters``, ``annotations``: layers (bool masks + values), never baked in.
+- ``spatial``: rotation, flip and displayed area.
+- ``presentation_state``: what a GSPS says about one frame; ``render``: one frame with its
+  layers and geometry (``lightbox render``, ``render_cli``).
+"""
