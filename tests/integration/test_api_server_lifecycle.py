@@ -52,7 +52,10 @@ def test_storescu_to_qido_and_clean_restart(tmp_path: Path) -> None:
         pytest.fail("storescu (DCMTK) is not installed: run the README's test command, which installs the peers.")
     data_dir = tmp_path / "data"
     config = tmp_path / "server.toml"
-    config.write_text('[server]\nhttp_port = 0\nfsync = true\n[[server.storage]]\nae_title = "LBX_STORE"\nport = 0\n')
+    config.write_text(
+        '[server]\nhttp_port = 0\nfsync = true\n[server.qr]\nport = 0\n'
+        '[[server.storage]]\nae_title = "LBX_STORE"\nport = 0\n'
+    )
     proc, info = start(data_dir, config)
     try:
         url = str(info["http_url"])
