@@ -84,7 +84,10 @@ BY_MOVE_UID: Mapping[str, QRModel] = {m.move: m for m in MODELS}
 
 
 class IdentifierError(Exception):
-    """An identifier the SCP cannot serve: answered with ``status`` and ``comment``."""
+    """An identifier the SCP cannot serve: answered with ``status`` and ``comment``.
+
+    Comments are kept within the 64 characters of Error Comment (LO).
+    """
 
     def __init__(self, status: int, comment: str) -> None:
         super().__init__(comment)
@@ -127,19 +130,17 @@ def _returnable(level: Level) -> set[str]:
     return {k for k, a in ATTRIBUTES.items() if a.level in levels}
 
 
-def _level_of(identifier: Dataset, model: QRModel, what: str) -> Level:
+def _level_of(identifier: Dataset, model: QRModel) -> Level:
     raw = _text(identifier.get("QueryRetrieveLevel", "")).strip().upper()
     names = ", ".join(level.value for level in model.levels)
     if not raw:
-        raise IdentifierError(IDENTIFIER_MISMATCH, f"Query/Retrieve Level (0008,0052) is missing; use one of {names}")
+        raise IdentifierError(IDENTIFIER_MISMATCH, f"Query/Retrieve Level missing (use {names})")
     try:
         level = Level(raw)
     except ValueError:
         level = None
     if level is None or level not in model.levels:
-        raise IdentifierError(
-            IDENTIFIER_MISMATCH, f"{what} level {raw!r} is not in the {model.name} model; use one of {names}"
-        )
+        raise IdentifierError(IDENTIFIER_MISMATCH, f"Level {raw} not in {model.name} (use {names})")
     return level
 
 
@@ -150,9 +151,7 @@ def _check_hierarchy(identifier: Dataset, model: QRModel, level: Level, what: st
         value = _text(identifier.get(key, "")).strip()
         if not value or any(ch in value for ch in "*?\\"):
             raise IdentifierError(
-                IDENTIFIER_MISMATCH,
-                f"{key} must be given as one value (no wildcard, no list) for a {level.value} level "
-                f"{what} in the {model.name} model (hierarchical query)",
+                IDENTIFIER_MISMATCH, f"{level.value} {what} needs one {key} value (hierarchical)"
             )
 
 
@@ -194,7 +193,7 @@ def parse_find(identifier: Dataset, model: QRModel, limit: int | None, *, relati
     IdentifierError
         The level is missing or not in the model, or a unique key above it is not a single value.
     """
-    level = _level_of(identifier, model, "query")
+    level = _level_of(identifier, model)
     if not relational:
         _check_hierarchy(identifier, model, level, "query")
     matchable, returnable = _matchable(level), _returnable(level)
@@ -228,7 +227,7 @@ def parse_move(identifier: Dataset, model: QRModel, *, relational: bool = False)
     must be single values. With ``relational`` (negotiated relational retrieval, PS3.4
     C.4.2.2.2) only the level's own unique key is required.
     """
-    level = _level_of(identifier, model, "retrieve")
+    level = _level_of(identifier, model)
     if not relational:
         _check_hierarchy(identifier, model, level, "retrieve")
     keys: dict[str, str] = {}
@@ -238,9 +237,7 @@ def parse_move(identifier: Dataset, model: QRModel, *, relational: bool = False)
         if not value:
             if upper is not level and relational:
                 continue
-            raise IdentifierError(
-                IDENTIFIER_MISMATCH, f"{key} is missing: a {level.value} level C-MOVE needs the unique key"
-            )
+            raise IdentifierError(IDENTIFIER_MISMATCH, f"{key} is missing (needed by {level.value} level C-MOVE)")
         if "*" in value or "?" in value:
             raise IdentifierError(IDENTIFIER_MISMATCH, f"{key} has a wildcard: C-MOVE takes exact unique keys")
         keys[key] = value

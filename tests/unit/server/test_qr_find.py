@@ -120,3 +120,24 @@ def test_parse_move_needs_the_unique_keys() -> None:
     del ds.SOPInstanceUID
     with pytest.raises(IdentifierError, match="SOPInstanceUID is missing"):
         parse_move(ds, STUDY_ROOT)
+
+
+@pytest.mark.parametrize(
+    ("model", "keys"),
+    [
+        (STUDY_ROOT, {}),
+        (PATIENT_STUDY_ONLY, {"QueryRetrieveLevel": "IMAGE"}),
+        (PATIENT_ROOT, {"QueryRetrieveLevel": "IMAGE", "PatientID": "P"}),
+        (STUDY_ROOT, {"QueryRetrieveLevel": "SERIES", "StudyInstanceUID": "1.2\\1.3"}),
+    ],
+)
+def test_error_comments_fit_in_an_lo(model: Any, keys: dict[str, str]) -> None:
+    ds = Dataset()
+    for k, v in keys.items():
+        setattr(ds, k, v)
+    with pytest.raises(IdentifierError) as find_error:
+        parse_find(ds, model, limit=None)
+    with pytest.raises(IdentifierError) as move_error:
+        parse_move(ds, model)
+    for error in (find_error.value, move_error.value):
+        assert 0 < len(error.comment) <= 64 and error.status == 0xA900
