@@ -4,9 +4,10 @@ file, then by command-line flags. Settings are frozen dataclasses passed down ex
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -259,3 +260,35 @@ def load_config(
         server=_server_from(raw.get("server", {})),
         workstation=_workstation_from(raw.get("workstation", {})),
     )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, Path):
+        value = value.as_posix()
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def server_config_toml(config: ServerConfig) -> str:
+    """``config`` as a ``[server]`` TOML document that :func:`load_config` reads back equal.
+
+    Written from the dataclass fields, so a new setting can never be left out (the
+    workstation hands its loaded settings to the embedded server this way).
+    """
+    scalars: list[str] = ["[server]"]
+    tables: list[str] = []
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if is_dataclass(value):
+            tables += ["", f"[server.{item.name}]"]
+            tables += [f"{f.name} = {_toml_value(getattr(value, f.name))}" for f in fields(value)]
+        elif isinstance(value, tuple):
+            for entry in value:
+                tables += ["", f"[[server.{item.name}]]"]
+                tables += [f"{f.name} = {_toml_value(getattr(entry, f.name))}" for f in fields(entry)]
+        else:
+            scalars.append(f"{item.name} = {_toml_value(value)}")
+    return "\n".join(scalars + tables) + "\n"

@@ -19,37 +19,13 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from app.core.config import ServerConfig
+from app.core.config import ServerConfig, server_config_toml
 from app.core.errors import ServerUnavailableError
 from app.core.paths import user_data_dir
 
 log = logging.getLogger(__name__)
 
 READY_PREFIX = "LIGHTBOX-READY "
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
-
-
-def server_config_toml(config: ServerConfig) -> str:
-    """The workstation's server settings as a ``--config`` TOML for the child process.
-
-    The child then runs with exactly the settings the workstation loaded (defaults, the
-    user's file, extra files and flags), not only those it would find by itself.
-    """
-    lines = ["[server]"]
-    for key in ("data_dir", "dicom_host", "http_host", "http_port", "max_pdu", "max_associations",
-                "duplicates", "fsync", "index_url", "network_timeout"):  # fmt: skip
-        value = getattr(config, key)
-        lines.append(f"{key} = {_toml_value(value.as_posix() if isinstance(value, Path) else value)}")
-    for ae in config.storage:
-        lines += ["", "[[server.storage]]", f"ae_title = {_toml_value(ae.ae_title)}", f"port = {ae.port}"]
-    return "\n".join(lines) + "\n"
 
 
 class EmbeddedServer:

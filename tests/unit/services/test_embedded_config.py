@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.config import ServerConfig, StorageAE, load_config
-from app.services.embedded_server import EmbeddedServer, server_config_toml
+from app.core.config import Destination, QueryRetrieveAE, ServerConfig, StorageAE, load_config, server_config_toml
+from app.services.embedded_server import EmbeddedServer
 
 
 def test_server_config_roundtrip(tmp_path: Path) -> None:
@@ -14,7 +14,11 @@ def test_server_config_roundtrip(tmp_path: Path) -> None:
         http_port=0,
         duplicates="reject",
         fsync=False,
+        sync_directories=True,
+        index_busy_timeout_ms=1234,
         storage=(StorageAE("FIRST", 0), StorageAE("SECOND", 11113)),
+        qr=QueryRetrieveAE("MY_QR", 0, hit_limit=42, hit_limit_empty=True),
+        destinations=(Destination("STORESCP", "127.0.0.1", 11112), Destination("OTHER", "pacs.local", 104)),
     )
     path = tmp_path / "server.toml"
     path.write_text(server_config_toml(config))
