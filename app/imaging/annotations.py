@@ -18,6 +18,7 @@ from itertools import pairwise
 import numpy as np
 from pydicom.dataset import Dataset
 
+from app.imaging.presentation_state import references_frame
 from app.imaging.shutters import polygonal
 
 logger = logging.getLogger(__name__)
@@ -126,22 +127,6 @@ def rasterise(graphic: GraphicObject, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _applies(item: Dataset, sop_instance_uid: str, frame: int) -> bool:
-    refs = item.get("ReferencedImageSequence")
-    if not refs:
-        return True
-    for ref in refs:
-        if str(ref.get("ReferencedSOPInstanceUID", "")) != sop_instance_uid:
-            continue
-        frames = ref.get("ReferencedFrameNumber")
-        if frames in (None, ""):
-            return True
-        numbers = [int(frames)] if isinstance(frames, int | str) else [int(f) for f in frames]
-        if frame in numbers:
-            return True
-    return False
-
-
 def annotation_layers(state: Dataset, image: Dataset, frame: int = 0) -> list[AnnotationLayer]:
     """The graphic layers of ``state`` that apply to frame ``frame`` (0-based) of ``image``, by order."""
     layers: dict[str, AnnotationLayer] = {}
@@ -155,7 +140,7 @@ def annotation_layers(state: Dataset, image: Dataset, frame: int = 0) -> list[An
         )
     uid = str(image.get("SOPInstanceUID", ""))
     for item in state.get("GraphicAnnotationSequence") or []:
-        if not _applies(item, uid, frame + 1):
+        if not references_frame(item, uid, frame + 1):
             continue
         name = str(item.get("GraphicLayer", ""))
         layer = layers.setdefault(name, AnnotationLayer(name=name, order=len(layers) + 1000, grey=255))

@@ -24,7 +24,7 @@ from app.imaging.spatial import DisplayedArea, SpatialTransform
 from app.imaging.voi_lut import VOI, voi_luts_from, windows_from
 
 
-def _references(item: Dataset, sop_instance_uid: str, frame: int) -> bool:
+def references_frame(item: Dataset, sop_instance_uid: str, frame: int) -> bool:
     """True when ``item`` applies to the image frame (no Referenced Image Sequence = all images).
 
     ``frame`` is 1-based; an absent Referenced Frame Number means every frame (PS3.3 C.10.1).
@@ -88,7 +88,7 @@ class PresentationState:
             modality = modality_lut_from(ds)
         voi: VOI | None = None
         for item in ds.get("SoftcopyVOILUTSequence") or []:
-            if _references(item, uid, number):
+            if references_frame(item, uid, number):
                 signed_source = Dataset()
                 for keyword in ("PixelRepresentation", "RescaleIntercept"):
                     source = ds if keyword in ds else image
@@ -109,7 +109,7 @@ class PresentationState:
                 break
         area = None
         for item in ds.get("DisplayedAreaSelectionSequence") or []:
-            if _references(item, uid, number):
+            if references_frame(item, uid, number):
                 area = DisplayedArea.from_item(item, (int(image.Rows), int(image.Columns)))
                 break
         activated = tuple(g for g in GROUPS if (g, 0x1001) in ds and (g, 0x3000) not in ds)

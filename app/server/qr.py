@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pynetdicom import AE, _config, evt
 
@@ -35,7 +35,7 @@ from app.server.handlers.find import handle_find
 from app.server.handlers.move import MoveService
 from app.server.index.records import CatalogueProtocol
 from app.server.qr_models import MODELS, relational_reply
-from app.server.scp import _ACCEPT_POLL_SECONDS, _PYNETDICOM_LIMIT_SLACK, STOP_GRACE_SECONDS, Admission, _NoDelayServer
+from app.server.scp import _PYNETDICOM_LIMIT_SLACK, STOP_GRACE_SECONDS, Admission, _NoDelayServer, serve
 
 LOGGER = logging.getLogger(__name__)
 
@@ -112,23 +112,7 @@ class QueryRetrieveService:
                 (evt.EVT_ACCEPTED, self._move.install),
             ]
             title = self._config.qr.ae_title
-            server = cast(
-                _NoDelayServer,
-                ae.make_server(
-                    (self._config.dicom_host, self._config.qr.port),
-                    ae_title=title,
-                    evt_handlers=handlers,
-                    server_class=_NoDelayServer,
-                ),
-            )
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": _ACCEPT_POLL_SECONDS},
-                name=f"QRSCP-{title}",
-                daemon=True,
-            )
-            thread.start()
-            ae._servers.append(server)
+            server, thread = serve(ae, self._config.dicom_host, self._config.qr.port, title, handlers, f"QRSCP-{title}")
             self._server = (ae, server, thread)
             return title, int(server.server_address[1])
 

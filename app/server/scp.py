@@ -164,6 +164,23 @@ def make_ae(config: ServerConfig, ae_title: str) -> AE:
     return ae
 
 
+def serve(
+    ae: AE, host: str, port: int, ae_title: str, handlers: list[Any], thread_name: str
+) -> tuple[_NoDelayServer, threading.Thread]:
+    """Listen for ``ae`` on ``host:port`` in a thread of its own (TCP_NODELAY on every
+    accepted socket); the caller stops it with ``server.shutdown()``."""
+    server = cast(
+        _NoDelayServer,
+        ae.make_server((host, port), ae_title=ae_title, evt_handlers=handlers, server_class=_NoDelayServer),
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": _ACCEPT_POLL_SECONDS}, name=thread_name, daemon=True
+    )
+    thread.start()
+    ae._servers.append(server)  # as AE.start_server does, so server.shutdown() can deregister it
+    return server, thread
+
+
 class StorageService:
     """The Storage SCP AEs of ``lightbox server``.
 
@@ -233,23 +250,7 @@ class StorageService:
         ]
         if self._fast_path:
             handlers.append((evt.EVT_CONN_OPEN, self._install_fast_path))
-        server = cast(
-            _NoDelayServer,
-            ae.make_server(
-                (self._config.dicom_host, port),
-                ae_title=ae_title,
-                evt_handlers=handlers,
-                server_class=_NoDelayServer,
-            ),
-        )
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": _ACCEPT_POLL_SECONDS},
-            name=f"StorageSCP-{ae_title}",
-            daemon=True,
-        )
-        thread.start()
-        ae._servers.append(server)  # as AE.start_server does, so server.shutdown() can deregister it
+        server, thread = serve(ae, self._config.dicom_host, port, ae_title, handlers, f"StorageSCP-{ae_title}")
         self._servers.append((ae, server, thread))
 
     def _store(self, stream: Any, **identity: str) -> tuple[int, str]:
