@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pynetdicom.dsutils import encode
@@ -32,3 +33,26 @@ def p_data(context_id: int, control: int, data: bytes) -> bytes:
     """One P-DATA-TF PDU with one presentation data value item (PS3.8 9.3.5)."""
     item = struct.pack(">IBB", len(data) + 2, context_id, control) + data
     return struct.pack(">BBI", 0x04, 0, len(item)) + item
+
+
+def associate_qr(
+    calling: str, port: int, model: str, called: str, *, relational: bool = False, timeout: float = 20
+) -> Any:
+    """An association to a Q/R SCP on 127.0.0.1 proposing ``model``, optionally asking for
+    relational queries/retrievals (SOP Class Extended Negotiation, PS3.4 C.5.1)."""
+    from pydicom.uid import ExplicitVRLittleEndian
+    from pynetdicom import AE
+    from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
+
+    ae = AE(calling)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
+    ae.add_requested_context(model, ExplicitVRLittleEndian)
+    ext_neg = []
+    if relational:
+        item = SOPClassExtendedNegotiation()
+        item.sop_class_uid = model
+        item.service_class_application_information = b"\x01"
+        ext_neg.append(item)
+    assoc = ae.associate("127.0.0.1", port, ae_title=called, ext_neg=ext_neg)
+    assert assoc.is_established
+    return assoc

@@ -20,10 +20,10 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
-from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
 
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.dimse_frames import associate_qr
 
 pytestmark = pytest.mark.peer
 
@@ -95,17 +95,7 @@ def find(
     port: int, model: str = STUDY_ROOT, called: str = QR, relational: bool = False, **keys: Any
 ) -> tuple[list[Dataset], Dataset]:
     """C-FIND with pynetdicom: the pending identifiers and the final status data set."""
-    ae = AE("QR_TEST")
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 20
-    ae.add_requested_context(model, ExplicitVRLittleEndian)
-    ext_neg = []
-    if relational:
-        item = SOPClassExtendedNegotiation()
-        item.sop_class_uid = model
-        item.service_class_application_information = b"\x01"
-        ext_neg.append(item)
-    assoc = ae.associate("127.0.0.1", port, ae_title=called, ext_neg=ext_neg)
-    assert assoc.is_established
+    assoc = associate_qr("QR_TEST", port, model, called, relational=relational)
     if relational:
         assert assoc.acceptor.sop_class_extended[model][:1] == b"\x01"
     query = Dataset()

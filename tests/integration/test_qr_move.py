@@ -19,9 +19,9 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit
 from pynetdicom import AE, evt
-from pynetdicom.pdu_primitives import SOPClassExtendedNegotiation
 
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.dimse_frames import associate_qr
 from tests.integration.test_qr_find import S1, S2, S3, S4, _store_all
 
 pytestmark = pytest.mark.peer
@@ -106,17 +106,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
 def move(port: int, destination: str, model: str = STUDY_ROOT_MOVE, cancel_after: int | None = None,
          relational: bool = False, **keys: Any) -> tuple[list[Dataset], Dataset, Dataset | None]:
     """C-MOVE with pynetdicom: pending statuses, final status and its identifier."""
-    ae = AE("MOVE_TEST")
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
-    ae.add_requested_context(model, ExplicitVRLittleEndian)
-    ext_neg = []
-    if relational:
-        item = SOPClassExtendedNegotiation()
-        item.sop_class_uid = model
-        item.service_class_application_information = b"\x01"
-        ext_neg.append(item)
-    assoc = ae.associate("127.0.0.1", port, ae_title=QR, ext_neg=ext_neg)
-    assert assoc.is_established
+    assoc = associate_qr("MOVE_TEST", port, model, QR, relational=relational, timeout=30)
     query = Dataset()
     for keyword, value in keys.items():
         setattr(query, keyword, value)
