@@ -323,19 +323,12 @@ class Ingest:
         except BaseException:
             temp.discard()
             raise
-        try:
-            # Flushed before the index's write lock is taken, so that several associations
-            # flush their files in parallel (the disk groups them) rather than in turn.
-            self.storage.make_durable(temp)
-        except StorageError as exc:
-            LOGGER.error("%s", exc)
-            return StoreOutcome(OUT_OF_RESOURCES, "storage area full or not writable", sop_instance_uid)
         relpath = self.storage.new_relpath()
         placed: list[str] = []
 
         def place_file() -> None:
-            # Inside the index transaction, before COMMIT: the row is committed only once
-            # the file is in place (and, with sync_directories, its folder entry durable).
+            # Inside the index transaction, before COMMIT: the rows were written while the
+            # file's fsync ran; the row is committed only once the file is in place.
             if not placed:
                 self.storage.settle(self.storage.place(temp, relpath))
                 placed.append(relpath)

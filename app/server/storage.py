@@ -54,8 +54,6 @@ class TempFile:
         self.file = fh
         #: An fsync started by :meth:`Storage.begin_sync`, still running or done.
         self.pending: Future[None] | None = None
-        #: Flushed to the disk (:meth:`Storage.make_durable`).
-        self.durable = False
 
     def wait_pending(self) -> None:
         """Wait for a started fsync; raises its OSError."""
@@ -138,20 +136,6 @@ class Storage:
             temp.pending = self._syncer.submit(os.fsync, temp.file.fileno())
             time.sleep(0)  # yield the GIL so the fsync thread starts now, not at the next switch interval
 
-    def make_durable(self, temp: TempFile) -> None:
-        """Flush ``temp`` to the disk (wait for the fsync :meth:`begin_sync` started, or run
-        one). On failure the temporary file is removed and :class:`StorageError` raised."""
-        try:
-            temp.file.flush()
-            if temp.pending is not None:
-                temp.wait_pending()
-            elif self.fsync:
-                os.fsync(temp.file.fileno())
-        except OSError as exc:
-            temp.discard()
-            raise StorageError(f"cannot store a file in {self.root}: {exc.strerror or exc}") from exc
-        temp.durable = True
-
     @staticmethod
     def new_relpath() -> str:
         """A fresh relative path for a file to :meth:`place` (random, never from input)."""
@@ -165,9 +149,12 @@ class Storage:
         :meth:`settle` has waited for it. On failure the temporary file is removed and
         :class:`StorageError` raised.
         """
-        if not temp.durable:
-            self.make_durable(temp)
         try:
+            temp.file.flush()
+            if temp.pending is not None:
+                temp.wait_pending()
+            elif self.fsync:
+                os.fsync(temp.file.fileno())
             temp.file.close()
             target = self.path_of(relpath or self.new_relpath())
             if not target.parent.is_dir():
