@@ -27,32 +27,21 @@ from typing import Any
 from pynetdicom import AE, _config, evt
 
 from app.core.config import ServerConfig
-from app.dicom.sop_classes import VERIFICATION
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
-from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.find import handle_find
 from app.server.handlers.move import MoveService
 from app.server.index.records import CatalogueProtocol
 from app.server.qr_models import MODELS, relational_reply
-from app.server.scp import _PYNETDICOM_LIMIT_SLACK, STOP_GRACE_SECONDS, Admission, _NoDelayServer, serve
+from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve
 
 LOGGER = logging.getLogger(__name__)
 
 
 def make_qr_ae(config: ServerConfig) -> AE:
     """The pynetdicom AE of the Q/R SCP, with its contexts and limits (not yet listening)."""
-    ae = AE(ae_title=config.qr.ae_title)
-    ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
-    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
-    ae.maximum_pdu_size = config.max_pdu
-    ae.maximum_associations = config.max_associations + _PYNETDICOM_LIMIT_SLACK
-    ae.require_called_aet = True
-    ae.network_timeout = config.network_timeout
-    ae.acse_timeout = config.network_timeout
-    ae.dimse_timeout = config.network_timeout
+    ae = make_scp_ae(config, config.qr.ae_title)
     syntaxes = list(UNCOMPRESSED)
-    ae.add_supported_context(VERIFICATION, syntaxes)
     for model in MODELS:
         ae.add_supported_context(model.find, syntaxes)
         ae.add_supported_context(model.move, syntaxes)

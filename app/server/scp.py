@@ -145,8 +145,9 @@ def _configure_pynetdicom() -> None:
     _config.LOG_HANDLER_LEVEL = "none"
 
 
-def make_ae(config: ServerConfig, ae_title: str) -> AE:
-    """The pynetdicom AE of one Storage SCP, with its contexts and limits (not yet listening)."""
+def make_scp_ae(config: ServerConfig, ae_title: str) -> AE:
+    """A pynetdicom AE with the policies every SCP of the server shares: our implementation
+    identity, the PDU size, the called-AE check, the timeouts and Verification (PS3.4 A)."""
     ae = AE(ae_title=ae_title)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
@@ -158,6 +159,12 @@ def make_ae(config: ServerConfig, ae_title: str) -> AE:
     ae.acse_timeout = config.network_timeout
     ae.dimse_timeout = config.network_timeout
     ae.add_supported_context(VERIFICATION, list(UNCOMPRESSED))
+    return ae
+
+
+def make_ae(config: ServerConfig, ae_title: str) -> AE:
+    """The pynetdicom AE of one Storage SCP, with its contexts and limits (not yet listening)."""
+    ae = make_scp_ae(config, ae_title)
     preference = list(STORAGE_PREFERENCE)
     for sop_class in ALL_STORAGE:
         ae.add_supported_context(sop_class, preference)
