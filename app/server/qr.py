@@ -91,10 +91,7 @@ class QueryRetrieveService:
             ae = make_qr_ae(self._config)
             admission = Admission(self._config.max_associations)
             handlers: list[Any] = [
-                (evt.EVT_REQUESTED, admission.on_requested),
-                (evt.EVT_RELEASED, admission.on_finished),
-                (evt.EVT_ABORTED, admission.on_finished),
-                (evt.EVT_CONN_CLOSE, admission.on_finished),
+                *admission.handlers(),
                 (evt.EVT_C_ECHO, handle_echo),
                 (evt.EVT_C_FIND, handle_find, [self._catalogue, self._config.qr]),
                 (evt.EVT_SOP_EXTENDED, _sop_extended),

@@ -114,6 +114,15 @@ class Admission:
         evt.trigger(assoc, evt.EVT_REJECTED, {})
         assoc.kill()
 
+    def handlers(self) -> list[Any]:
+        """The pynetdicom event bindings that enforce the limit on an AE."""
+        return [
+            (evt.EVT_REQUESTED, self.on_requested),
+            (evt.EVT_RELEASED, self.on_finished),
+            (evt.EVT_ABORTED, self.on_finished),
+            (evt.EVT_CONN_CLOSE, self.on_finished),
+        ]
+
     def on_finished(self, event: Any) -> None:
         """``EVT_RELEASED`` / ``EVT_ABORTED`` / ``EVT_CONN_CLOSE``: the association no longer counts."""
         with self._lock:
@@ -246,10 +255,7 @@ class StorageService:
         ae = make_ae(self._config, ae_title)
         admission = Admission(self._config.max_associations)
         handlers: list[Any] = [
-            (evt.EVT_REQUESTED, admission.on_requested),
-            (evt.EVT_RELEASED, admission.on_finished),
-            (evt.EVT_ABORTED, admission.on_finished),
-            (evt.EVT_CONN_CLOSE, admission.on_finished),
+            *admission.handlers(),
             (evt.EVT_C_ECHO, handle_echo),
             (evt.EVT_C_STORE, handle_store, [self._ingest]),
             (evt.EVT_ABORTED, _remove_partial_dataset),
