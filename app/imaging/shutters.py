@@ -5,7 +5,9 @@ Shutter Shape (0018,1600) lists one or more of RECTANGULAR, CIRCULAR, POLYGONAL 
 image or a presentation state) and BITMAP (presentation state only, an overlay group named by
 Shutter Overlay Group (0018,1623)). With several shapes, only the pixels inside all of them
 are seen. Coordinates are 1-based row/column of the image pixel matrix. The shuttered area
-shows Shutter Presentation Value (0018,1622), a P-value 0..FFFFH (default black).
+shows Shutter Presentation Value (0018,1622), a P-value 0..FFFFH (default black), or on a
+colour display Shutter Presentation Color CIELab Value (0018,1624) (PS3.3 C.10.7.1.1, converted
+to sRGB by :mod:`app.imaging.cielab`): a grey image under a coloured shutter is shown as RGB.
 """
 
 from __future__ import annotations
@@ -16,21 +18,36 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from app.core.errors import DicomInputError
+from app.imaging.cielab import dicom_lab_to_srgb
 from app.imaging.overlays import overlays_from
 
 
 @dataclass(frozen=True, eq=False)
 class ShutterLayer:
-    """The shuttered pixels (``mask`` True) and the grey they show (``value``, uint8)."""
+    """The shuttered pixels (``mask`` True), the grey they show (``value``, uint8) and, when the
+    shutter has a CIELab colour, its sRGB ``colour``."""
 
     mask: np.ndarray
     value: int
     shapes: tuple[str, ...]
+    colour: tuple[int, int, int] | None = None
+
+    @property
+    def coloured(self) -> bool:
+        """True when the shutter has a colour that is not a grey (it then needs an RGB display)."""
+        return self.colour is not None and len(set(self.colour)) > 1
 
     def apply(self, display: np.ndarray) -> np.ndarray:
-        """A copy of uint8 display pixels (grey or RGB) with the shutter drawn (for export/print)."""
-        out = display.copy()
-        out[self.mask] = self.value
+        """A copy of uint8 display pixels (grey or RGB) with the shutter drawn (for export/print).
+
+        A grey image under a coloured shutter comes back as RGB; otherwise the shape is kept.
+        """
+        grey_to_rgb = self.coloured and display.ndim == 2
+        out = np.repeat(display[:, :, None], 3, axis=2) if grey_to_rgb else display.copy()
+        if self.colour is not None and out.ndim == 3:
+            out[self.mask] = self.colour
+        else:
+            out[self.mask] = self.value
         return out
 
 
@@ -130,9 +147,14 @@ def shutter_layer(
             mask |= _bitmap(ds, shape, image if image is not None else ds, image_frame)
         else:
             raise DicomInputError(f"Shutter Shape {kind!r} is not RECTANGULAR, CIRCULAR, POLYGONAL or BITMAP.")
+    lab = ds.get("ShutterPresentationColorCIELabValue")
+    colour = dicom_lab_to_srgb([int(v) for v in lab]) if lab not in (None, "") else None
     value = ds.get("ShutterPresentationValue")
-    grey = 0 if value in (None, "") else round(int(value) / 65535 * 255)
-    return ShutterLayer(mask=mask, value=grey, shapes=shapes)
+    if value not in (None, ""):
+        grey = round(int(value) / 65535 * 255)
+    else:  # a grey colour stands for the grey value; else the default, black
+        grey = colour[0] if colour is not None and len(set(colour)) == 1 else 0
+    return ShutterLayer(mask=mask, value=grey, shapes=shapes, colour=colour)
 
 
 def _bitmap(ds: Dataset, shape: tuple[int, int], holder: Dataset, image_frame: int) -> np.ndarray:
