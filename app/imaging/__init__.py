@@ -4,7 +4,8 @@
 - ``frames``: decoding of every accepted transfer syntax; colour frames to RGB.
 - ``modality_lut``, ``voi_lut``, ``presentation_lut``, ``presets``: the grey stages, composed by
   ``pipeline.GreyPipeline`` into one cached uint8 table (direct evaluation above 16 bits).
-- ``overlays``, ``shutters``, ``annotations``: layers (bool masks + values), never baked in.
+- ``overlays``, ``shutters``, ``annotations``: layers (bool masks + values), never baked in;
+  ``view_geometry``, ``text_layer``, ``burn_in``: graphic layers and text drawn in the displayed frame.
 - ``spatial``: rotation, flip and displayed area.
 - ``presentation_state``: what a GSPS says about one frame; ``render``: one frame with its
   layers and geometry (``lightbox render``, ``render_cli``).

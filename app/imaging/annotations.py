@@ -3,10 +3,11 @@
 Graphic Annotation Sequence (0070,0001) items reference images (and frames) and a Graphic
 Layer (0070,0002); Graphic Layer Sequence (0070,0060) gives each layer its order (drawn
 lowest first) and recommended grey. Graphic objects (POINT, POLYLINE, INTERPOLATED, CIRCLE,
-ELLIPSE, optionally filled) in PIXEL units are rasterised here as bool masks of the image
+ELLIPSE, optionally filled) are rasterised here as bool masks: in PIXEL units over the image
 (coordinates are column\\row with the image's top left corner at 0.0, so pixel (r, c)
-covers [c, c+1) x [r, r+1)); DISPLAY units (0..1 of the displayed area) and text objects
-are kept in the model for the viewer to draw after the spatial transform.
+covers [c, c+1) x [r, r+1)), in DISPLAY units (0..1 of the displayed area as shown) over the
+displayed frame (:meth:`AnnotationLayer.display_mask`). Text objects are drawn by
+:mod:`app.imaging.text_layer`; :mod:`app.imaging.burn_in` puts it all together.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -34,15 +36,24 @@ class GraphicObject:
     filled: bool = False
 
 
+Justification = Literal["LEFT", "RIGHT", "CENTER"]
+
+
 @dataclass(frozen=True)
 class TextObject:
-    """One text object (PS3.3 C.10.5.1.1): text, optional bounding box and anchor point."""
+    """One text object (PS3.3 C.10.5.1.1): text, optional bounding box and anchor point.
+
+    Points are (column, row) pairs in ``box_units`` / ``anchor_units`` (PIXEL or DISPLAY);
+    ``justification`` is Bounding Box Text Horizontal Justification (0070,0012).
+    """
 
     text: str
-    units: str = "PIXEL"
+    box_units: str = "PIXEL"
     bounding_box: tuple[tuple[float, float], tuple[float, float]] | None = None
     anchor: tuple[float, float] | None = None
     anchor_visible: bool = False
+    anchor_units: str = "PIXEL"
+    justification: Justification = "LEFT"
 
 
 @dataclass
@@ -55,6 +66,13 @@ class AnnotationLayer:
     description: str = ""
     graphics: list[GraphicObject] = field(default_factory=list)
     texts: list[TextObject] = field(default_factory=list)
+    rgb: tuple[int, int, int] | None = None  # recommended display colour (from CIELab), 0..255 each
+
+    def value(self, colour: bool) -> int | tuple[int, int, int]:
+        """What the layer draws with: its recommended colour on colour output when it has one, else grey."""
+        if colour:
+            return self.rgb if self.rgb is not None else (self.grey, self.grey, self.grey)
+        return self.grey
 
     def mask(self, shape: tuple[int, int]) -> np.ndarray:
         """The layer's PIXEL-unit graphics rasterised over an image of ``shape``."""
@@ -62,6 +80,20 @@ class AnnotationLayer:
         for graphic in self.graphics:
             if graphic.units == "PIXEL":
                 out |= rasterise(graphic, shape)
+        return out
+
+    def display_mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """The layer's DISPLAY-unit graphics over the displayed frame of ``shape`` (rows, columns).
+
+        DISPLAY units run from 0.0 (top left) to 1.0 (bottom right) of the displayed area as
+        shown, after the spatial transform (PS3.3 C.10.5.1.2): they are scaled to its pixels.
+        """
+        out = np.zeros(shape, dtype=bool)
+        rows, columns = shape
+        for graphic in self.graphics:
+            if graphic.units == "DISPLAY":
+                points = tuple((x * columns, y * rows) for x, y in graphic.points)
+                out |= rasterise(GraphicObject(graphic.graphic_type, points, "PIXEL", graphic.filled), shape)
         return out
 
 
@@ -132,11 +164,18 @@ def annotation_layers(state: Dataset, image: Dataset, frame: int = 0) -> list[An
     layers: dict[str, AnnotationLayer] = {}
     for item in state.get("GraphicLayerSequence") or []:
         grey_p = item.get("GraphicLayerRecommendedDisplayGrayscaleValue")
+        lab = item.get("GraphicLayerRecommendedDisplayCIELabValue")
+        rgb = _lab_to_rgb(lab) if lab not in (None, "") and len(lab) == 3 else None
+        if grey_p in (None, ""):  # PS3.3 C.10.7.1.1: a colour only: show its lightness on grey output
+            grey = round(int(lab[0]) / 65535 * 255) if rgb is not None else 255
+        else:
+            grey = round(int(grey_p) / 65535 * 255)
         layers[str(item.GraphicLayer)] = AnnotationLayer(
             name=str(item.GraphicLayer),
             order=int(item.get("GraphicLayerOrder", 0) or 0),
-            grey=255 if grey_p in (None, "") else round(int(grey_p) / 65535 * 255),
+            grey=grey,
             description=str(item.get("GraphicLayerDescription", "")),
+            rgb=rgb,
         )
     uid = str(image.get("SOPInstanceUID", ""))
     for item in state.get("GraphicAnnotationSequence") or []:
@@ -158,14 +197,28 @@ def annotation_layers(state: Dataset, image: Dataset, frame: int = 0) -> list[An
                 [*(t.get("BoundingBoxTopLeftHandCorner") or []), *(t.get("BoundingBoxBottomRightHandCorner") or [])]
             )
             anchor = _pairs(t.get("AnchorPoint"))
-            units = t.get("BoundingBoxAnnotationUnits") or t.get("AnchorPointAnnotationUnits") or "PIXEL"
+            justification = str(t.get("BoundingBoxTextHorizontalJustification", "LEFT") or "LEFT").strip().upper()
             layer.texts.append(
                 TextObject(
                     text=str(t.get("UnformattedTextValue", "")),
-                    units=str(units).strip().upper(),
+                    box_units=str(t.get("BoundingBoxAnnotationUnits") or "PIXEL").strip().upper(),
                     bounding_box=(box[0], box[1]) if len(box) == 2 else None,
                     anchor=anchor[0] if anchor else None,
                     anchor_visible=str(t.get("AnchorPointVisibility", "N")).strip().upper() == "Y",
+                    anchor_units=str(t.get("AnchorPointAnnotationUnits") or "PIXEL").strip().upper(),
+                    justification=justification if justification in ("RIGHT", "CENTER") else "LEFT",  # type: ignore[arg-type]
                 )
             )
     return sorted((layer for layer in layers.values() if layer.graphics or layer.texts), key=lambda la: la.order)
+
+
+def _lab_to_rgb(lab: object) -> tuple[int, int, int]:
+    """sRGB (0..255) of a DICOM CIELab value (three US 0..FFFFH, PS3.3 C.10.7.1.1), by highdicom."""
+    from highdicom.color import CIELabColor  # imported here: highdicom takes ~0.7 s to import
+
+    red, green, blue = CIELabColor.from_dicom_value([int(v) for v in lab]).to_rgb()  # type: ignore[attr-defined]
+    return (
+        int(np.clip(round(red), 0, 255)),
+        int(np.clip(round(green), 0, 255)),
+        int(np.clip(round(blue), 0, 255)),
+    )

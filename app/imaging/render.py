@@ -1,9 +1,11 @@
 """One frame rendered for export or print: pixels, then layers, then geometry (DESIGN.md section 4).
 
-The grey stages (or colour to RGB) give the pixels; the shutter and the overlays are kept as
-layers (:class:`RenderedFrame`) and only drawn by :meth:`RenderedFrame.composite`, which then
-applies the displayed area and the spatial transform. ``lightbox render`` writes that
-composite as PNG (PNG: ISO/IEC 15948; grey 8-bit or RGB 8-bit, no filtering).
+The grey stages (or colour to RGB) give the pixels; the shutter, the overlays and the graphic
+layers are kept as layers (:class:`RenderedFrame`) and only drawn by
+:meth:`RenderedFrame.composite`: shutter and overlays over the image, then the displayed area
+and the spatial transform, then the graphic layers with their text in the displayed frame
+(:mod:`app.imaging.burn_in`). ``lightbox render`` writes that composite as PNG (PNG: ISO/IEC
+15948; grey 8-bit or RGB 8-bit, no filtering).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from pydicom.dataset import Dataset
 
 from app.core.errors import DicomInputError
 from app.imaging.annotations import AnnotationLayer, annotation_layers
+from app.imaging.burn_in import burn_in
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
 from app.imaging.overlays import OverlayLayer, combined_mask, overlay_layers, overlays_from
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.presentation_state import PresentationState
 from app.imaging.shutters import ShutterLayer, shutter_layer
 from app.imaging.spatial import DisplayedArea, SpatialTransform
+from app.imaging.view_geometry import ViewGeometry
 from app.imaging.voi_lut import VOI, Window
 
 OVERLAY_VALUE = 255
@@ -41,17 +45,35 @@ class RenderedFrame:
     voi: VOI | None
     annotations: list[AnnotationLayer] = field(default_factory=list)
 
-    def composite(self, overlays: bool = True, annotations: bool = True) -> np.ndarray:
-        """Pixels with shutter, overlays then graphic layers (in their order) drawn, cut to the
-        displayed area and transformed. Text and DISPLAY-unit graphics are left to the viewer."""
+    @property
+    def geometry(self) -> ViewGeometry:
+        """The displayed frame: displayed area, then spatial transform."""
+        return ViewGeometry((self.pixels.shape[0], self.pixels.shape[1]), self.displayed_area, self.transform)
+
+    def composite(self, overlays: bool = True, annotations: bool = True, colour: bool | None = None) -> np.ndarray:
+        """What the viewer shows, at the resolution of the image (or of its displayed area).
+
+        The shutter and the overlays are drawn over the pixels, which are then cut to the
+        displayed area and transformed; the graphic layers (graphics in PIXEL and DISPLAY
+        units, text objects) are burnt in last, in layer order (:func:`~app.imaging.burn_in.burn_in`).
+
+        Parameters
+        ----------
+        colour
+            RGB output, where layers show their recommended colour; default: RGB for a colour image.
+        """
         out = self.shutter.apply(self.pixels) if self.shutter is not None else self.pixels.copy()
         if overlays and self.overlays:
             out[combined_mask(self.overlays, out.shape[:2])] = OVERLAY_VALUE
-        for layer in self.annotations if annotations else []:
-            out[layer.mask(out.shape[:2])] = layer.grey
-        if self.displayed_area is not None:
-            out = self.displayed_area.crop(out)
-        return self.transform.apply(out)
+        geometry = self.geometry
+        out = geometry.to_display(out)
+        if colour and out.ndim == 2:
+            out = np.repeat(out[:, :, None], 3, axis=2)
+        elif colour is False and out.ndim == 3:
+            raise ValueError("A colour image has no grey composite; ask for colour.")
+        if annotations and self.annotations:
+            burn_in(out, self.annotations, geometry)
+        return out
 
 
 def render_frame(

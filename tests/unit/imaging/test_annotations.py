@@ -93,7 +93,8 @@ def test_layers_by_reference_frame_and_order() -> None:
     second = annotation_layers(ps, img, 1)
     assert [la.name for la in second] == ["BOTTOM", "TOP"]  # lowest order drawn first
     assert second[0].texts[0].text == "note" and second[0].texts[0].anchor == (3.0, 4.0)
-    assert second[0].mask((16, 16)).sum() == 1  # the DISPLAY-unit point is left to the viewer
+    assert second[0].mask((16, 16)).sum() == 1  # PIXEL units only; the DISPLAY point is in display_mask
+    assert second[0].display_mask((16, 16))[8, 8]  # (0.5, 0.5) of a 16 x 16 displayed frame
     other = image(ramp(16, 16, 0, 255), bits_allocated=8)
     assert annotation_layers(ps, other, 0) == []
 
