@@ -82,8 +82,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def system_path() -> str:
+    """PATH without the virtual environment's bin, where pynetdicom installs its own
+    ``storescu``/``storescp``/``findscu``/``movescu`` scripts that would shadow DCMTK's."""
+    venv_bin = Path(sys.prefix, "bin").resolve()
+    dirs = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    return os.pathsep.join(d for d in dirs if d and Path(d).resolve() != venv_bin)
+
+
 def dcmtk_env() -> dict[str, str]:
-    return dict(os.environ, TCP_NODELAY="1")
+    return dict(os.environ, TCP_NODELAY="1", PATH=system_path())
 
 
 def start_lightbox(
@@ -194,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     for tool in ("storescu", "storescp"):
-        if shutil.which(tool) is None:
+        if shutil.which(tool, path=system_path()) is None:
             raise SystemExit(f"{tool} (DCMTK) is not installed")
 
     work = Path(tempfile.mkdtemp(prefix="lightbox-bench-"))

@@ -110,8 +110,17 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def require_tool(name: str) -> str:
-    """Path of a real peer's command; fails (never skips) when the peer is not installed."""
-    path = shutil.which(name)
+    """Path of a real peer's command; fails (never skips) when the peer is not installed.
+
+    The virtual environment's own ``bin`` is left out of the search: pynetdicom installs
+    console scripts named like DCMTK's (``findscu``, ``storescp``, ...) there, and with the
+    environment activated they would stand in for the real peers.
+    """
+    venv_bin = Path(sys.prefix, "bin").resolve()
+    search = os.pathsep.join(
+        d for d in os.environ.get("PATH", os.defpath).split(os.pathsep) if d and Path(d).resolve() != venv_bin
+    )
+    path = shutil.which(name, path=search)
     if path is None:
         pytest.fail(f"{name} is not installed: run the README's test command, which installs the test peers.")
     return path

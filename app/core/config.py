@@ -38,6 +38,51 @@ class QueryRetrieveAE:
 
 
 @dataclass(frozen=True)
+class WorklistAE:
+    """The Modality Worklist SCP application entity (PS3.4 K): AE title, port, hit limit.
+
+    ``drop_completed``: items whose procedure step is COMPLETED or DISCONTINUED (by MPPS)
+    are no longer returned.
+    """
+
+    ae_title: str = "DICOM_MWL_SCP"
+    port: int = 7850
+    hit_limit: int = 500
+    hit_limit_empty: bool = False
+    drop_completed: bool = True
+
+
+@dataclass(frozen=True)
+class MppsSettings:
+    """The MPPS SCP (PS3.4 F.7, on the Q/R AE): ``relay_to`` lists destination AE titles
+    every received N-CREATE / N-SET is forwarded to, as a durable job."""
+
+    relay_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommitmentSettings:
+    """The Storage Commitment Push Model SCP (PS3.4 J.3, on every Storage AE).
+
+    ``same_association``: send the N-EVENT-REPORT on the requesting association while it
+    is open; otherwise (or when it closed) open a new association to the requester, found
+    among the destinations by its AE title. ``report_to``: when set, always report to this
+    destination AE title on a new association (the IHE option).
+    """
+
+    same_association: bool = True
+    report_to: str = ""
+
+
+@dataclass(frozen=True)
+class KnownPeer:
+    """A calling AE title and the host it may connect from (the reference's known hosts)."""
+
+    ae_title: str
+    host: str
+
+
+@dataclass(frozen=True)
 class Destination:
     """A C-MOVE destination (PS3.4 C.4.2): an AE title and where it listens."""
 
@@ -66,6 +111,17 @@ class ServerConfig:
     storage: tuple[StorageAE, ...] = (StorageAE(),)
     qr: QueryRetrieveAE = field(default_factory=QueryRetrieveAE)
     destinations: tuple[Destination, ...] = ()
+    mwl: WorklistAE = field(default_factory=WorklistAE)
+    mpps: MppsSettings = field(default_factory=MppsSettings)
+    commitment: CommitmentSettings = field(default_factory=CommitmentSettings)
+    # Calling-AE allow-list of every SCP AE: off by default; loopback peers stay allowed
+    # unless allow_loopback is false.
+    restrict_to_known_peers: bool = False
+    allow_loopback: bool = True
+    known_peers: tuple[KnownPeer, ...] = ()
+    # Durable jobs: first retry after this many seconds, doubling up to an hour.
+    job_retry_seconds: float = 5.0
+    job_max_attempts: int = 20
 
     def effective_index_url(self) -> str:
         """The SQLAlchemy URL of the index; SQLite inside ``data_dir`` when none is set."""
@@ -149,6 +205,79 @@ def _qr_from(raw: Any) -> QueryRetrieveAE:
     )
 
 
+def _table(raw: Any, name: str, cls: type[Any]) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"[server.{name}] must be a table; see README 'Configuration' for the keys.")
+    unknown = set(raw) - set(cls.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"[server.{name}]: unknown key(s) {sorted(unknown)}; see README 'Configuration'.")
+    return raw
+
+
+def _bool(raw: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} {key} = {value!r}: use true or false.")
+    return value
+
+
+def _mwl_from(raw: Any) -> WorklistAE:
+    raw = _table(raw, "mwl", WorklistAE)
+    d = WorklistAE()
+    hit_limit = raw.get("hit_limit", d.hit_limit)
+    if not isinstance(hit_limit, int) or isinstance(hit_limit, bool) or hit_limit < 1:
+        raise ConfigError(f"[server.mwl] hit_limit = {hit_limit!r}: use a whole number of at least 1 (default 500).")
+    return WorklistAE(
+        ae_title=validate_ae_title(raw.get("ae_title", d.ae_title), "[server.mwl]"),
+        port=_port(raw.get("port", d.port), "[server.mwl]"),
+        hit_limit=hit_limit,
+        hit_limit_empty=_bool(raw, "hit_limit_empty", d.hit_limit_empty, "[server.mwl]"),
+        drop_completed=_bool(raw, "drop_completed", d.drop_completed, "[server.mwl]"),
+    )
+
+
+def _mpps_from(raw: Any, destinations: tuple[Destination, ...]) -> MppsSettings:
+    raw = _table(raw, "mpps", MppsSettings)
+    relay = raw.get("relay_to", [])
+    if not isinstance(relay, list) or not all(isinstance(t, str) for t in relay):
+        raise ConfigError(f"[server.mpps] relay_to = {relay!r}: use a list of destination AE titles.")
+    known = {d.ae_title for d in destinations}
+    for title in relay:
+        if title.strip() not in known:
+            raise ConfigError(f"[server.mpps] relay_to names {title!r}, which is not one of [[server.destinations]].")
+    return MppsSettings(relay_to=tuple(t.strip() for t in relay))
+
+
+def _commitment_from(raw: Any, destinations: tuple[Destination, ...]) -> CommitmentSettings:
+    raw = _table(raw, "commitment", CommitmentSettings)
+    report_to = raw.get("report_to", "")
+    if not isinstance(report_to, str):
+        raise ConfigError(f"[server.commitment] report_to = {report_to!r}: use a destination AE title or \"\".")
+    if report_to.strip() and report_to.strip() not in {d.ae_title for d in destinations}:
+        raise ConfigError(
+            f"[server.commitment] report_to names {report_to!r}, which is not one of [[server.destinations]]."
+        )
+    return CommitmentSettings(
+        same_association=_bool(raw, "same_association", True, "[server.commitment]"),
+        report_to=report_to.strip(),
+    )
+
+
+def _known_peers_from(raw: Any) -> tuple[KnownPeer, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("[[server.known_peers]] must be an array of tables (ae_title, host).")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"[[server.known_peers]] #{i + 1}"
+        if not isinstance(item, Mapping) or set(item) - {"ae_title", "host"}:
+            raise ConfigError(f"{where} must be a table with ae_title and host only.")
+        host = item.get("host")
+        if not isinstance(host, str) or not host.strip():
+            raise ConfigError(f"{where}: host {host!r} is invalid; give a host name or an IP address.")
+        out.append(KnownPeer(validate_ae_title(item.get("ae_title", ""), where), host.strip()))
+    return tuple(out)
+
+
 def _destinations_from(raw: Any) -> tuple[Destination, ...]:
     if not isinstance(raw, list):
         raise ConfigError("[[server.destinations]] must be an array of tables (ae_title, host, port).")
@@ -202,6 +331,10 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
     if len(set(titles)) != len(titles):
         raise ConfigError(f"[[server.storage]]: AE titles must be distinct, got {titles}.")
     defaults = ServerConfig()
+    destinations = _destinations_from(raw.get("destinations", []))
+    retry = raw.get("job_retry_seconds", defaults.job_retry_seconds)
+    if not isinstance(retry, int | float) or isinstance(retry, bool) or retry <= 0:
+        raise ConfigError(f"[server] job_retry_seconds = {retry!r}: use a positive number of seconds.")
     return ServerConfig(
         data_dir=Path(data_dir).expanduser() if data_dir else defaults.data_dir,
         dicom_host=str(raw.get("dicom_host", defaults.dicom_host)),
@@ -218,7 +351,15 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
         network_timeout=float(raw.get("network_timeout", defaults.network_timeout)),
         storage=storage,
         qr=_qr_from(raw.get("qr", {})),
-        destinations=_destinations_from(raw.get("destinations", [])),
+        destinations=destinations,
+        mwl=_mwl_from(raw.get("mwl", {})),
+        mpps=_mpps_from(raw.get("mpps", {}), destinations),
+        commitment=_commitment_from(raw.get("commitment", {}), destinations),
+        restrict_to_known_peers=_bool(raw, "restrict_to_known_peers", False, "[server]"),
+        allow_loopback=_bool(raw, "allow_loopback", True, "[server]"),
+        known_peers=_known_peers_from(raw.get("known_peers", [])),
+        job_retry_seconds=float(retry),
+        job_max_attempts=_positive_int(raw, "job_max_attempts", defaults.job_max_attempts),
     )
 
 
@@ -263,6 +404,8 @@ def load_config(
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -285,7 +428,7 @@ def server_config_toml(config: ServerConfig) -> str:
         if is_dataclass(value):
             tables += ["", f"[server.{item.name}]"]
             tables += [f"{f.name} = {_toml_value(getattr(value, f.name))}" for f in fields(value)]
-        elif isinstance(value, tuple):
+        elif isinstance(value, tuple) and all(is_dataclass(v) for v in value):
             for entry in value:
                 tables += ["", f"[[server.{item.name}]]"]
                 tables += [f"{f.name} = {_toml_value(getattr(entry, f.name))}" for f in fields(entry)]

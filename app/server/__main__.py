@@ -39,9 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 def _open_index(config: ServerConfig) -> Any:
     # The composition root: the only place outside app.server.index that names it.
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its import logs plugin setup at INFO
-    from app.server.index.catalogue import open_catalogue
+    from app.server.index.stores import open_index
 
-    return open_catalogue(
+    return open_index(
         config.effective_index_url(),
         busy_timeout_ms=config.index_busy_timeout_ms,
         synchronous_full=config.fsync and config.sync_directories,

@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from app import __version__
 from app.core.config import ServerConfig
@@ -22,7 +22,9 @@ from app.core.errors import ServerUnavailableError
 from app.server.api import DEFAULT_MAX_REQUEST_BYTES, ApiContext, create_app
 from app.server.api.runner import HttpServer
 from app.server.context import Ingest
+from app.server.index.job_records import JobStoreProtocol
 from app.server.index.records import CatalogueProtocol
+from app.server.jobs import JobRunner
 from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
 from app.server.storage import Storage
@@ -32,7 +34,21 @@ LOGGER = logging.getLogger(__name__)
 #: Prefix of the one line printed on stdout once the server accepts requests.
 READY_PREFIX = "LIGHTBOX-READY "
 
-IndexOpener = Callable[[ServerConfig], CatalogueProtocol]
+
+
+class IndexStoresProtocol(Protocol):
+    """The stores of the index (:class:`app.server.index.stores.IndexStores`)."""
+
+    @property
+    def catalogue(self) -> CatalogueProtocol: ...
+
+    @property
+    def jobs(self) -> JobStoreProtocol: ...
+
+    def close(self) -> None: ...
+
+
+IndexOpener = Callable[[ServerConfig], IndexStoresProtocol]
 
 
 @dataclass
@@ -54,7 +70,8 @@ class Server:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     storage_addresses: list[tuple[str, int]] = field(default_factory=list, init=False)
     qr_address: tuple[str, int] | None = field(default=None, init=False)
-    _catalogue: CatalogueProtocol | None = field(default=None, init=False, repr=False)
+    _index: IndexStoresProtocol | None = field(default=None, init=False, repr=False)
+    _jobs: JobRunner | None = field(default=None, init=False, repr=False)
     _storage: Storage | None = field(default=None, init=False, repr=False)
     _scp: StorageService | None = field(default=None, init=False, repr=False)
     _qr: QueryRetrieveService | None = field(default=None, init=False, repr=False)
@@ -70,9 +87,11 @@ class Server:
         cfg = self.config
         self._storage = Storage(cfg.data_dir / "storage", fsync=cfg.fsync, sync_directories=cfg.sync_directories)
         self._storage.remove_leftovers()
-        self._catalogue = self.open_index(cfg)
-        ingest = Ingest(cfg, self._storage, self._catalogue)
+        self._index = index = self.open_index(cfg)
+        catalogue = index.catalogue
+        ingest = Ingest(cfg, self._storage, catalogue)
         try:
+            self._jobs = JobRunner(index.jobs, retry_seconds=cfg.job_retry_seconds)
             self._scp = StorageService(cfg, ingest)
             try:
                 self.storage_addresses = self._scp.start()
@@ -84,7 +103,7 @@ class Server:
                 ) from exc
             for title, port in self.storage_addresses:
                 LOGGER.info("Storage SCP %s listening on %s port %d", title, cfg.dicom_host, port)
-            self._qr = QueryRetrieveService(cfg, self._catalogue, self._storage.path_of)
+            self._qr = QueryRetrieveService(cfg, catalogue, self._storage.path_of)
             try:
                 self.qr_address = self._qr.start()
             except OSError as exc:
@@ -93,7 +112,8 @@ class Server:
                     f"{exc.strerror or exc}; choose another port in [server.qr]"
                 ) from exc
             LOGGER.info("Q/R SCP %s listening on %s port %d", self.qr_address[0], cfg.dicom_host, self.qr_address[1])
-            ctx = ApiContext(self._catalogue, self._storage, ingest, __version__, self.max_request_bytes)
+            self._jobs.start()
+            ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
             LOGGER.info("HTTP API (DICOMweb at /dicom-web, admin at /api) on %s", self._http.url)
@@ -128,9 +148,12 @@ class Server:
         if self._http is not None:
             self._http.stop()
             self._http = None
-        if self._catalogue is not None:
-            self._catalogue.close()
-            self._catalogue = None
+        if self._jobs is not None:
+            self._jobs.stop()
+            self._jobs = None
+        if self._index is not None:
+            self._index.close()
+            self._index = None
         if self._storage is not None:
             self._storage.remove_leftovers()
             self._storage.close()

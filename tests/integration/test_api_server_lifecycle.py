@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pydicom
-import pytest
 from pydicom.data import get_testdata_file
+
+from tests.conftest import require_tool
 
 READY = "LIGHTBOX-READY "
 
@@ -47,9 +47,7 @@ def stop(proc: subprocess.Popen[str]) -> int:
 
 
 def test_storescu_to_qido_and_clean_restart(tmp_path: Path) -> None:
-    storescu = shutil.which("storescu")
-    if storescu is None:
-        pytest.fail("storescu (DCMTK) is not installed: run the README's test command, which installs the peers.")
+    storescu = require_tool("storescu")
     data_dir = tmp_path / "data"
     config = tmp_path / "server.toml"
     config.write_text(

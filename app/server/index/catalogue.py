@@ -368,12 +368,5 @@ class Catalogue:
 def open_catalogue(
     url: str, *, busy_timeout_ms: int = engine_mod.DEFAULT_BUSY_TIMEOUT_MS, synchronous_full: bool = False
 ) -> Catalogue:
-    """Create the engine, bring the schema up to date (``alembic upgrade head``) and return
-    the catalogue."""
-    engine = engine_mod.create_index_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full)
-    try:
-        engine_mod.upgrade(engine)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise IndexFailure(f"cannot open the index: {exc}; check index_url and the data directory") from exc
-    return Catalogue(engine)
+    """Open the index (schema brought up to date) and return its catalogue alone."""
+    return Catalogue(engine_mod.open_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full))

@@ -16,6 +16,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.errors import IndexFailure
 
 LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +106,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
         connection.commit()
     LOGGER.info("index schema at %s (%s)", revision, engine.url.render_as_string(hide_password=True))
+
+
+def open_engine(
+    url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, synchronous_full: bool = False
+) -> Engine:
+    """Create the engine of the index and bring its schema up to date (``alembic upgrade head``)."""
+    engine = create_index_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise IndexFailure(f"cannot open the index: {exc}; check index_url and the data directory") from exc
+    return engine
 
 
 def close_engine(engine: Engine) -> None:

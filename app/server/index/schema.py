@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -102,10 +103,86 @@ instance = Table(
     Column("size", BigInteger, nullable=False),
     Column("received_at", DateTime(timezone=False), nullable=False),
     Column("source_ae", String(64), nullable=False, default=""),
+    # "<algorithm>:<hex digest>" of the stored file, recorded at ingest (Storage Commitment
+    # checks the file against it, PS3.4 J.3.2); NULL for rows indexed before revision 0002.
+    Column("checksum", String(80), nullable=True),
     UniqueConstraint("relpath", name="uq_instance_relpath"),
 )
 Index("ix_instance_series", instance.c.series_fk)
 Index("ix_instance_sop_uid", instance.c.sop_instance_uid)
+
+#: Modality Worklist items (PS3.4 K.6.1, the reference's appendix F), one per Scheduled
+#: Procedure Step. ``dataset`` holds the whole item in the DICOM JSON model (PS3.18 F.2);
+#: the columns are copies of the matching keys.
+worklist_item = Table(
+    "worklist_item",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(64), nullable=False, default=""),
+    Column("patient_name", String(324), nullable=False, default=""),
+    Column("patient_name_lc", String(324), nullable=False, default=""),
+    Column("birth_date", String(8), nullable=False, default=""),
+    Column("sex", String(16), nullable=False, default=""),
+    Column("accession_number", String(64), nullable=False, default=""),
+    Column("referring_physician_name", String(324), nullable=False, default=""),
+    Column("requested_procedure_id", String(16), nullable=False, default=""),
+    Column("study_instance_uid", String(64), nullable=False, default=""),
+    Column("sps_id", String(16), nullable=False, default=""),
+    Column("sps_start_date", String(8), nullable=False, default=""),
+    Column("sps_start_time", String(16), nullable=False, default=""),
+    Column("modality", String(16), nullable=False, default=""),
+    Column("station_ae_title", String(16), nullable=False, default=""),
+    Column("station_name", String(16), nullable=False, default=""),
+    Column("performing_physician_name", String(324), nullable=False, default=""),
+    # SCHEDULED, ARRIVED, READY, IN PROGRESS, COMPLETED or DISCONTINUED (PS3.3 C.4.10); the
+    # MPPS SCP moves it on, the MWL SCP leaves COMPLETED/DISCONTINUED out when configured so.
+    Column("status", String(16), nullable=False, default="SCHEDULED"),
+    Column("dataset", Text, nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_worklist_sps_date", worklist_item.c.sps_start_date)
+Index("ix_worklist_accession", worklist_item.c.accession_number)
+Index("ix_worklist_sps_id", worklist_item.c.sps_id)
+
+#: Modality Performed Procedure Steps received by the MPPS SCP (PS3.4 F.7), one per SOP
+#: Instance UID; ``dataset`` is the current attribute set in the DICOM JSON model.
+mpps = Table(
+    "mpps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sop_instance_uid", String(64), nullable=False),
+    # IN PROGRESS, COMPLETED or DISCONTINUED (PS3.3 C.7.3.1 Performed Procedure Step Status)
+    Column("status", String(16), nullable=False),
+    Column("calling_ae_title", String(16), nullable=False, default=""),
+    Column("patient_id", String(64), nullable=False, default=""),
+    Column("study_instance_uid", String(64), nullable=False, default=""),
+    Column("accession_number", String(64), nullable=False, default=""),
+    Column("dataset", Text, nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+    UniqueConstraint("sop_instance_uid", name="uq_mpps_uid"),
+)
+
+#: Durable outbound work (commitment reports, MPPS relay, sends): queued -> running ->
+#: done | failed | cancelled; retried with back-off until ``max_attempts``.
+job = Table(
+    "job",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("description", String(200), nullable=False, default=""),
+    Column("payload", Text, nullable=False),
+    Column("progress", Text, nullable=False, default="{}"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=False), nullable=False),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+)
+Index("ix_job_due", job.c.state, job.c.next_attempt_at)
 
 #: Named monotonically increasing counters (``changes``, ``request``), updated in the
 #: same transaction as the rows they count.

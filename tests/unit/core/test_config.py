@@ -117,3 +117,34 @@ def test_invalid_qr_settings_are_refused(tmp_path: Path, toml: str, expected: st
     bad.write_text(toml)
     with pytest.raises(ConfigError, match=expected):
         load_config(files=[bad], include_user_file=False)
+
+
+def test_service_defaults() -> None:
+    server = load_config(include_user_file=False).server
+    assert (server.mwl.ae_title, server.mwl.port, server.mwl.hit_limit, server.mwl.drop_completed) == (
+        "DICOM_MWL_SCP", 7850, 500, True,
+    )
+    assert server.mpps.relay_to == ()
+    assert (server.commitment.same_association, server.commitment.report_to) == (True, "")
+    assert (server.restrict_to_known_peers, server.allow_loopback, server.known_peers) == (False, True, ())
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("[server.mwl]\nhit_limit = 0", "hit_limit"),
+        ('[server.mwl]\ndrop_completed = "no"', "true or false"),
+        ("[server.mwl]\nbogus = 1", "unknown key"),
+        ('[server.mpps]\nrelay_to = ["NOWHERE"]', "not one of"),
+        ('[server.mpps]\nrelay_to = "A"', "list of destination"),
+        ('[server.commitment]\nreport_to = "NOWHERE"', "not one of"),
+        ('[[server.known_peers]]\nae_title = "MOD"', "host"),
+        ("[server]\njob_retry_seconds = 0", "job_retry_seconds"),
+        ('[server]\nrestrict_to_known_peers = "yes"', "true or false"),
+    ],
+)
+def test_invalid_service_settings_are_refused(tmp_path: Path, toml: str, expected: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(files=[bad], include_user_file=False)

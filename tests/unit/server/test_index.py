@@ -27,6 +27,38 @@ def record(**kw: object) -> InstanceRecord:
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
+def test_migrations_create_exactly_the_tables_of_the_schema(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.server.index.schema import metadata
+
+    catalogue = open_catalogue(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    try:
+        with catalogue.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    finally:
+        catalogue.close()
+    assert diff == []
+
+
+def test_upgrade_from_the_first_revision_keeps_the_rows(tmp_path: Path) -> None:
+    from app.server.index import engine as engine_mod
+
+    url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+    engine = engine_mod.create_index_engine(url)
+    engine_mod.upgrade(engine, "0001_initial")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO patient (patient_id, issuer, patient_name, patient_name_lc, birth_date, sex)"
+                             " VALUES ('P1', '', 'DOE^J', 'doe^j', '', '')")
+    engine.dispose()
+    catalogue = open_catalogue(url)
+    catalogue.close()
+    with sqlite3.connect(tmp_path / "index.sqlite") as db:
+        assert db.execute("SELECT patient_id FROM patient").fetchall() == [("P1",)]
+        assert "checksum" in {r[1] for r in db.execute("PRAGMA table_info(instance)")}
+
+
 def uids(rows: list[dict[str, object]], key: str = "StudyInstanceUID") -> list[object]:
     return [r[key] for r in rows]
 
@@ -37,10 +69,13 @@ def test_migration_creates_the_schema_on_an_empty_database(tmp_path: Path) -> No
     with sqlite3.connect(path) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"patient", "study", "series", "instance", "counter", "alembic_version"} <= tables
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001_initial",)
+        assert {"worklist_item", "mpps", "job"} <= tables
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002_services",)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         columns = {r[1] for r in db.execute("PRAGMA table_info(instance)")}
-        assert {"sop_instance_uid", "transfer_syntax_uid", "relpath", "size", "received_at", "source_ae"} <= columns
+        expected = {"sop_instance_uid", "transfer_syntax_uid", "relpath", "size", "received_at", "source_ae"}
+        expected.add("checksum")
+        assert expected <= columns
         unique = [r for r in db.execute("PRAGMA index_list(instance)") if r[2]]
         for idx in unique:  # only relpath is unique: duplicate SOP Instance UIDs must fit
             cols = [c[2] for c in db.execute(f"PRAGMA index_info({idx[1]})")]

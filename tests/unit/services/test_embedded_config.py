@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.config import Destination, QueryRetrieveAE, ServerConfig, StorageAE, load_config, server_config_toml
+from app.core.config import (
+    CommitmentSettings,
+    Destination,
+    KnownPeer,
+    MppsSettings,
+    QueryRetrieveAE,
+    ServerConfig,
+    StorageAE,
+    WorklistAE,
+    load_config,
+    server_config_toml,
+)
 from app.services.embedded_server import EmbeddedServer
 
 
@@ -19,6 +30,14 @@ def test_server_config_roundtrip(tmp_path: Path) -> None:
         storage=(StorageAE("FIRST", 0), StorageAE("SECOND", 11113)),
         qr=QueryRetrieveAE("MY_QR", 0, hit_limit=42, hit_limit_empty=True),
         destinations=(Destination("STORESCP", "127.0.0.1", 11112), Destination("OTHER", "pacs.local", 104)),
+        mwl=WorklistAE("MY_MWL", 0, hit_limit=7, drop_completed=False),
+        mpps=MppsSettings(relay_to=("STORESCP", "OTHER")),
+        commitment=CommitmentSettings(same_association=False, report_to="OTHER"),
+        restrict_to_known_peers=True,
+        allow_loopback=False,
+        known_peers=(KnownPeer("MODALITY1", "10.0.0.5"),),
+        job_retry_seconds=0.5,
+        job_max_attempts=3,
     )
     path = tmp_path / "server.toml"
     path.write_text(server_config_toml(config))

@@ -1,0 +1,151 @@
+"""The job table: durable outbound work, claimed one at a time (see :mod:`job_records`)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.errors import IndexFailure
+from app.server.index import engine as engine_mod
+from app.server.index.job_records import FINAL_STATES, Job, JobState
+from app.server.index.schema import job
+
+#: Longest error text kept with a job.
+_MAX_ERROR = 2000
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _job(row: Any) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"], kind=m["kind"], state=JobState(m["state"]), description=m["description"],
+        payload=json.loads(m["payload"]), progress=json.loads(m["progress"] or "{}"), attempts=m["attempts"],
+        max_attempts=m["max_attempts"], next_attempt_at=m["next_attempt_at"], last_error=m["last_error"],
+        created_at=m["created_at"], updated_at=m["updated_at"],
+    )
+
+
+class JobStore:
+    """Durable jobs in the index. Thread-safe; times are naive UTC.
+
+    Parameters
+    ----------
+    engine
+        The index engine (schema up to date).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        try:
+            with self._lock, self.engine.connect() as conn:
+                conn.execution_options(**{engine_mod.WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+        except SQLAlchemyError as exc:
+            raise IndexFailure(f"the job table could not be updated: {exc}") from exc
+
+    def enqueue(
+        self, kind: str, payload: dict[str, Any], *, description: str = "", max_attempts: int = 20,
+        not_before: dt.datetime | None = None,
+    ) -> int:
+        """Add a queued job; returns its id. ``payload`` must be JSON-serialisable."""
+        now = _now()
+        with self._writing() as conn:
+            result = conn.execute(job.insert().values(
+                kind=kind, state=JobState.QUEUED.value, description=description[:200], payload=json.dumps(payload),
+                progress="{}", attempts=0, max_attempts=max(1, max_attempts), next_attempt_at=not_before or now,
+                last_error="", created_at=now, updated_at=now,
+            ))
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def claim_due(self, kinds: frozenset[str], now: dt.datetime | None = None) -> Job | None:
+        """Mark the oldest due queued job of one of ``kinds`` running (one attempt more) and return it."""
+        now = now or _now()
+        with self._writing() as conn:
+            row = conn.execute(
+                select(job).where(job.c.state == JobState.QUEUED.value, job.c.next_attempt_at <= now,
+                                  job.c.kind.in_(sorted(kinds)))
+                .order_by(job.c.next_attempt_at, job.c.id).limit(1)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(update(job).where(job.c.id == row.id).values(
+                state=JobState.RUNNING.value, attempts=job.c.attempts + 1, updated_at=now))
+            claimed = conn.execute(select(job).where(job.c.id == row.id)).one()
+        return _job(claimed)
+
+    def finish(self, job_id: int, progress: dict[str, Any] | None = None) -> None:
+        """The job is done (unless it was cancelled meanwhile)."""
+        values: dict[str, Any] = {"state": JobState.DONE.value, "updated_at": _now(), "last_error": ""}
+        if progress is not None:
+            values["progress"] = json.dumps(progress)
+        with self._writing() as conn:
+            conn.execute(update(job).where(job.c.id == job_id, job.c.state == JobState.RUNNING.value).values(**values))
+
+    def retry_or_fail(self, job_id: int, error: str, delay_seconds: float, *, permanent: bool = False) -> JobState:
+        """Record a failed attempt: queue again after ``delay_seconds``, or fail for good when
+        ``permanent`` or out of attempts. Returns the new state."""
+        now = _now()
+        with self._writing() as conn:
+            columns = select(job.c.state, job.c.attempts, job.c.max_attempts)
+            row = conn.execute(columns.where(job.c.id == job_id)).first()
+            if row is None or JobState(row.state) in FINAL_STATES:
+                return JobState(row.state) if row is not None else JobState.FAILED
+            state = JobState.FAILED if permanent or row.attempts >= row.max_attempts else JobState.QUEUED
+            conn.execute(update(job).where(job.c.id == job_id).values(
+                state=state.value, last_error=error[:_MAX_ERROR], updated_at=now,
+                next_attempt_at=now + dt.timedelta(seconds=delay_seconds)))
+            return state
+
+    def set_progress(self, job_id: int, progress: dict[str, Any]) -> None:
+        """Replace the progress record of a job (shown by the admin API)."""
+        with self._writing() as conn:
+            conn.execute(update(job).where(job.c.id == job_id).values(progress=json.dumps(progress), updated_at=_now()))
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a queued or running job; False when it is unknown or already final."""
+        with self._writing() as conn:
+            result = conn.execute(
+                update(job).where(job.c.id == job_id, job.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))
+                .values(state=JobState.CANCELLED.value, updated_at=_now())
+            )
+            return bool(result.rowcount)
+
+    def get(self, job_id: int) -> Job | None:
+        """One job, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(job).where(job.c.id == job_id)).first()
+        return _job(row) if row is not None else None
+
+    def list(self, *, state: JobState | None = None, kind: str | None = None, limit: int = 100) -> list[Job]:
+        """Jobs, newest first."""
+        stmt = select(job).order_by(job.c.id.desc()).limit(max(1, min(limit, 10_000)))
+        if state is not None:
+            stmt = stmt.where(job.c.state == state.value)
+        if kind is not None:
+            stmt = stmt.where(job.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_job(row) for row in conn.execute(stmt)]
+
+    def requeue_interrupted(self) -> int:
+        """At start: jobs left running by a stopped or crashed server are queued again."""
+        with self._writing() as conn:
+            result = conn.execute(update(job).where(job.c.state == JobState.RUNNING.value).values(
+                state=JobState.QUEUED.value, updated_at=_now()))
+            return int(result.rowcount)

@@ -1,0 +1,32 @@
+"""Everything the server keeps in its index, opened together on one engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from app.server.index import engine as engine_mod
+from app.server.index.catalogue import Catalogue
+from app.server.index.jobs import JobStore
+
+
+@dataclass
+class IndexStores:
+    """The stores of one index: the catalogue of stored instances, the durable jobs, ..."""
+
+    engine: Engine
+    catalogue: Catalogue
+    jobs: JobStore
+
+    def close(self) -> None:
+        """Close the index (checkpoint the SQLite WAL, close pooled connections)."""
+        engine_mod.close_engine(self.engine)
+
+
+def open_index(
+    url: str, *, busy_timeout_ms: int = engine_mod.DEFAULT_BUSY_TIMEOUT_MS, synchronous_full: bool = False
+) -> IndexStores:
+    """Create the engine, bring the schema up to date (``alembic upgrade head``), open the stores."""
+    engine = engine_mod.open_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full)
+    return IndexStores(engine, Catalogue(engine), JobStore(engine))

@@ -1,0 +1,139 @@
+"""Durable jobs: the job table on a real SQLite index, and the runner's retry rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.server.index.job_records import Job, JobState
+from app.server.index.stores import IndexStores, open_index
+from app.server.jobs import JobControl, JobRunner, PermanentJobError
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[IndexStores]:
+    opened = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}", busy_timeout_ms=500)
+    yield opened
+    opened.close()
+
+
+def _later(seconds: float) -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=seconds)
+
+
+def test_a_job_survives_reopening_the_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'index.sqlite'}"
+    first = open_index(url)
+    job_id = first.jobs.enqueue("report", {"uid": "1.2.3"}, description="commitment 1.2.3", max_attempts=4)
+    claimed = first.jobs.claim_due(frozenset({"report"}))
+    assert claimed is not None and claimed.id == job_id and claimed.state is JobState.RUNNING
+    first.close()  # the server stops (or dies) while the job runs
+    second = open_index(url)
+    try:
+        assert second.jobs.requeue_interrupted() == 1
+        again = second.jobs.claim_due(frozenset({"report"}))
+        assert again is not None and again.payload == {"uid": "1.2.3"} and again.attempts == 2
+    finally:
+        second.close()
+
+
+def test_claim_takes_due_jobs_of_known_kinds_oldest_first(stores: IndexStores) -> None:
+    jobs = stores.jobs
+    later = jobs.enqueue("report", {"n": 0}, not_before=_later(3600))
+    first = jobs.enqueue("report", {"n": 1})
+    jobs.enqueue("other", {"n": 2})
+    second = jobs.enqueue("report", {"n": 3})
+    kinds = frozenset({"report"})
+    claimed = [jobs.claim_due(kinds), jobs.claim_due(kinds), jobs.claim_due(kinds)]
+    assert [c.id if c else None for c in claimed] == [first, second, None]
+    assert jobs.get(later) is not None and jobs.get(later).state is JobState.QUEUED  # type: ignore[union-attr]
+
+
+def test_failed_attempts_back_off_then_fail(stores: IndexStores) -> None:
+    jobs = stores.jobs
+    job_id = jobs.enqueue("report", {}, max_attempts=2)
+    jobs.claim_due(frozenset({"report"}))
+    assert jobs.retry_or_fail(job_id, "refused", 60) is JobState.QUEUED
+    assert jobs.claim_due(frozenset({"report"})) is None  # not due for a minute
+    assert jobs.claim_due(frozenset({"report"}), now=_later(61)) is not None
+    assert jobs.retry_or_fail(job_id, "refused again", 60) is JobState.FAILED
+    failed = jobs.get(job_id)
+    assert failed is not None and failed.last_error == "refused again" and failed.attempts == 2
+
+
+def test_cancel_only_unfinished_jobs(stores: IndexStores) -> None:
+    jobs = stores.jobs
+    queued = jobs.enqueue("report", {})
+    done = jobs.enqueue("report", {})
+    claimed = jobs.claim_due(frozenset({"report"}))
+    assert claimed is not None and claimed.id == queued
+    claimed = jobs.claim_due(frozenset({"report"}))
+    assert claimed is not None
+    jobs.finish(done, {"sent": 3})
+    assert jobs.cancel(queued) is True
+    assert jobs.cancel(done) is False
+    assert jobs.cancel(999) is False
+    assert [j.state for j in jobs.list()] == [JobState.DONE, JobState.CANCELLED]
+    assert jobs.get(done).progress == {"sent": 3}  # type: ignore[union-attr]
+    jobs.finish(queued)  # a handler finishing after a cancel does not resurrect the job
+    assert jobs.get(queued).state is JobState.CANCELLED  # type: ignore[union-attr]
+
+
+def test_runner_retries_until_the_handler_succeeds(stores: IndexStores) -> None:
+    calls: list[int] = []
+    done = threading.Event()
+
+    def handler(job: Job, control: JobControl) -> dict[str, Any]:
+        calls.append(job.attempts)
+        control.progress(step=job.attempts)
+        if job.attempts < 3:
+            raise ConnectionRefusedError("peer down")
+        done.set()
+        return {"delivered": True}
+
+    runner = JobRunner(stores.jobs, retry_seconds=0.05, poll_seconds=0.02)
+    runner.register("report", handler)
+    job_id = stores.jobs.enqueue("report", {"x": 1})
+    runner.start()
+    try:
+        assert done.wait(10)
+    finally:
+        runner.stop()
+    final = stores.jobs.get(job_id)
+    assert calls == [1, 2, 3]
+    assert final is not None and final.state is JobState.DONE and final.progress == {"delivered": True}
+
+
+def test_permanent_errors_fail_at_once(stores: IndexStores) -> None:
+    def handler(job: Job, control: JobControl) -> None:
+        raise PermanentJobError("destination ZZZ is not configured")
+
+    runner = JobRunner(stores.jobs, retry_seconds=0.01)
+    runner.register("report", handler)
+    job_id = stores.jobs.enqueue("report", {}, max_attempts=10)
+    assert runner.run_once() is True
+    assert runner.run_once() is False
+    final = stores.jobs.get(job_id)
+    assert final is not None and final.state is JobState.FAILED and "ZZZ" in final.last_error
+    assert final.attempts == 1
+
+
+def test_a_cancelled_job_is_seen_by_its_handler(stores: IndexStores) -> None:
+    seen: list[bool] = []
+
+    def handler(job: Job, control: JobControl) -> None:
+        seen.append(control.cancelled())
+        stores.jobs.cancel(job.id)
+        seen.append(control.cancelled())
+
+    runner = JobRunner(stores.jobs)
+    runner.register("send", handler)
+    job_id = stores.jobs.enqueue("send", {})
+    runner.run_once()
+    assert seen == [False, True]
+    assert stores.jobs.get(job_id).state is JobState.CANCELLED  # type: ignore[union-attr]
