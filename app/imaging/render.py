@@ -89,6 +89,12 @@ def render_frame(
     window
         Overrides the VOI of the image and of the presentation state.
     """
+    if "PixelData" not in image or "Rows" not in image or "Columns" not in image:
+        sop_class = image.get("SOPClassUID")
+        kind = f" ({sop_class.name})" if sop_class is not None and hasattr(sop_class, "name") else ""
+        raise DicomInputError(
+            f"The data set{kind} is not an image: it has no Pixel Data, Rows or Columns; give an image file."
+        )
     if not 0 <= frame < number_of_frames(image):
         raise DicomInputError(f"Frame {frame + 1} does not exist: the image has {number_of_frames(image)} frame(s).")
     shape = (int(image.Rows), int(image.Columns))
