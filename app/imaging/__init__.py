@@ -9,4 +9,8 @@
 - ``spatial``: rotation, flip and displayed area.
 - ``presentation_state``: what a GSPS says about one frame; ``render``: one frame with its
   layers and geometry (``lightbox render``, ``render_cli``).
+- ``functional_groups``: per-frame values of enhanced multi-frame images.
+- ``stacks``: frames of a series in viewing order by a ``SortKey``; ``orientation``: edge labels;
+  ``calibration``: pixel size and its source; ``measurements``: distance, angle, area, ROI statistics;
+  ``corner_text`` (+ ``corner_text_defaults``): the lines of each corner from per-modality templates.
 """
