@@ -4,7 +4,9 @@ Order, as the reference's appendix A uses them: a presentation state's Presentat
 Spacing (0070,0101) (PS3.3 C.10.4) wins; then Pixel Spacing (0028,0030) (per frame from Pixel
 Measures Sequence for enhanced multi-frame images, PS3.3 C.7.6.16.2.1); then Imager Pixel
 Spacing (0018,1164) at the detector, divided by Estimated Radiographic Magnification Factor
-(0018,1114) where present (PS3.3 C.8.11.7, 10.7.1.3); else no calibration, but Pixel Aspect
+(0018,1114) where present (PS3.3 C.8.11.7, 10.7.1.3); then the 2D regions of an ultrasound
+image (Sequence of Ultrasound Regions, PS3.3 C.8.5.5) when they all give the same physical
+size in cm; else no calibration, but Pixel Aspect
 Ratio (0028,0034) (or Presentation Pixel Aspect Ratio (0070,0102)) keeps measurements
 aspect-correct. Spacing values are (row spacing, column spacing): the distance between the
 centres of adjacent rows, then of adjacent columns, in mm.
@@ -94,6 +96,25 @@ def _factor(value: object) -> float | None:
     return factor if math.isfinite(factor) and factor > 0 else None
 
 
+_CM = 3  # Physical Units X/Y Direction (0018,6024/6026): 3 = cm (PS3.3 C.8.5.5.1.15)
+_REGION_2D = 1  # Region Spatial Format (0018,6012): 1 = 2D (tissue or flow)
+
+
+def _ultrasound_spacing(ds: Dataset) -> tuple[float, float] | None:
+    """(row, column) mm per pixel shared by every 2D ultrasound region measured in cm, or None."""
+    sizes = set()
+    for region in ds.get("SequenceOfUltrasoundRegions") or []:
+        if region.get("RegionSpatialFormat") != _REGION_2D:
+            continue
+        if region.get("PhysicalUnitsXDirection") != _CM or region.get("PhysicalUnitsYDirection") != _CM:
+            continue
+        dy, dx = _factor(abs(region.get("PhysicalDeltaY", 0))), _factor(abs(region.get("PhysicalDeltaX", 0)))
+        if dy is None or dx is None:
+            continue
+        sizes.add((round(dy * 10.0, 9), round(dx * 10.0, 9)))
+    return sizes.pop() if len(sizes) == 1 else None
+
+
 def calibration_from(
     ds: Dataset,
     frame: int = 0,
@@ -126,5 +147,8 @@ def calibration_from(
         factor = _factor(frame_value(ds, frame, "EstimatedRadiographicMagnificationFactor"))
         row, column = (imager[0] / factor, imager[1] / factor) if factor else imager
         return Calibration(row, column, CalibrationSource.DETECTOR, imager, factor)
+    regions = _ultrasound_spacing(ds)
+    if regions is not None:
+        return Calibration(regions[0], regions[1], CalibrationSource.CALIBRATED, regions)
     aspect = _pair(presentation_aspect_ratio) or _pair(ds.get("PixelAspectRatio")) or (1.0, 1.0)
     return Calibration(None, None, CalibrationSource.NONE, aspect)

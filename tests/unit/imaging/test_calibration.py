@@ -80,3 +80,23 @@ def test_test_files_read_their_own_spacing(name: str) -> None:
     expected = tuple(float(v) for v in source.PixelSpacing)
     cal = calibration_from(ds)
     assert cal.source is CalibrationSource.CALIBRATED and cal.pixel_size == expected
+
+
+def _region(spatial_format: int, units: int, dx: float, dy: float) -> Dataset:
+    region = Dataset()
+    region.RegionSpatialFormat = spatial_format
+    region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = units
+    region.PhysicalDeltaX, region.PhysicalDeltaY = dx, dy
+    return region
+
+
+def test_ultrasound_regions_in_cm_calibrate_when_they_agree() -> None:
+    # 0.02 cm across, 0.03 cm down = 0.2 mm and 0.3 mm; a spectral (format 3) region in seconds is ignored
+    regions = [_region(1, 3, 0.02, 0.03), _region(3, 4, 0.01, 5.0), _region(1, 3, 0.02, 0.03)]
+    ds = _ds(SequenceOfUltrasoundRegions=regions)
+    cal = calibration_from(ds)
+    assert cal.source is CalibrationSource.CALIBRATED
+    assert math.isclose(cal.row_spacing_mm or 0, 0.3) and math.isclose(cal.column_spacing_mm or 0, 0.2)
+    # two 2D regions of different size: no single pixel size
+    ds.SequenceOfUltrasoundRegions.append(_region(1, 3, 0.04, 0.04))
+    assert calibration_from(ds).source is CalibrationSource.NONE
