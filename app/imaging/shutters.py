@@ -152,8 +152,10 @@ def shutter_layer(
     value = ds.get("ShutterPresentationValue")
     if value not in (None, ""):
         grey = round(int(value) / 65535 * 255)
-    else:  # a grey colour stands for the grey value; else the default, black
-        grey = colour[0] if colour is not None and len(set(colour)) == 1 else 0
+    elif lab not in (None, ""):  # a colour only (PS3.3 C.11.12): on grey output, the grey of its L*
+        grey = dicom_lab_to_srgb([int(lab[0]), 0x8080, 0x8080])[0]
+    else:  # the default, black
+        grey = 0
     return ShutterLayer(mask=mask, value=grey, shapes=shapes, colour=colour)
 
 

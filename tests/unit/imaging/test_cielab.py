@@ -97,9 +97,12 @@ def test_grey_shutters_keep_grey_output() -> None:
 def test_coloured_shutter_on_rgb_display() -> None:
     ds = image(ramp(8, 8, 0, 255), bits_allocated=8, ShutterShape="CIRCULAR")
     ds.CenterOfCircularShutter, ds.RadiusOfCircularShutter = [4, 4], 3
-    ds.ShutterPresentationColorCIELabValue = list(dicom_from_lab(*reference_lab((0, 0, 255))))
+    blue = reference_lab((0, 0, 255))
+    ds.ShutterPresentationColorCIELabValue = list(dicom_from_lab(*blue))
     layer = shutter_layer(ds, (8, 8))
-    assert layer is not None and layer.colour == (0, 0, 255) and layer.value == 0
+    y = ((blue[0] + 16) / 116) ** 3  # without a Shutter Presentation Value, grey output shows the colour's L*
+    assert layer is not None and layer.colour == (0, 0, 255)
+    assert layer.value == round((1.055 * y ** (1 / 2.4) - 0.055) * 255)
     rgb = np.zeros((8, 8, 3), dtype=np.uint8)
     out = layer.apply(rgb)
     assert (out[layer.mask] == (0, 0, 255)).all() and (out[~layer.mask] == 0).all()
