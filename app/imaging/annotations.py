@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -102,25 +101,45 @@ def _pairs(values: object) -> tuple[tuple[float, float], ...]:
     return tuple((flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2))
 
 
-def _line(shape: tuple[int, int], a: tuple[float, float], b: tuple[float, float]) -> np.ndarray:
-    """Pixels a segment crosses (sampled at quarter-pixel steps)."""
-    steps = int(np.ceil(max(abs(b[0] - a[0]), abs(b[1] - a[1])) * 4)) + 1
-    t = np.linspace(0.0, 1.0, steps)
-    cols = np.floor(a[0] + (b[0] - a[0]) * t).astype(np.int64)
-    rows = np.floor(a[1] + (b[1] - a[1]) * t).astype(np.int64)
-    keep = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+def _outline(points: list[tuple[float, float]], shape: tuple[int, int]) -> np.ndarray:
+    """Pixels the segments between consecutive points cross, sampled at quarter-pixel steps.
+
+    All segments are sampled at once (one ``t`` per sample, as ``np.linspace(0, 1, steps)``
+    gives per segment) and set in one assignment: a 361-point ellipse costs one pass, not 360.
+    """
     out = np.zeros(shape, dtype=bool)
+    if not points:
+        return out
+    pts = np.asarray(points, dtype=np.float64)
+    a, b = (pts[:-1], pts[1:]) if len(pts) > 1 else (pts, pts)
+    delta = b - a
+    steps = np.ceil(np.abs(delta).max(axis=1) * 4).astype(np.int64) + 1
+    segment = np.repeat(np.arange(len(a)), steps)
+    first = np.repeat(np.cumsum(steps) - steps, steps)
+    position = np.arange(segment.size) - first
+    t = position * (1.0 / np.maximum(steps - 1, 1))[segment]
+    t[np.cumsum(steps) - 1] = np.where(steps > 1, 1.0, 0.0)  # each segment ends exactly on its end point
+    cols = np.floor(a[segment, 0] + delta[segment, 0] * t).astype(np.int64)
+    rows = np.floor(a[segment, 1] + delta[segment, 1] * t).astype(np.int64)
+    keep = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
     out[rows[keep], cols[keep]] = True
     return out
 
 
-def _outline(points: list[tuple[float, float]], shape: tuple[int, int]) -> np.ndarray:
-    out = np.zeros(shape, dtype=bool)
-    for a, b in pairwise(points):
-        out |= _line(shape, a, b)
-    if len(points) == 1:
-        out |= _line(shape, points[0], points[0])
-    return out
+def _inside_ellipse(
+    shape: tuple[int, int], centre: tuple[float, float], axis_a: tuple[float, float], axis_b: tuple[float, float]
+) -> np.ndarray:
+    """Pixels whose centre lies inside the ellipse of perpendicular half-axes ``axis_a``, ``axis_b``."""
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64) + 0.5
+    dx, dy = x - centre[0], y - centre[1]
+    la = axis_a[0] ** 2 + axis_a[1] ** 2
+    lb = axis_b[0] ** 2 + axis_b[1] ** 2
+    if la == 0 or lb == 0:
+        return np.zeros(shape, dtype=bool)
+    u = (dx * axis_a[0] + dy * axis_a[1]) / la
+    v = (dx * axis_b[0] + dy * axis_b[1]) / lb
+    inside: np.ndarray = u * u + v * v <= 1.0
+    return inside
 
 
 def _ellipse_points(
@@ -140,20 +159,23 @@ def rasterise(graphic: GraphicObject, shape: tuple[int, int]) -> np.ndarray:
     """Bool mask of a PIXEL-unit graphic object over an image of ``shape`` (PS3.3 C.10.5.1.2)."""
     pts = list(graphic.points)
     kind = graphic.graphic_type
+    ellipse: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None = None
     if kind == "CIRCLE" and len(pts) == 2:
         (cx, cy), (px, py) = pts
         r = float(np.hypot(px - cx, py - cy))
-        pts = _ellipse_points((cx, cy), (r, 0.0), (0.0, r))
+        ellipse = ((cx, cy), (r, 0.0), (0.0, r))
     elif kind == "ELLIPSE" and len(pts) == 4:
         (x1, y1), (x2, y2), (x3, y3), (x4, y4) = pts  # major axis end points, then minor
-        centre = ((x1 + x2) / 2, (y1 + y2) / 2)
-        pts = _ellipse_points(centre, ((x2 - x1) / 2, (y2 - y1) / 2), ((x4 - x3) / 2, (y4 - y3) / 2))
+        ellipse = (((x1 + x2) / 2, (y1 + y2) / 2), ((x2 - x1) / 2, (y2 - y1) / 2), ((x4 - x3) / 2, (y4 - y3) / 2))
     elif kind not in ("POINT", "POLYLINE", "INTERPOLATED"):
         logger.warning("Graphic Type %r with %d points is not drawn", kind, len(pts))
         return np.zeros(shape, dtype=bool)
+    if ellipse is not None:
+        pts = _ellipse_points(*ellipse)
     out = _outline(pts, shape)
-    closed = len(pts) > 2 and pts[0] == pts[-1]
-    if graphic.filled and (closed or kind in ("CIRCLE", "ELLIPSE")):
+    if graphic.filled and ellipse is not None:
+        out |= _inside_ellipse(shape, *ellipse)
+    elif graphic.filled and len(pts) > 2 and pts[0] == pts[-1]:
         # pixel (r, c) has its centre at (c + 0.5, r + 0.5); polygonal() takes 1-based pixel positions
         out |= ~polygonal(shape, [(y + 0.5, x + 0.5) for x, y in pts])
     return out

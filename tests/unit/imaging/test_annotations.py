@@ -106,3 +106,18 @@ def test_render_draws_layers_over_pixels() -> None:
     out = rendered.composite()
     assert (out[8] == 0).all() and not (rendered.pixels[8] == 0).all()
     np.testing.assert_array_equal(rendered.composite(annotations=False), rendered.pixels)
+
+
+def test_filled_rotated_ellipse_against_its_foci() -> None:
+    # major axis from (10, 10) to (40, 40) (half length a = 15*sqrt(2)), minor axis half length b = 8
+    a, b = 15 * np.sqrt(2), 8.0
+    d = b / np.sqrt(2)
+    points = ((10.0, 10.0), (40.0, 40.0), (25.0 - d, 25.0 + d), (25.0 + d, 25.0 - d))
+    mask = rasterise(GraphicObject("ELLIPSE", points, filled=True), (50, 50))
+    focus = np.sqrt(a * a - b * b) / np.sqrt(2)
+    f1, f2 = (25.0 - focus, 25.0 - focus), (25.0 + focus, 25.0 + focus)
+    r, c = np.mgrid[0:50, 0:50] + 0.5
+    distance = np.hypot(c - f1[0], r - f1[1]) + np.hypot(c - f2[0], r - f2[1])
+    assert mask[distance < 2 * a - 1.5].all()  # well inside: filled
+    assert not mask[distance > 2 * a + 1.5].any()  # well outside: untouched
+    assert mask.sum() > 500 and mask[0:12, 38:50].sum() == 0  # filled; the corner away from it empty
