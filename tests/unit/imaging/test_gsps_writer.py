@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import GrayscaleSoftcopyPresentationStateStorage, MultiFrameGrayscaleWordSecondaryCaptureImageStorage
 
 from app.core.errors import DicomInputError
-from app.dicom.uids import IMPLEMENTATION_CLASS_UID, UID_ROOT
+from app.dicom.uids import IMPLEMENTATION_CLASS_UID, UID_ROOT, generate_uid
 from app.imaging.annotations import GraphicObject, TextObject, annotation_layers
 from app.imaging.cielab import dicom_lab_to_srgb
 from app.imaging.gsps_model import (
@@ -194,6 +194,37 @@ def test_per_frame_windows_areas_and_polarity() -> None:
     assert [len(annotation_layers(ps, img, f)) for f in range(3)] == [0, 1, 0]
 
 
+def _two_images() -> list[Dataset]:
+    """MR_small and a second instance of its series (a new SOP Instance UID, other pixel values)."""
+    first, second = _file("MR_small.dcm"), _file("MR_small.dcm")
+    second.SOPInstanceUID = second.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    second.PixelData = (second.pixel_array // 2).astype(second.pixel_array.dtype).tobytes()
+    return [first, second]
+
+
+def _per_image_model(images: list[Dataset]) -> PresentationModel:
+    a, b = (str(im.SOPInstanceUID) for im in images)
+    point = Annotation(graphics=(GraphicObject("POINT", ((3.5, 4.5),)),), applies_to=(FrameRef(b),))
+    return PresentationModel(
+        label="two",
+        vois=(VOISetting(Window(900, 700), (FrameRef(a),)), VOISetting(Window(450, 350), (FrameRef(b),))),
+        areas=(AreaSetting(DisplayedArea((1, 1), (32, 32)), (FrameRef(b),)),),
+        layers=(Layer("L", 1, (point,)),),
+    )
+
+
+def test_one_state_for_several_images() -> None:
+    images = _two_images()
+    ps = write_gsps(_per_image_model(images), images)
+    refs = ps.ReferencedSeriesSequence[0].ReferencedImageSequence
+    assert [r.ReferencedSOPInstanceUID for r in refs] == [im.SOPInstanceUID for im in images]
+    state = PresentationState(ps)
+    assert [state.for_frame(im).voi for im in images] == [Window(900, 700), Window(450, 350)]
+    areas = [state.for_frame(im).displayed_area for im in images]
+    assert [(a.top_left, a.bottom_right) for a in areas if a is not None] == [((1, 1), (64, 64)), ((1, 1), (32, 32))]
+    assert [len(annotation_layers(ps, im)) for im in images] == [0, 1]
+
+
 def test_images_and_models_refused() -> None:
     mr = _file("MR_small.dcm")
     with pytest.raises(DicomInputError, match="grey images"):
@@ -222,6 +253,7 @@ def test_images_and_models_refused() -> None:
 
 def _variants() -> dict[str, tuple[PresentationModel, list[Dataset]]]:
     mr, ct, mlut, mf = _file("MR_small.dcm"), _file("CT_small.dcm"), _file("mlut_18.dcm"), _multiframe("MONOCHROME1")
+    two = _two_images()
     bare = image(ramp(16, 16, 0, 255), bits_allocated=8)  # no study date, sex, laterality, ...
     del bare.PatientName
     mf_uid = str(mf.SOPInstanceUID)
@@ -266,6 +298,7 @@ def _variants() -> dict[str, tuple[PresentationModel, list[Dataset]]]:
             [mf],
         ),
         "bare synthetic, label only": (PresentationModel(label=""), [bare]),
+        "two images, per-image settings": (_per_image_model(two), two),
         "non-ASCII text": (
             PresentationModel(
                 label="x",
