@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnClause
 
 from app.server.index.records import (
@@ -142,21 +142,24 @@ def _code_match(column: Any, value: str) -> ColumnElement[bool]:
     return or_(*(_text_match(column, v) for v in values))
 
 
-def match_condition(keyword: str, value: str) -> ColumnElement[bool] | None:
-    """The SQL condition for one matching key, or None for universal matching."""
-    attribute = ATTRIBUTES[keyword]
+def value_condition(
+    column: Any, kind: Kind, value: str, keyword: str, *, folded_column: Any = None
+) -> ColumnElement[bool] | None:
+    """The SQL condition matching ``column`` against one key value of ``kind`` (PS3.4 C.2.2.2),
+    or None for universal matching.
+
+    ``folded_column`` is a lower-cased copy of a PN column: given, the name matches
+    case-insensitively (C.2.2.2.1); a PN without it matches case-sensitively.
+    """
     value = value.strip()
     if value in ("", "*"):
         return None
-    column = COLUMNS[keyword]
-    kind = attribute.kind
     if kind is Kind.RETURN:
         raise QueryError(f"{keyword} is a return key only; it cannot be matched")
     if kind is Kind.PN:
-        match_column = _PN_MATCH_COLUMNS.get(keyword)
-        if match_column is None:
+        if folded_column is None:
             return _text_match(column, value)
-        return _text_match(match_column, value.lower())
+        return _text_match(folded_column, value.lower())
     if kind is Kind.TEXT:
         return _text_match(column, value)
     if kind is Kind.DATE:
@@ -171,14 +174,32 @@ def match_condition(keyword: str, value: str) -> ColumnElement[bool] | None:
         except ValueError:
             raise QueryError(f"{keyword} value {value!r} is not an integer") from None
         return column == number
-    if keyword == "ModalitiesInStudy":
+    return _code_match(column, value)
+
+
+def match_condition(keyword: str, value: str) -> ColumnElement[bool] | None:
+    """The SQL condition for one matching key, or None for universal matching."""
+    attribute = ATTRIBUTES[keyword]
+    if keyword == "ModalitiesInStudy" and value.strip() not in ("", "*"):
         other = series.alias("modality_series")
         return exists(
             select(other.c.id)
-            .where(other.c.study_fk == study.c.id, _code_match(other.c.modality, value))
+            .where(other.c.study_fk == study.c.id, _code_match(other.c.modality, value.strip()))
             .correlate(study)
         )
-    return _code_match(column, value)
+    return value_condition(
+        COLUMNS[keyword], attribute.kind, value, keyword, folded_column=_PN_MATCH_COLUMNS.get(keyword)
+    )
+
+
+def multi_value_condition(column: Any, value: str) -> ColumnElement[bool] | None:
+    """Single value or wildcard matching of a column holding ``\\``-joined values: matches when
+    any stored value matches (PS3.4 C.2.2.2.1, C.2.2.2.4), case-sensitively."""
+    value = value.strip()
+    if value in ("", "*"):
+        return None
+    wrapped = literal("\\") + column + literal("\\")
+    return wrapped.like("%\\" + _like_pattern(value) + "\\%", escape="!")
 
 
 def returned_keywords(request: SearchRequest) -> list[str]:
@@ -198,10 +219,13 @@ def returned_keywords(request: SearchRequest) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _combined_date_time(date_value: str, time_value: str) -> ColumnElement[bool] | None:
+def _combined_date_time(
+    date_value: str, time_value: str, columns: tuple[Any, Any] | None = None
+) -> ColumnElement[bool] | None:
     """Study Date range + Study Time range as one date-time range (PS3.4 C.2.2.2.5.2).
 
-    None when the date is not a range (then each key matches on its own).
+    None when the date is not a range (then each key matches on its own). ``columns`` are the
+    (date, time) columns matched, by default the study's.
     """
     date_value = date_value.strip().replace(".", "")
     time_value = _drop_fraction(time_value.strip().replace(":", ""))
@@ -215,7 +239,7 @@ def _combined_date_time(date_value: str, time_value: str) -> ColumnElement[bool]
     for end in (t_low, t_high):
         if end and not _TIME.match(end):
             raise QueryError(f"time range end {end!r} is malformed; use DICOM format, e.g. 080000-173000")
-    date, time = study.c.study_date, study.c.study_time
+    date, time = columns if columns is not None else (study.c.study_date, study.c.study_time)
     conditions: list[ColumnElement[bool]] = [date != ""]
     if d_low:
         conditions.append(or_(date > d_low, and_(date == d_low, time >= t_low)) if t_low else date >= d_low)
@@ -224,6 +248,15 @@ def _combined_date_time(date_value: str, time_value: str) -> ColumnElement[bool]
             or_(date < d_high, and_(date == d_high, time <= t_high + "~")) if t_high else date <= d_high
         )
     return and_(*conditions)
+
+
+def combined_date_time_condition(
+    date_column: Any, time_column: Any, date_value: str, time_value: str
+) -> ColumnElement[bool] | None:
+    """A date range and a time range matched as one date-time range over two columns
+    (PS3.4 C.2.2.2.5.2, e.g. Scheduled Procedure Step Start Date and Time, PS3.4 K.2.2.1);
+    None when either is not a range."""
+    return _combined_date_time(date_value, time_value, (date_column, time_column))
 
 
 def _patient_counts() -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from app.server.index import engine as engine_mod
 from app.server.index.catalogue import Catalogue
 from app.server.index.jobs import JobStore
+from app.server.index.worklist import WorklistStore
 
 
 @dataclass
@@ -18,6 +19,7 @@ class IndexStores:
     engine: Engine
     catalogue: Catalogue
     jobs: JobStore
+    worklist: WorklistStore
 
     def close(self) -> None:
         """Close the index (checkpoint the SQLite WAL, close pooled connections)."""
@@ -29,4 +31,4 @@ def open_index(
 ) -> IndexStores:
     """Create the engine, bring the schema up to date (``alembic upgrade head``), open the stores."""
     engine = engine_mod.open_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full)
-    return IndexStores(engine, Catalogue(engine), JobStore(engine))
+    return IndexStores(engine, Catalogue(engine), JobStore(engine), WorklistStore(engine))
