@@ -320,6 +320,7 @@ class Ingest:
                 temp = self._coerce_patient_id(temp, patient_id)
                 status, comment = COERCED, "Patient ID was empty; coerced"
             size = temp.file.tell()
+            checksum = temp.checksum.text() if temp.checksum.size == size else None
         except BaseException:
             temp.discard()
             raise
@@ -334,7 +335,7 @@ class Ingest:
                 placed.append(relpath)
 
         try:
-            record = self._record(ds, patient_id, transfer_syntax, relpath, size, source_ae)
+            record = self._record(ds, patient_id, transfer_syntax, relpath, size, source_ae, checksum)
             result = self.catalogue.add_instance(record, duplicates=policy, before_commit=place_file)
         except Exception as exc:
             if placed:
@@ -482,7 +483,9 @@ class Ingest:
         except Exception as exc:
             raise _Refused(CANNOT_UNDERSTAND, f"cannot decode the data set: {type(exc).__name__}") from exc
         try:
-            pydicom.dcmwrite(rewritten.file, full, enforce_file_format=True)
+            encoded = BytesIO()
+            pydicom.dcmwrite(encoded, full, enforce_file_format=True)
+            rewritten.write(encoded.getbuffer())  # checksummed as it is written
             rewritten.file.flush()
         except Exception as exc:
             rewritten.discard()
@@ -492,7 +495,8 @@ class Ingest:
 
     @staticmethod
     def _record(
-        ds: Attributes, patient_id: str, transfer_syntax: str, relpath: str, size: int, source_ae: str
+        ds: Attributes, patient_id: str, transfer_syntax: str, relpath: str, size: int, source_ae: str,
+        checksum: str | None,
     ) -> InstanceRecord:
         return InstanceRecord(
             study_instance_uid=_uid(ds, "StudyInstanceUID"),
@@ -524,6 +528,7 @@ class Ingest:
             columns=_int(ds, "Columns"),
             number_of_frames=_int(ds, "NumberOfFrames"),
             source_ae=source_ae.strip()[:64],
+            checksum=checksum,
         )
 
     def _delete_quietly(self, relpath: str) -> None:

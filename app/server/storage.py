@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from typing import BinaryIO
 
 from app.core.errors import NotFoundError, StorageError
 from app.dicom.filenames import is_safe_relpath, new_storage_name, storage_relpath
+from app.server.checksum import RunningChecksum
 
 LOGGER = logging.getLogger(__name__)
 
@@ -47,11 +47,17 @@ def _fsync_dir(path: Path) -> None:
 
 
 class TempFile:
-    """A file being written in ``storage/tmp``; :meth:`Storage.commit` moves it into place."""
+    """A file being written in ``storage/tmp``; :meth:`Storage.commit` moves it into place.
+
+    Bytes written through :meth:`write` and :meth:`copy_from` are checksummed as they go
+    (:attr:`checksum`, recorded in the index for storage commitment, PS3.4 J.3.3).
+    """
 
     def __init__(self, path: Path, fh: BinaryIO) -> None:
         self.path = path
         self.file = fh
+        #: Checksum of everything written through :meth:`write` / :meth:`copy_from`.
+        self.checksum = RunningChecksum()
         #: An fsync started by :meth:`Storage.begin_sync`, still running or done.
         self.pending: Future[None] | None = None
 
@@ -64,10 +70,16 @@ class TempFile:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Append ``data``."""
         self.file.write(data)
+        self.checksum.update(data)
 
     def copy_from(self, source: BinaryIO) -> None:
         """Append everything readable from ``source`` (read in 1 MiB chunks)."""
-        shutil.copyfileobj(source, self.file, CHUNK)
+        while True:
+            block = source.read(CHUNK)
+            if not block:
+                return
+            self.file.write(block)
+            self.checksum.update(block)
 
     def discard(self) -> None:
         """Close and remove the temporary file; never raises."""

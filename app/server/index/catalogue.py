@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
@@ -26,6 +26,9 @@ from app.server.index.schema import CHANGES, REQUEST, counter, instance, patient
 LOGGER = logging.getLogger(__name__)
 
 _RETRIES = 3
+
+#: SOP Instance UIDs looked up per statement (SQLite allows 999 bound parameters by default).
+_UID_BATCH = 500
 
 
 def _reason(exc: SQLAlchemyError) -> str:
@@ -179,6 +182,7 @@ class Catalogue:
             "instance_number": r.instance_number, "transfer_syntax_uid": r.transfer_syntax_uid,
             "image_rows": r.rows, "image_columns": r.columns, "number_of_frames": r.number_of_frames,
             "relpath": r.relpath, "size": r.size, "received_at": r.received_at, "source_ae": r.source_ae,
+            "checksum": r.checksum,
         }
 
     def _remember(self, r: InstanceRecord, series_pk: int, study_pk: int, patient_id: str, issuer: str) -> None:
@@ -353,6 +357,25 @@ class Catalogue:
         )
         with self._reading() as conn:
             return [StoredInstance(*row) for row in conn.execute(stmt)]
+
+    def instances_by_uid(self, sop_instance_uids: Sequence[str]) -> dict[str, list[StoredInstance]]:
+        """Every indexed copy of the given SOP instances, with its recorded checksum, by SOP
+        Instance UID (storage commitment, PS3.4 J.3.3); UIDs not indexed are left out."""
+        found: dict[str, list[StoredInstance]] = {}
+        uids = list(dict.fromkeys(sop_instance_uids))
+        with self._reading() as conn:
+            for start in range(0, len(uids), _UID_BATCH):
+                batch = uids[start : start + _UID_BATCH]
+                stmt = (
+                    select(*_stored_columns(), instance.c.checksum)
+                    .select_from(_stored_from())
+                    .where(instance.c.sop_instance_uid.in_(batch))
+                    .order_by(instance.c.id)
+                )
+                for row in conn.execute(stmt):
+                    item = StoredInstance(*row[:8], checksum=row[8])
+                    found.setdefault(item.sop_instance_uid, []).append(item)
+        return found
 
     def search(self, request: SearchRequest) -> list[dict[str, Any]]:
         """Run a QIDO-RS / C-FIND search; raises :class:`QueryError` for bad keys or values."""

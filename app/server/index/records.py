@@ -9,7 +9,7 @@ the Study Root model's keys (PS3.4 C.6.2.1) and QIDO-RS's (PS3.18 10.6.1.2).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -192,6 +192,9 @@ class InstanceRecord:
     number_of_frames: int | None = None
     source_ae: str = ""
     received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    #: ``"<algorithm>:<hex>"`` of the stored file, computed while it was written
+    #: (:mod:`app.server.checksum`); None for rows indexed before checksums existed.
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ class StoredInstance:
     transfer_syntax_uid: str
     relpath: str
     size: int
+    #: The checksum recorded at ingest (only filled in by :meth:`CatalogueProtocol.instances_by_uid`).
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,5 +246,7 @@ class CatalogueProtocol(Protocol):
     ) -> list[StoredInstance]: ...
 
     def search(self, request: SearchRequest) -> list[dict[str, Any]]: ...
+
+    def instances_by_uid(self, sop_instance_uids: Sequence[str]) -> dict[str, list[StoredInstance]]: ...
 
     def close(self) -> None: ...
