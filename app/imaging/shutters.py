@@ -37,13 +37,22 @@ class ShutterLayer:
         """True when the shutter has a colour that is not a grey (it then needs an RGB display)."""
         return self.colour is not None and len(set(self.colour)) > 1
 
-    def apply(self, display: np.ndarray) -> np.ndarray:
+    def apply(self, display: np.ndarray, colour: bool | None = None) -> np.ndarray:
         """A copy of uint8 display pixels (grey or RGB) with the shutter drawn (for export/print).
 
-        A grey image under a coloured shutter comes back as RGB; otherwise the shape is kept.
+        Parameters
+        ----------
+        colour
+            None: a grey image under a coloured shutter comes back as RGB, otherwise the shape
+            is kept. False: grey output, the shutter drawn with its grey ``value`` (a grey
+            image stays grey). True: RGB output, the shutter in its colour (else its grey).
         """
-        grey_to_rgb = self.coloured and display.ndim == 2
-        out = np.repeat(display[:, :, None], 3, axis=2) if grey_to_rgb else display.copy()
+        if colour is False and display.ndim == 2:
+            out = display.copy()
+            out[self.mask] = self.value
+            return out
+        to_rgb = display.ndim == 2 and (colour is True or (colour is None and self.coloured))
+        out = np.repeat(display[:, :, None], 3, axis=2) if to_rgb else display.copy()
         if self.colour is not None and out.ndim == 3:
             out[self.mask] = self.colour
         else:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydicom.dataset import Dataset
 
 from app.core.errors import DicomInputError
 from app.imaging.cielab import dicom_from_lab, dicom_lab_to_srgb, lab_from_dicom, lab_to_srgb, srgb_to_lab
 from app.imaging.render import render_frame
-from app.imaging.shutters import shutter_layer
+from app.imaging.shutters import ShutterLayer, shutter_layer
 from tests.unit.imaging.synth import image, ramp
 
 SRGB_D65_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
@@ -64,16 +65,27 @@ def test_published_srgb_red() -> None:
     assert lab_to_srgb(54.2905, 80.8049, 69.8910) == (255, 0, 0)
 
 
-def _shuttered(**attributes: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _shuttered_image(**attributes: object) -> Dataset:
     ds = image(ramp(20, 30, 0, 255), bits_allocated=8, WindowCenter=128, WindowWidth=256, ShutterShape="RECTANGULAR")
     ds.ShutterLeftVerticalEdge, ds.ShutterRightVerticalEdge = 4, 26
     ds.ShutterUpperHorizontalEdge, ds.ShutterLowerHorizontalEdge = 3, 15
     for keyword, value in attributes.items():
         setattr(ds, keyword, value)
-    rendered = render_frame(ds)
+    return ds
+
+
+def _shuttered(**attributes: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rendered = render_frame(_shuttered_image(**attributes))
     inside = np.zeros((20, 30), dtype=bool)
     inside[2:15, 3:26] = True  # rows 3..15, columns 4..26, 1-based inclusive
     return rendered.composite(), rendered.pixels, ~inside
+
+
+def _shutter_of(**attributes: object) -> ShutterLayer:
+    ds = _shuttered_image(**attributes)
+    layer = render_frame(ds).shutter
+    assert layer is not None
+    return layer
 
 
 def test_grey_image_with_coloured_shutter_renders_rgb() -> None:
@@ -83,6 +95,11 @@ def test_grey_image_with_coloured_shutter_renders_rgb() -> None:
     assert (out[outside] == (255, 0, 0)).all()
     for channel in range(3):  # the open part keeps the grey image
         np.testing.assert_array_equal(out[~outside, channel], pixels[~outside])
+    layer = _shutter_of(ShutterPresentationColorCIELabValue=list(red), ShutterPresentationValue=0x8080)
+    grey = layer.apply(pixels, colour=False)  # grey output (a grey printer): the shutter's grey value
+    assert grey.ndim == 2 and (grey[outside] == 128).all()
+    rgb = layer.apply(pixels, colour=True)
+    assert rgb.shape == (20, 30, 3) and (rgb[outside] == (255, 0, 0)).all()
 
 
 def test_grey_shutters_keep_grey_output() -> None:
