@@ -73,11 +73,21 @@ class AnnotationLayer:
             return self.rgb if self.rgb is not None else (self.grey, self.grey, self.grey)
         return self.grey
 
-    def mask(self, shape: tuple[int, int]) -> np.ndarray:
-        """The layer's PIXEL-unit graphics rasterised over an image of ``shape``."""
+    def mask(self, shape: tuple[int, int], origin: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+        """The layer's PIXEL-unit graphics rasterised over an image of ``shape``.
+
+        Parameters
+        ----------
+        origin
+            Image (column, row) of the mask's top left corner: the displayed area's, to draw
+            straight into it, also where it reaches beyond the image.
+        """
         out = np.zeros(shape, dtype=bool)
         for graphic in self.graphics:
             if graphic.units == "PIXEL":
+                if origin != (0.0, 0.0):
+                    points = tuple((x - origin[0], y - origin[1]) for x, y in graphic.points)
+                    graphic = GraphicObject(graphic.graphic_type, points, "PIXEL", graphic.filled)
                 out |= rasterise(graphic, shape)
         return out
 

@@ -1,8 +1,8 @@
 """Graphic layers burnt into the displayed frame, for export and print (PS3.3 C.10.5, C.10.7).
 
 Layers are drawn in Graphic Layer Order (lowest first, so a higher layer lands on top); in
-each layer its PIXEL-unit graphics (rasterised over the image, then cut to the displayed area
-and transformed with it), then its DISPLAY-unit graphics (placed in the displayed frame as
+each layer its PIXEL-unit graphics (rasterised over the displayed area, which may reach beyond
+the image, then transformed with it), then its DISPLAY-unit graphics (placed in the displayed frame as
 shown), then its text objects (:mod:`app.imaging.text_layer`, upright, anti-aliased). Each
 layer draws with its recommended grey, or with its recommended colour on colour output.
 """
@@ -31,9 +31,10 @@ def burn_in(display: np.ndarray, layers: Iterable[AnnotationLayer], geometry: Vi
     colour = display.ndim == 3
     for layer in sorted(layers, key=lambda la: la.order):
         value = np.asarray(layer.value(colour), dtype=np.float32)
-        pixel = layer.mask(geometry.image_shape)
+        left, top = geometry.origin
+        pixel = layer.mask(geometry.area_shape, (float(left), float(top)))  # drawn in the area, padding included
         if pixel.any():
-            display[geometry.to_display(pixel)] = value.astype(np.uint8)
+            display[geometry.transform.apply(pixel)] = value.astype(np.uint8)
         shown = layer.display_mask(geometry.shape)
         if shown.any():
             display[shown] = value.astype(np.uint8)

@@ -26,8 +26,8 @@ class ViewGeometry:
     transform: SpatialTransform = field(default_factory=SpatialTransform)
 
     @property
-    def _origin(self) -> tuple[int, int]:
-        """0-based (column, row) of the displayed area's top left pixel in the image."""
+    def origin(self) -> tuple[int, int]:
+        """0-based (column, row) of the displayed area's top left pixel in the image (may be negative)."""
         if self.area is None:
             return 0, 0
         (c1, r1), (c2, r2) = self.area.top_left, self.area.bottom_right
@@ -53,7 +53,7 @@ class ViewGeometry:
 
     def from_pixel(self, x: float, y: float) -> tuple[float, float]:
         """Displayed-frame (x, y) of the image point (column ``x``, row ``y``), continuous coordinates."""
-        left, top = self._origin
+        left, top = self.origin
         x, y = x - left, y - top
         rows, columns = self.area_shape
         rotation = self.transform.rotation

@@ -276,3 +276,16 @@ def test_recommended_colour_on_colour_output_grey_otherwise() -> None:
     assert red >= 250 and green <= 5 and blue <= 5
     grey = rendered.composite()
     assert grey.ndim == 2 and abs(int(grey[100, 50]) - round(53.24 / 100 * 255)) <= 1
+
+
+def test_pixel_graphics_in_the_padding_of_the_displayed_area() -> None:
+    img = _black()
+    area = ((-19, -9), (260, 200))  # 20 columns and 10 rows of padding before the image
+    # a line from outside the image (column -15) into it (column 30), on image row 5
+    line = _graphic("POLYLINE", [-15.0 + 0.5, 5.5, 30.5, 5.5], "PIXEL")
+    ps = _state(img, [("G", 1, 65535)], [("G", [line], [])], rotation=180, area=area)
+    out = render_frame(img, 0, ps).composite()
+    assert out.shape == (210, 280)
+    expected = np.zeros((210, 280), dtype=bool)
+    expected[5 + 10, -15 + 20 : 30 + 20 + 1] = True  # area row/column = image row/column + padding
+    np.testing.assert_array_equal(out > 0, _turn(expected, 180, False))
