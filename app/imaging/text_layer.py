@@ -65,12 +65,30 @@ def wrap(text: str, size: int, width: float) -> list[str]:
 
 
 def fit(text: str, width: float, height: float, largest: int) -> tuple[int, list[str]]:
-    """The largest size (``MIN_SIZE``..``largest``) at which ``text`` wraps into ``width`` x ``height``."""
-    for size in range(max(largest, MIN_SIZE), MIN_SIZE - 1, -1):
+    """The largest size (``MIN_SIZE``..``largest``) at which ``text`` wraps into ``width`` x ``height``.
+
+    A binary search over the sizes (the wrapped text grows with the size); ``MIN_SIZE`` when
+    nothing fits (the text is then clipped to the box).
+    """
+
+    def fits(size: int) -> list[str] | None:
         lines = wrap(text, size, width)
         if len(lines) * _line_height(size) <= height and all(_width(line, size) <= width for line in lines):
-            return size, lines
-    return MIN_SIZE, wrap(text, MIN_SIZE, width)
+            return lines
+        return None
+
+    low, high = MIN_SIZE, max(largest, MIN_SIZE)
+    best = fits(low)
+    if best is None:
+        return MIN_SIZE, wrap(text, MIN_SIZE, width)
+    while low < high:  # invariant: ``low`` fits
+        middle = (low + high + 1) // 2
+        lines = fits(middle)
+        if lines is not None:
+            low, best = middle, lines
+        else:
+            high = middle - 1
+    return low, best
 
 
 @dataclass(frozen=True)
