@@ -34,6 +34,7 @@ from app.imaging.gsps_modules import (
     add_displayed_areas,
     add_shutter,
     add_spatial_transformation,
+    is_multiframe_image,
     p_value,
     resolve,
 )
@@ -161,7 +162,7 @@ def _header(image: Dataset) -> Dataset:
     for keyword in _TYPE2_READ:
         if keyword not in out:
             setattr(out, keyword, "")
-    if hd._standard_utils.is_multiframe_image(out) and "SharedFunctionalGroupsSequence" not in out:
+    if is_multiframe_image(out) and "SharedFunctionalGroupsSequence" not in out:
         out.SharedFunctionalGroupsSequence = [Dataset()]  # no per-frame rescale for highdicom to look at
     return out
 
