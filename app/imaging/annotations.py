@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydicom.dataset import Dataset
 
+from app.imaging.cielab import dicom_lab_to_srgb
 from app.imaging.presentation_state import references_frame
 from app.imaging.shutters import polygonal
 
@@ -65,7 +66,7 @@ class AnnotationLayer:
     description: str = ""
     graphics: list[GraphicObject] = field(default_factory=list)
     texts: list[TextObject] = field(default_factory=list)
-    rgb: tuple[int, int, int] | None = None  # recommended display colour (from CIELab), 0..255 each
+    rgb: tuple[int, int, int] | None = None  # recommended display colour (sRGB of its CIELab value)
 
     def value(self, colour: bool) -> int | tuple[int, int, int]:
         """What the layer draws with: its recommended colour on colour output when it has one, else grey."""
@@ -197,11 +198,13 @@ def annotation_layers(state: Dataset, image: Dataset, frame: int = 0) -> list[An
     for item in state.get("GraphicLayerSequence") or []:
         grey_p = item.get("GraphicLayerRecommendedDisplayGrayscaleValue")
         lab = item.get("GraphicLayerRecommendedDisplayCIELabValue")
-        rgb = _lab_to_rgb(lab) if lab not in (None, "") and len(lab) == 3 else None
-        if grey_p in (None, ""):  # PS3.3 C.10.7.1.1: a colour only: show its lightness on grey output
-            grey = round(int(lab[0]) / 65535 * 255) if rgb is not None else 255
-        else:
+        rgb = dicom_lab_to_srgb([int(v) for v in lab]) if lab not in (None, "") else None
+        if grey_p not in (None, ""):
             grey = round(int(grey_p) / 65535 * 255)
+        elif lab not in (None, ""):  # a colour only (PS3.3 C.10.7.1.1): on grey output, the grey of its L*
+            grey = dicom_lab_to_srgb([int(lab[0]), 0x8080, 0x8080])[0]
+        else:
+            grey = 255
         layers[str(item.GraphicLayer)] = AnnotationLayer(
             name=str(item.GraphicLayer),
             order=int(item.get("GraphicLayerOrder", 0) or 0),
@@ -243,14 +246,3 @@ def annotation_layers(state: Dataset, image: Dataset, frame: int = 0) -> list[An
             )
     return sorted((layer for layer in layers.values() if layer.graphics or layer.texts), key=lambda la: la.order)
 
-
-def _lab_to_rgb(lab: object) -> tuple[int, int, int]:
-    """sRGB (0..255) of a DICOM CIELab value (three US 0..FFFFH, PS3.3 C.10.7.1.1), by highdicom."""
-    from highdicom.color import CIELabColor  # imported here: highdicom takes ~0.7 s to import
-
-    red, green, blue = CIELabColor.from_dicom_value([int(v) for v in lab]).to_rgb()  # type: ignore[attr-defined]
-    return (
-        int(np.clip(round(red), 0, 255)),
-        int(np.clip(round(green), 0, 255)),
-        int(np.clip(round(blue), 0, 255)),
-    )

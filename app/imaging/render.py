@@ -60,9 +60,10 @@ class RenderedFrame:
         Parameters
         ----------
         colour
-            RGB output, where layers show their recommended colour; default: RGB for a colour image.
+            RGB output, where layers show their recommended colour; default: RGB for a colour image
+            or under a coloured shutter (:meth:`~app.imaging.shutters.ShutterLayer.apply`).
         """
-        out = self.shutter.apply(self.pixels) if self.shutter is not None else self.pixels.copy()
+        out = self.shutter.apply(self.pixels, colour) if self.shutter is not None else self.pixels.copy()
         if overlays and self.overlays:
             out[combined_mask(self.overlays, out.shape[:2])] = OVERLAY_VALUE
         geometry = self.geometry
