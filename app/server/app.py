@@ -23,8 +23,11 @@ from app.server.api import DEFAULT_MAX_REQUEST_BYTES, ApiContext, create_app
 from app.server.api.runner import HttpServer
 from app.server.context import Ingest
 from app.server.index.job_records import JobStoreProtocol
+from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
 from app.server.jobs import JobRunner
+from app.server.mpps import MppsService
+from app.server.mpps_relay import RELAY_KIND, MppsRelay
 from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
 from app.server.storage import Storage
@@ -44,6 +47,9 @@ class IndexStoresProtocol(Protocol):
 
     @property
     def jobs(self) -> JobStoreProtocol: ...
+
+    @property
+    def mpps(self) -> MppsStoreProtocol: ...
 
     def close(self) -> None: ...
 
@@ -103,7 +109,9 @@ class Server:
                 ) from exc
             for title, port in self.storage_addresses:
                 LOGGER.info("Storage SCP %s listening on %s port %d", title, cfg.dicom_host, port)
-            self._qr = QueryRetrieveService(cfg, catalogue, self._storage.path_of)
+            self._jobs.register(RELAY_KIND, MppsRelay(cfg, index.jobs))
+            mpps = MppsService(cfg, index.mpps, self._jobs.wake)
+            self._qr = QueryRetrieveService(cfg, catalogue, self._storage.path_of, mpps)
             try:
                 self.qr_address = self._qr.start()
             except OSError as exc:
@@ -113,7 +121,8 @@ class Server:
                 ) from exc
             LOGGER.info("Q/R SCP %s listening on %s port %d", self.qr_address[0], cfg.dicom_host, self.qr_address[1])
             self._jobs.start()
-            ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes)
+            ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes,
+                             mpps=index.mpps, jobs=index.jobs)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
             LOGGER.info("HTTP API (DICOMweb at /dicom-web, admin at /api) on %s", self._http.url)

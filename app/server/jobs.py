@@ -4,7 +4,8 @@ Services register one handler per job kind. A worker thread claims due jobs one 
 and runs them: a handler that returns marks the job done; one that raises
 :class:`PermanentJobError` fails it for good; any other exception is an attempt that
 failed, retried after ``retry_seconds * 2**(attempts - 1)`` (at most an hour) until the
-job's ``max_attempts``. Jobs left running by a stopped server are queued again at start,
+job's ``max_attempts``; one that raises :class:`JobNotReady` waits ``retry_seconds`` without
+using an attempt. Jobs left running by a stopped server are queued again at start,
 so every job is delivered at least once.
 """
 
@@ -27,6 +28,12 @@ MAX_RETRY_DELAY = 3600.0
 
 class PermanentJobError(AppError):
     """Raised by a job handler when retrying cannot help (the job fails at once)."""
+
+
+class JobNotReady(AppError):
+    """Raised by a job handler when the job must wait for another one (for instance an earlier
+    relay of the same instance): it is queued again after ``retry_seconds`` without counting
+    the attempt."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,9 @@ class JobRunner:
         control = JobControl(job.id, self.store)
         try:
             result = self._handlers[job.kind](job, control)
+        except JobNotReady as exc:
+            LOGGER.info("job %d (%s) waits: %s", job.id, job.kind, exc)
+            self.store.postpone(job.id, str(exc), self.retry_seconds)
         except PermanentJobError as exc:
             LOGGER.warning("job %d (%s) failed: %s", job.id, job.kind, exc)
             self.store.retry_or_fail(job.id, str(exc), 0, permanent=True)

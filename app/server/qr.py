@@ -7,7 +7,9 @@ One pynetdicom AE with the title and port of ``[server.qr]``, bound on
 - C-FIND in the Patient Root, Study Root and Patient/Study Only models (PS3.4 C.6.1-C.6.3),
   served by :func:`app.server.handlers.find.handle_find`, hierarchical by default and
   relational when the SCU asks for it by SOP Class Extended Negotiation (PS3.4 C.5.1);
-- C-MOVE in the same three models, served by :mod:`app.server.handlers.move`.
+- C-MOVE in the same three models, served by :mod:`app.server.handlers.move`;
+- Modality Performed Procedure Step N-CREATE and N-SET (PS3.4 F.7, as the reference's Q/R
+  AE does), served by :mod:`app.server.handlers.mpps` when an MPPS service is given.
 
 The association policies are those of the Storage SCP AEs (:mod:`app.server.scp`): a wrong
 Called AE Title is rejected (reason 7), at most ``config.max_associations`` associations at
@@ -27,11 +29,14 @@ from typing import Any
 from pynetdicom import AE, _config, evt
 
 from app.core.config import ServerConfig
+from app.dicom.mpps import MPPS_SOP_CLASS_UID
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.find import handle_find
 from app.server.handlers.move import MoveService
+from app.server.handlers.mpps import handle_n_create, handle_n_set
 from app.server.index.records import CatalogueProtocol
+from app.server.mpps import MppsService
 from app.server.qr_models import MODELS, relational_reply
 from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve
 
@@ -45,6 +50,7 @@ def make_qr_ae(config: ServerConfig) -> AE:
     for model in MODELS:
         ae.add_supported_context(model.find, syntaxes)
         ae.add_supported_context(model.move, syntaxes)
+    ae.add_supported_context(MPPS_SOP_CLASS_UID, syntaxes)
     return ae
 
 
@@ -66,10 +72,16 @@ class QueryRetrieveService:
     path_of
         The absolute path of a stored file from its relative path (``Storage.path_of``):
         C-MOVE sends the files as stored.
+    mpps
+        Serves Modality Performed Procedure Step N-CREATE / N-SET (refused with 0x0110 when None).
     """
 
-    def __init__(self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path]) -> None:
+    def __init__(
+        self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path],
+        mpps: MppsService | None = None,
+    ) -> None:
         self._config = config
+        self._mpps = mpps
         self._catalogue = catalogue
         self._move = MoveService(config, catalogue, path_of)
         self._server: tuple[AE, _NoDelayServer, threading.Thread] | None = None
@@ -97,6 +109,9 @@ class QueryRetrieveService:
                 (evt.EVT_SOP_EXTENDED, _sop_extended),
                 (evt.EVT_ACCEPTED, self._move.install),
             ]
+            if self._mpps is not None:
+                handlers += [(evt.EVT_N_CREATE, handle_n_create, [self._mpps]),
+                             (evt.EVT_N_SET, handle_n_set, [self._mpps])]
             title = self._config.qr.ae_title
             server, thread = serve(ae, self._config.dicom_host, self._config.qr.port, title, handlers, f"QRSCP-{title}")
             self._server = (ae, server, thread)

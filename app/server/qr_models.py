@@ -32,6 +32,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
+from app.dicom.charsets import declare, response_charset
 from app.server.index.records import ATTRIBUTES, PATIENT_COUNTS, PATIENT_KEYS, Kind, Level, SearchRequest, levels_up_to
 
 #: Failure: identifier does not match SOP class (PS3.4 C.4.1.1.4, Table C.4-1).
@@ -216,7 +217,9 @@ def parse_find(identifier: Dataset, model: QRModel, limit: int | None, *, relati
     for upper in model.levels[: model.levels.index(level) + 1]:
         if UNIQUE_KEYS[upper] not in returned:
             returned.append(UNIQUE_KEYS[upper])
-    search = SearchRequest(level, filters, returned=tuple(returned), limit=limit, combine_date_time=True)
+    search = SearchRequest(
+        level, filters, returned=tuple(returned), limit=limit, combine_date_time=True, time_range_means_today=True
+    )
     return ParsedQuery(level, search, tuple(returned), unknown)
 
 
@@ -253,24 +256,20 @@ def has_unsupported_keys(query: ParsedQuery) -> bool:
     return any(keyword_for_tag(tag) not in FILLED_KEYS for tag in query.unknown)
 
 
-def _needs_unicode(values: Mapping[str, Any]) -> bool:
-    return any(isinstance(v, str) and not v.isascii() for v in values.values())
-
-
 def response_identifier(
     query: ParsedQuery, row: Mapping[str, Any], retrieve_ae_title: str, *, request_charset: Any = None
 ) -> Dataset:
     """One pending C-FIND response identifier (PS3.4 C.4.1.1.3.2).
 
     Every requested key is present: with its value, or zero-length when the index has none.
-    Specific Character Set is ``ISO_IR 192`` when a value is not ASCII (the index holds
-    decoded text), else the request's, if it gave one.
+    Specific Character Set follows :func:`app.dicom.charsets.response_charset`: absent when
+    every value is ASCII, the request's when it can represent them, else ``ISO_IR 192``
+    (the index holds decoded text).
     """
     ds = Dataset()
-    if _needs_unicode(row):
-        ds.SpecificCharacterSet = "ISO_IR 192"
-    elif request_charset:
-        ds.SpecificCharacterSet = request_charset
+    charset = declare(response_charset((row.get(k) for k in query.returned), request_charset))
+    if charset is not None:
+        ds.SpecificCharacterSet = charset
     ds.QueryRetrieveLevel = query.level.value
     for keyword in query.returned:
         value = row.get(keyword)

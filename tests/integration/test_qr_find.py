@@ -225,7 +225,9 @@ def test_date_and_time_ranges_and_fractions(qr_server: RunningServer) -> None:
     # Fractions of seconds are ignored: 083000.9 names the second stored as 083000.5.
     assert studies(StudyTime="083000.9") == {S1}
     assert studies(StudyTime="0830") == {S1}
-    assert studies(StudyTime="-080000") == {S4}
+    assert studies(StudyDate="20240110", StudyTime="-080000") == {S4}
+    # A time range without a date means today (reference 4.4.3.2): none of these is of today.
+    assert studies(StudyTime="-080000") == set()
     # Study Date + Study Time ranges combined as one date-time range (PS3.4 C.2.2.2.5.2):
     # 2024-01-11 23:59:59 is inside 2024-01-10 08:00 .. 2024-01-12 13:00.
     assert studies(StudyDate="20240110-20240112", StudyTime="080000-130000") == {S1, S2, S3}

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.core.errors import AppError, DicomInputError, IndexFailure, NotFoundError, StorageError
-from app.server.api import qido, stow, wado
+from app.server.api import jobs, mpps, qido, stow, wado
 from app.server.api.deps import ApiContext
 
 LOGGER = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(qido.router, prefix="/dicom-web")
     app.include_router(wado.router, prefix="/dicom-web")
     app.include_router(stow.router, prefix="/dicom-web")
+    app.include_router(mpps.router)
+    app.include_router(jobs.router)
 
     @app.get("/api/health")
     def health() -> dict[str, str]:
@@ -47,6 +49,10 @@ def create_app(ctx: ApiContext) -> FastAPI:
     @app.exception_handler(DicomInputError)
     async def _bad_input(_request: Request, exc: DicomInputError) -> JSONResponse:
         return _error(400, str(exc))
+
+    @app.exception_handler(jobs.JobConflict)
+    async def _conflict(_request: Request, exc: jobs.JobConflict) -> JSONResponse:
+        return _error(409, str(exc))
 
     @app.exception_handler(wado.NotAcceptable)
     async def _not_acceptable(_request: Request, exc: wado.NotAcceptable) -> JSONResponse:

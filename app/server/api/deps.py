@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.server.context import Ingest
+from app.server.index.job_records import JobStoreProtocol
+from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
 from app.server.storage import Storage
 
@@ -21,3 +23,5 @@ class ApiContext:
     ingest: Ingest
     version: str
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    mpps: MppsStoreProtocol | None = None
+    jobs: JobStoreProtocol | None = None

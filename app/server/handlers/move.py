@@ -38,14 +38,14 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, build_context
+from pynetdicom import build_context
 from pynetdicom.dimse_primitives import C_MOVE
 from pynetdicom.dsutils import decode, encode
 
 from app.core.config import Destination, ServerConfig
-from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
 from app.server.qr_models import BY_MOVE_UID, IdentifierError, is_relational, parse_move
+from app.server.scu import associate
 
 LOGGER = logging.getLogger(__name__)
 
@@ -233,11 +233,6 @@ class MoveService:
 
     def _associate(self, destination: Destination, instances: list[StoredInstance]) -> Any:
         """Open the Storage SCU association to the destination (PS3.4 B.2, PS3.8 9.3.2)."""
-        ae = AE(ae_title=self._config.qr.ae_title)
-        ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
-        ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self._config.network_timeout
-        ae.maximum_pdu_size = self._config.max_pdu
         pairs = list(dict.fromkeys((i.sop_class_uid, i.transfer_syntax_uid) for i in instances))
         if len(pairs) > MAX_CONTEXTS:
             LOGGER.warning("C-MOVE needs %d presentation contexts; proposing the first %d", len(pairs), MAX_CONTEXTS)
@@ -246,7 +241,7 @@ class MoveService:
             for sop_class, stored in pairs[:MAX_CONTEXTS]
         ]
         try:
-            return ae.associate(destination.host, destination.port, contexts=contexts, ae_title=destination.ae_title)
+            return associate(self._config, destination, contexts)
         except Exception:
             LOGGER.exception("Could not reach the move destination %s", destination.ae_title)
             return None

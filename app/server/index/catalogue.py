@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.core.errors import IndexFailure
+from app.dicom.charsets import fold_case
 from app.server.index import engine as engine_mod
 from app.server.index.query import compile_search, row_values
 from app.server.index.records import AddResult, InstanceRecord, SearchRequest, StoredInstance
@@ -221,7 +222,7 @@ class Catalogue:
             patient_pk = self._get_or_create(
                 conn, patient, (patient.c.patient_id == r.patient_id) & (patient.c.issuer == r.issuer),
                 {"patient_id": r.patient_id, "issuer": r.issuer, "patient_name": r.patient_name,
-                 "patient_name_lc": r.patient_name.lower(), "birth_date": r.birth_date, "sex": r.sex},
+                 "patient_name_lc": fold_case(r.patient_name), "birth_date": r.birth_date, "sex": r.sex},
             )[0]
             study_pk, _ = self._get_or_create(
                 conn, study, study.c.study_instance_uid == r.study_instance_uid,

@@ -63,6 +63,16 @@ class Job:
         }
 
 
+@dataclass(frozen=True)
+class JobRequest:
+    """A job to enqueue, possibly in the same transaction as the change that causes it."""
+
+    kind: str
+    payload: dict[str, Any]
+    description: str = ""
+    max_attempts: int = 20
+
+
 class JobStoreProtocol(Protocol):
     """What the runner and the services need of the job table (:class:`app.server.index.jobs.JobStore`)."""
 
@@ -82,6 +92,10 @@ class JobStoreProtocol(Protocol):
     def cancel(self, job_id: int) -> bool: ...
 
     def get(self, job_id: int) -> Job | None: ...
+
+    def pending_before(self, kind: str, job_id: int) -> list[Job]: ...
+
+    def postpone(self, job_id: int, reason: str, delay_seconds: float) -> None: ...
 
     def list(self, *, state: JobState | None = None, kind: str | None = None, limit: int = 100) -> list[Job]: ...
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import IndexFailure
 from app.server.index import engine as engine_mod
-from app.server.index.job_records import FINAL_STATES, Job, JobState
+from app.server.index.job_records import FINAL_STATES, Job, JobRequest, JobState
 from app.server.index.schema import job
 
 #: Longest error text kept with a job.
@@ -33,6 +33,20 @@ def _job(row: Any) -> Job:
         max_attempts=m["max_attempts"], next_attempt_at=m["next_attempt_at"], last_error=m["last_error"],
         created_at=m["created_at"], updated_at=m["updated_at"],
     )
+
+
+def insert_job(conn: Connection, request: JobRequest, not_before: dt.datetime | None = None) -> int:
+    """Queue ``request`` within the caller's write transaction (so that a change and the work
+    it causes commit together); returns the job id."""
+    now = _now()
+    result = conn.execute(job.insert().values(
+        kind=request.kind, state=JobState.QUEUED.value, description=request.description[:200],
+        payload=json.dumps(request.payload), progress="{}", attempts=0, max_attempts=max(1, request.max_attempts),
+        next_attempt_at=not_before or now, last_error="", created_at=now, updated_at=now,
+    ))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 class JobStore:
@@ -63,16 +77,8 @@ class JobStore:
         not_before: dt.datetime | None = None,
     ) -> int:
         """Add a queued job; returns its id. ``payload`` must be JSON-serialisable."""
-        now = _now()
         with self._writing() as conn:
-            result = conn.execute(job.insert().values(
-                kind=kind, state=JobState.QUEUED.value, description=description[:200], payload=json.dumps(payload),
-                progress="{}", attempts=0, max_attempts=max(1, max_attempts), next_attempt_at=not_before or now,
-                last_error="", created_at=now, updated_at=now,
-            ))
-            key = result.inserted_primary_key
-            assert key is not None
-            return int(key[0])
+            return insert_job(conn, JobRequest(kind, payload, description, max_attempts), not_before)
 
     def claim_due(self, kinds: frozenset[str], now: dt.datetime | None = None) -> Job | None:
         """Mark the oldest due queued job of one of ``kinds`` running (one attempt more) and return it."""
@@ -132,6 +138,23 @@ class JobStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(job).where(job.c.id == job_id)).first()
         return _job(row) if row is not None else None
+
+    def pending_before(self, kind: str, job_id: int) -> list[Job]:
+        """Jobs of ``kind`` queued or running that were enqueued before ``job_id`` (oldest first)."""
+        stmt = select(job).where(
+            job.c.kind == kind, job.c.id < job_id, job.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value])
+        ).order_by(job.c.id)
+        with self.engine.connect() as conn:
+            return [_job(row) for row in conn.execute(stmt)]
+
+    def postpone(self, job_id: int, reason: str, delay_seconds: float) -> None:
+        """A running job could not run yet: queue it again after ``delay_seconds`` without
+        counting the attempt (unless it was cancelled meanwhile)."""
+        now = _now()
+        with self._writing() as conn:
+            conn.execute(update(job).where(job.c.id == job_id, job.c.state == JobState.RUNNING.value).values(
+                state=JobState.QUEUED.value, attempts=job.c.attempts - 1, last_error=reason[:_MAX_ERROR],
+                updated_at=now, next_attempt_at=now + dt.timedelta(seconds=delay_seconds)))
 
     def list(self, *, state: JobState | None = None, kind: str | None = None, limit: int = 100) -> list[Job]:
         """Jobs, newest first."""

@@ -8,9 +8,12 @@ them). Keys of levels above the searched one are allowed (PS3.18 10.6.1.2); keys
 it are refused. Fractions of seconds are ignored in time matching, and a time given as a
 single value matches the whole second, minute or hour it names. A C-FIND search can ask
 for a Study Date range and a Study Time range to be matched as one date-time range
-(PS3.4 C.2.2.2.5.2). The PATIENT level (Patient Root and Patient/Study Only models,
-PS3.4 C.6.1.1.2) searches patients, with their related-study, -series and -instance
-counts computed.
+(PS3.4 C.2.2.2.5.2), and a Study Time range without a Study Date to mean today (the
+reference's 4.4.3.2, :func:`app.dicom.matching.date_for_time_range`); QIDO-RS keeps the
+standard's meaning (a time range on any day). Case-insensitive matching folds both sides in Python
+(:func:`app.dicom.charsets.fold_case`; SQL ``lower()`` folds ASCII only). The PATIENT level
+(Patient Root and Patient/Study Only models, PS3.4 C.6.1.1.2) searches patients, with their
+related-study, -series and -instance counts computed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnClause
 
+from app.dicom.charsets import fold_case
+from app.dicom.matching import date_for_time_range
 from app.server.index.records import (
     ATTRIBUTES,
     DEFAULT_RETURN,
@@ -159,7 +164,7 @@ def value_condition(
     if kind is Kind.PN:
         if folded_column is None:
             return _text_match(column, value)
-        return _text_match(folded_column, value.lower())
+        return _text_match(folded_column, fold_case(value))
     if kind is Kind.TEXT:
         return _text_match(column, value)
     if kind is Kind.DATE:
@@ -319,6 +324,10 @@ def compile_search(request: SearchRequest) -> tuple[Select[Any], list[str]]:
         from_ = instance.join(from_, instance.c.series_fk == series.c.id)
     stmt = select(*columns).select_from(from_)
     filters = dict(request.filters)
+    if request.time_range_means_today:
+        study_date = date_for_time_range(filters.get("StudyDate"), filters.get("StudyTime"))
+        if study_date is not None:
+            filters["StudyDate"] = study_date
     if request.combine_date_time and "StudyDate" in filters and "StudyTime" in filters:
         combined = _combined_date_time(filters["StudyDate"], filters["StudyTime"])
         if combined is not None:

@@ -147,6 +147,10 @@ class SearchRequest:
     combine_date_time
         Match a Study Date range and a Study Time range together as one date-time range
         (PS3.4 C.2.2.2.5.2, as C-FIND does) rather than each on its own.
+    time_range_means_today
+        A Study Time range without a Study Date matches today's studies only (the
+        reference's C-FIND rule, its 4.4.3.2); without it, a time range matches on any day
+        (PS3.4 C.2.2.2.5.2, as QIDO-RS does).
     """
 
     level: Level
@@ -156,6 +160,7 @@ class SearchRequest:
     limit: int | None = None
     offset: int = 0
     combine_date_time: bool = False
+    time_range_means_today: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from app.server.index import engine as engine_mod
 from app.server.index.catalogue import Catalogue
 from app.server.index.jobs import JobStore
+from app.server.index.mpps import MppsStore
 from app.server.index.worklist import WorklistStore
 
 
@@ -20,6 +21,7 @@ class IndexStores:
     catalogue: Catalogue
     jobs: JobStore
     worklist: WorklistStore
+    mpps: MppsStore
 
     def close(self) -> None:
         """Close the index (checkpoint the SQLite WAL, close pooled connections)."""
@@ -31,4 +33,4 @@ def open_index(
 ) -> IndexStores:
     """Create the engine, bring the schema up to date (``alembic upgrade head``), open the stores."""
     engine = engine_mod.open_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full)
-    return IndexStores(engine, Catalogue(engine), JobStore(engine), WorklistStore(engine))
+    return IndexStores(engine, Catalogue(engine), JobStore(engine), WorklistStore(engine), MppsStore(engine))

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import IndexFailure
+from app.dicom.charsets import fold_case
 from app.server.index import engine as engine_mod
 from app.server.index.query import combined_date_time_condition, multi_value_condition, value_condition
 from app.server.index.records import QueryError
@@ -55,7 +56,7 @@ def _columns(keys: Mapping[str, str]) -> dict[str, str]:
         value = str(keys.get(keyword, "") or "")
         values[key.column] = value
         if key.folded:
-            values[key.column + "_lc"] = value.lower()
+            values[key.column + "_lc"] = fold_case(value)
     values["status"] = values["status"] or DEFAULT_STATUS
     return values
 

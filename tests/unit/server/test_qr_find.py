@@ -55,6 +55,7 @@ def test_pending_per_match_then_cancel() -> None:
                            FakeCatalogue(rows=1), qr))
     assert out[0][0] == 0xFF00
     assert catalogue.requests[0].limit == qr.hit_limit + 1 and catalogue.requests[0].combine_date_time
+    assert catalogue.requests[0].time_range_means_today  # the reference's C-FIND rule (4.4.3.2)
     out = list(handle_find(_event(STUDY_ROOT.find, cancel_after=2, QueryRetrieveLevel="STUDY"), catalogue, qr))
     assert [s for s, _ in out] == [0xFF00, 0xFF00, 0xFE00]
 

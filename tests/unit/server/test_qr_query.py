@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from app.server.index.catalogue import Catalogue
@@ -26,7 +28,8 @@ def filled(index_catalogue: Catalogue) -> Catalogue:
 
 
 def _studies(catalogue: Catalogue, combine: bool = True, **filters: str) -> set[str]:
-    request = SearchRequest(Level.STUDY, filters, combine_date_time=combine)
+    """C-FIND's matching (``combine``: its date-time rules) or else QIDO-RS's."""
+    request = SearchRequest(Level.STUDY, filters, combine_date_time=combine, time_range_means_today=combine)
     return {str(r["StudyInstanceUID"]) for r in catalogue.search(request)}
 
 
@@ -55,6 +58,25 @@ def test_times_ignore_fractions(filled: Catalogue) -> None:
     assert _studies(filled, StudyTime="230000") == {"1.1"}
     assert _studies(filled, StudyTime="230000.9") == {"1.1"}
     assert _studies(filled, StudyTime="23") == {"1.1"}
-    assert _studies(filled, StudyTime="-030000.5") == {"1.2"}
+    assert _studies(filled, StudyDate="20240111", StudyTime="-030000.5") == {"1.2"}
     with pytest.raises(QueryError, match="time"):
         _studies(filled, StudyTime="25:00:00x")
+
+
+def test_time_range_without_date_means_today(filled: Catalogue) -> None:
+    """Reference 4.4.3.2: a Study Time range without Study Date matches today's studies only."""
+    today = dt.date.today()
+    yesterday = today - dt.timedelta(days=1)
+    for uid, day in (("9.1", today), ("9.2", yesterday)):
+        filled.add_instance(record(patient_id="P9", study_instance_uid=uid, series_instance_uid=f"{uid}.1",
+                                   sop_instance_uid=f"{uid}.1.1", study_date=day.strftime("%Y%m%d"),
+                                   study_time="030000.5"))
+    # The fixture's 2024-01-11 03:00 study is in the time range too, but not of today.
+    assert _studies(filled, StudyTime="020000-040000") == {"9.1"}
+    assert _studies(filled, StudyTime="-030000.9") == {"9.1"}  # fractions ignored
+    # QIDO-RS keeps the standard's meaning: the time range on any day (PS3.4 C.2.2.2.5.2).
+    assert _studies(filled, combine=False, StudyTime="020000-040000") == {"1.2", "9.1", "9.2"}
+    assert _studies(filled, StudyTime="*", StudyDate="") == {"1.1", "1.2", "2.1", "9.1", "9.2"}
+    # A single time (not a range) is not restricted to today, nor is a range with a date.
+    assert _studies(filled, StudyTime="030000") == {"1.2", "9.1", "9.2"}
+    assert _studies(filled, StudyDate=yesterday.strftime("%Y%m%d"), StudyTime="020000-040000") == {"9.2"}
