@@ -13,6 +13,9 @@ Association negotiation (PS3.8 9.3.4, Table 9-21):
 
 - a wrong Called AE Title is rejected permanent, source service-user, reason 7 (called
   AE title not recognised);
+- with ``restrict_to_known_peers``, a calling AE title + host not in the allow-list is
+  rejected permanent, source service-user, reason 3 (calling AE title not recognised;
+  :mod:`app.server.access`), checked before the association limit;
 - beyond ``config.max_associations`` simultaneous associations on one AE, further ones are
   rejected transient, source service-provider (presentation related function), reason 2
   (local limit exceeded), in arrival order (:class:`Admission`).
@@ -42,6 +45,7 @@ from app.dicom.sop_classes import ALL_STORAGE, VERIFICATION
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server import fastpath
+from app.server.access import PeerPolicy
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.store import IngestLike, handle_store, store_stream
 
@@ -95,6 +99,8 @@ class Admission:
     def on_requested(self, event: Any) -> None:
         """``EVT_REQUESTED``: admit the association or reject it (transient, local limit exceeded)."""
         assoc = event.assoc
+        if assoc.is_rejected or assoc.is_aborted:
+            return  # refused before (calling AE not a known peer)
         request = assoc.requestor.primitive
         called = str(getattr(request, "called_ae_title", "") or "").strip()
         if called != str(assoc.acceptor.ae_title).strip():
@@ -154,10 +160,19 @@ def _configure_pynetdicom() -> None:
     _config.LOG_HANDLER_LEVEL = "none"
 
 
+class ScpAE(AE):
+    """A pynetdicom AE that carries the calling-AE allow-list :func:`serve` enforces."""
+
+    def __init__(self, ae_title: str, peers: PeerPolicy) -> None:
+        super().__init__(ae_title=ae_title)
+        self.peers = peers
+
+
 def make_scp_ae(config: ServerConfig, ae_title: str) -> AE:
     """A pynetdicom AE with the policies every SCP of the server shares: our implementation
-    identity, the PDU size, the called-AE check, the timeouts and Verification (PS3.4 A)."""
-    ae = AE(ae_title=ae_title)
+    identity, the PDU size, the called-AE check, the calling-AE allow-list (host names
+    resolved now, :mod:`app.server.access`), the timeouts and Verification (PS3.4 A)."""
+    ae = ScpAE(ae_title, PeerPolicy.from_config(config))
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
     ae.maximum_pdu_size = config.max_pdu
@@ -184,7 +199,13 @@ def serve(
     ae: AE, host: str, port: int, ae_title: str, handlers: list[Any], thread_name: str
 ) -> tuple[_NoDelayServer, threading.Thread]:
     """Listen for ``ae`` on ``host:port`` in a thread of its own (TCP_NODELAY on every
-    accepted socket); the caller stops it with ``server.shutdown()``."""
+    accepted socket); the caller stops it with ``server.shutdown()``.
+
+    An AE made by :func:`make_scp_ae` gets its calling-AE allow-list bound first, ahead of
+    ``handlers`` (so a refused peer never counts against the association limit).
+    """
+    if isinstance(ae, ScpAE) and ae.peers.restrict:
+        handlers = [(evt.EVT_REQUESTED, ae.peers.on_requested), *handlers]
     server = cast(
         _NoDelayServer,
         ae.make_server((host, port), ae_title=ae_title, evt_handlers=handlers, server_class=_NoDelayServer),
