@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom import dcmread
@@ -124,15 +125,21 @@ def start_lightbox(
         text=True,
         env=env,
     )
+    info = wait_ready(proc)
+    return proc, int(info["storage"][0]["port"])
+
+
+def wait_ready(proc: subprocess.Popen[str], timeout: float = 60.0) -> dict[str, Any]:
+    """The ``LIGHTBOX-READY {json}`` line of a starting server, decoded (kills it on failure)."""
     assert proc.stdout is not None
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         if line.startswith(READY_PREFIX):
-            info = json.loads(line[len(READY_PREFIX) :])
-            return proc, int(info["storage"][0]["port"])
+            info: dict[str, Any] = json.loads(line[len(READY_PREFIX) :])
+            return info
     proc.kill()
     raise SystemExit(f"lightbox server did not start (exit code {proc.poll()})")
 
