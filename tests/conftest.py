@@ -35,6 +35,8 @@ class RunningServer:
     storage: dict[str, int]  # AE title -> port
     qr_port: int | None = None  # the Query/Retrieve SCP's port
     qr_ae_title: str | None = None
+    mwl_port: int | None = None  # the Modality Worklist SCP's port
+    mwl_ae_title: str | None = None
 
     @property
     def storage_port(self) -> int:
@@ -47,10 +49,13 @@ def write_server_config(
     """A config TOML putting everything on ephemeral ports (port 0).
 
     ``qr`` is the ``[server.qr]`` table (and any ``[[server.destinations]]``); by default the
-    Q/R SCP listens on an ephemeral port too.
+    Q/R SCP listens on an ephemeral port too. The MWL SCP (``[server.mwl]``) always does,
+    unless ``extra_server`` or ``qr`` carries its own ``[server.mwl]`` table.
     """
     storage = storage if storage is not None else '[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n'
     qr = qr if qr is not None else "[server.qr]\nport = 0\n"
+    if "[server.mwl]" not in extra_server + qr:
+        qr += "\n[server.mwl]\nport = 0\n"
     path.write_text(
         f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\n{extra_server}\n{qr}\n{storage}'
     )
@@ -82,6 +87,8 @@ def start_server(config: Path, data_dir: Path, timeout: float = 60.0) -> Running
                 storage={ae["ae_title"]: ae["port"] for ae in info["storage"]},
                 qr_port=info["qr"]["port"] if "qr" in info else None,
                 qr_ae_title=info["qr"]["ae_title"] if "qr" in info else None,
+                mwl_port=info["mwl"]["port"] if "mwl" in info else None,
+                mwl_ae_title=info["mwl"]["ae_title"] if "mwl" in info else None,
             )
     proc.kill()
     raise RuntimeError(f"server did not report ready (exit code {proc.poll()})")

@@ -1,7 +1,8 @@
 """A small DICOMweb + admin client of the Lightbox server (the only user of httpx).
 
 QIDO-RS (PS3.18 10.6), WADO-RS (PS3.18 10.4) and STOW-RS (PS3.18 10.5) against
-``{url}/dicom-web``, and the admin status ``{url}/api/status``.
+``{url}/dicom-web``, the admin status ``{url}/api/status`` and worklist item creation
+``{url}/api/worklist``.
 """
 
 from __future__ import annotations
@@ -215,3 +216,22 @@ class DicomWebClient:
             return ServerStatus(str(data.get("version", "")), int(data["changes"]), int(data.get("instances", 0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise AppError(f"/api/status: unexpected answer {data!r}; is this a Lightbox server?") from exc
+
+    def create_worklist_item(self, content: bytes, content_type: str = "application/dicom") -> int:
+        """``POST /api/worklist``: add a Modality Worklist item from a DICOM file (``application/dicom``)
+        or one DICOM JSON data set (``application/dicom+json``); returns its id."""
+        try:
+            response = self._http.post("/api/worklist", content=content, headers={"Content-Type": content_type})
+        except httpx.TransportError as exc:
+            raise self._unavailable(exc) from exc
+        if response.status_code in (400, 413, 415):
+            try:
+                reason = str(response.json().get("error", ""))
+            except (ValueError, AttributeError):
+                reason = response.text[:300]
+            raise AppError(f"the server refused the worklist item (HTTP {response.status_code}): {reason}")
+        self._check(response, "POST /api/worklist")
+        try:
+            return int(response.json()["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AppError("POST /api/worklist: the answer has no item id; is this a Lightbox server?") from exc

@@ -4,6 +4,7 @@ Usage::
 
     python -m app.server --data-dir DIR [--config FILE] [--http-port N] [--log-level LEVEL]
                          [--max-request-bytes N]
+    python -m app.server worklist import --server URL FILE...   (see app.server.worklist_cli)
 
 Prints one ``LIGHTBOX-READY {"http_url": ..., "storage": [...]}`` line on stdout once it
 accepts requests, serves until SIGINT or SIGTERM, then stops cleanly (exit code 0).
@@ -49,7 +50,13 @@ def _open_index(config: ServerConfig) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the server; returns the process exit code (0 after a clean stop)."""
+    """Run the server (or its ``worklist`` subcommand); returns the process exit code (0 after a clean stop)."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["worklist"]:
+        from app.server.worklist_cli import main as worklist_main
+
+        return worklist_main(argv[1:])
     args = _parser().parse_args(argv)
     level = str(args.log_level).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

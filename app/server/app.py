@@ -25,9 +25,11 @@ from app.server.context import Ingest
 from app.server.index.job_records import JobStoreProtocol
 from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
+from app.server.index.worklist_records import WorklistStoreProtocol
 from app.server.jobs import JobRunner
 from app.server.mpps import MppsService
 from app.server.mpps_relay import RELAY_KIND, MppsRelay
+from app.server.mwl import WorklistService
 from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
 from app.server.storage import Storage
@@ -47,6 +49,9 @@ class IndexStoresProtocol(Protocol):
 
     @property
     def jobs(self) -> JobStoreProtocol: ...
+
+    @property
+    def worklist(self) -> WorklistStoreProtocol: ...
 
     @property
     def mpps(self) -> MppsStoreProtocol: ...
@@ -76,11 +81,13 @@ class Server:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     storage_addresses: list[tuple[str, int]] = field(default_factory=list, init=False)
     qr_address: tuple[str, int] | None = field(default=None, init=False)
+    mwl_address: tuple[str, int] | None = field(default=None, init=False)
     _index: IndexStoresProtocol | None = field(default=None, init=False, repr=False)
     _jobs: JobRunner | None = field(default=None, init=False, repr=False)
     _storage: Storage | None = field(default=None, init=False, repr=False)
     _scp: StorageService | None = field(default=None, init=False, repr=False)
     _qr: QueryRetrieveService | None = field(default=None, init=False, repr=False)
+    _mwl: WorklistService | None = field(default=None, init=False, repr=False)
     _http: HttpServer | None = field(default=None, init=False, repr=False)
 
     @property
@@ -120,9 +127,18 @@ class Server:
                     f"{exc.strerror or exc}; choose another port in [server.qr]"
                 ) from exc
             LOGGER.info("Q/R SCP %s listening on %s port %d", self.qr_address[0], cfg.dicom_host, self.qr_address[1])
+            self._mwl = WorklistService(cfg, index.worklist)
+            try:
+                self.mwl_address = self._mwl.start()
+            except OSError as exc:
+                raise ServerUnavailableError(
+                    f"cannot listen for DICOM on {cfg.dicom_host} ({cfg.mwl.ae_title}:{cfg.mwl.port}): "
+                    f"{exc.strerror or exc}; choose another port in [server.mwl]"
+                ) from exc
+            LOGGER.info("MWL SCP %s listening on %s port %d", self.mwl_address[0], cfg.dicom_host, self.mwl_address[1])
             self._jobs.start()
             ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes,
-                             mpps=index.mpps, jobs=index.jobs)
+                             mpps=index.mpps, jobs=index.jobs, worklist=index.worklist)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
             LOGGER.info("HTTP API (DICOMweb at /dicom-web, admin at /api) on %s", self._http.url)
@@ -138,6 +154,8 @@ class Server:
         }
         if self.qr_address is not None:
             info["qr"] = {"ae_title": self.qr_address[0], "port": self.qr_address[1]}
+        if self.mwl_address is not None:
+            info["mwl"] = {"ae_title": self.mwl_address[0], "port": self.mwl_address[1]}
         return READY_PREFIX + json.dumps(info)
 
     def stop(self) -> None:
@@ -154,6 +172,12 @@ class Server:
             except Exception:
                 LOGGER.exception("the Q/R SCP did not stop cleanly")
             self._qr = None
+        if self._mwl is not None:
+            try:
+                self._mwl.stop()
+            except Exception:
+                LOGGER.exception("the MWL SCP did not stop cleanly")
+            self._mwl = None
         if self._http is not None:
             self._http.stop()
             self._http = None

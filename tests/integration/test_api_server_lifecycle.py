@@ -51,7 +51,7 @@ def test_storescu_to_qido_and_clean_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     config = tmp_path / "server.toml"
     config.write_text(
-        '[server]\nhttp_port = 0\nfsync = true\n[server.qr]\nport = 0\n'
+        '[server]\nhttp_port = 0\nfsync = true\n[server.qr]\nport = 0\n[server.mwl]\nport = 0\n'
         '[[server.storage]]\nae_title = "LBX_STORE"\nport = 0\n'
     )
     proc, info = start(data_dir, config)

@@ -24,7 +24,7 @@ READY = "LIGHTBOX-READY "
 def test_reject_policy_and_patient_id_coercion_over_c_store(tmp_path: Path) -> None:
     config = tmp_path / "server.toml"
     config.write_text(
-        '[server]\nhttp_port = 0\nduplicates = "reject"\n[server.qr]\nport = 0\n'
+        '[server]\nhttp_port = 0\nduplicates = "reject"\n[server.qr]\nport = 0\n[server.mwl]\nport = 0\n'
         '[[server.storage]]\nae_title = "LBX"\nport = 0\n'
     )
     proc = subprocess.Popen(

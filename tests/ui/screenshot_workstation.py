@@ -17,7 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorkstationConfig
+from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorklistAE, WorkstationConfig
 from app.services.embedded_server import EmbeddedServer
 from app.services.studies import StudyService
 from app.ui.application import run
@@ -77,7 +77,8 @@ def main(out: Path) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         server_config = ServerConfig(
-            data_dir=Path(tmp) / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0), fsync=False
+            data_dir=Path(tmp) / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0),
+            mwl=WorklistAE(port=0), fsync=False,
         )
         with EmbeddedServer.from_config(server_config) as server:
             _populate(server.http_url)

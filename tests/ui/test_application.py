@@ -9,7 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorkstationConfig
+from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorklistAE, WorkstationConfig
 from app.core.errors import ServerUnavailableError
 from app.services.studies import StudyService
 from app.ui.application import run
@@ -47,7 +47,8 @@ def test_run_starts_and_stops_the_embedded_server(qtbot: QtBot, tmp_path: Path) 
     QTimer.singleShot(50, close_when_shown)
     config = Config(
         server=ServerConfig(
-            data_dir=tmp_path / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0), fsync=False
+            data_dir=tmp_path / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0),
+            mwl=WorklistAE(port=0), fsync=False,
         ),
         workstation=WorkstationConfig(server_url="", refresh_seconds=0.2),
     )

@@ -8,6 +8,7 @@ from app.server.context import Ingest
 from app.server.index.job_records import JobStoreProtocol
 from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
+from app.server.index.worklist_records import WorklistStoreProtocol
 from app.server.storage import Storage
 
 #: Default bound of a request body read from the network (STOW-RS): 2 GiB.
@@ -25,3 +26,4 @@ class ApiContext:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     mpps: MppsStoreProtocol | None = None
     jobs: JobStoreProtocol | None = None
+    worklist: WorklistStoreProtocol | None = None

@@ -131,7 +131,8 @@ worklist_item = Table(
     Column("sps_start_date", String(8), nullable=False, default=""),
     Column("sps_start_time", String(16), nullable=False, default=""),
     Column("modality", String(16), nullable=False, default=""),
-    Column("station_ae_title", String(16), nullable=False, default=""),
+    # Backslash-joined Scheduled Station AE Title values (AE, VM 1-n; revision 0003).
+    Column("station_ae_title", String(160), nullable=False, default=""),
     Column("station_name", String(16), nullable=False, default=""),
     Column("performing_physician_name", String(324), nullable=False, default=""),
     # SCHEDULED, ARRIVED, READY, IN PROGRESS, COMPLETED or DISCONTINUED (PS3.3 C.4.10); the

@@ -4,8 +4,9 @@ Each row is one Scheduled Procedure Step: the whole item as DICOM JSON text plus
 of its matching keys (:data:`app.server.index.worklist_records.WORKLIST_KEYS`). Searches
 compile those keys with the C-FIND matching helpers of :mod:`app.server.index.query`
 (PS3.4 C.2.2.2): single value, wildcard, date and time ranges, Scheduled Procedure Step
-Start Date and Time ranges combined into one date-time range (C.2.2.2.5.2), UID lists,
-Patient's Name case-insensitively.
+Start Date and Time ranges combined into one date-time range (C.2.2.2.5.2), a time range
+without a date meaning today (:func:`app.dicom.matching.date_for_time_range`), UID lists,
+Patient's Name case-insensitively (:func:`app.dicom.charsets.fold_case`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import IndexFailure
 from app.dicom.charsets import fold_case
+from app.dicom.matching import date_for_time_range
 from app.server.index import engine as engine_mod
 from app.server.index.query import combined_date_time_condition, multi_value_condition, value_condition
 from app.server.index.records import QueryError
@@ -146,6 +148,10 @@ class WorklistStore:
         stmt = select(worklist_item)
         filters = dict(request.filters)
         date_key, time_key = "ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime"
+        # A time range without a date means today (the reference's 4.4.3.2, as for Study Date/Time).
+        date = date_for_time_range(filters.get(date_key), filters.get(time_key))
+        if date is not None:
+            filters[date_key] = date
         if date_key in filters and time_key in filters:
             combined = combined_date_time_condition(
                 worklist_item.c.sps_start_date, worklist_item.c.sps_start_time, filters[date_key], filters[time_key]

@@ -73,7 +73,7 @@ WORKLIST_KEYS: Mapping[str, WorklistKey] = {
         _K("ScheduledProcedureStepStartDate", "sps_start_date", Kind.DATE, in_sps=True, width=8),
         _K("ScheduledProcedureStepStartTime", "sps_start_time", Kind.TIME, in_sps=True, width=16),
         _K("Modality", "modality", Kind.TEXT, in_sps=True, width=16),
-        _K("ScheduledStationAETitle", "station_ae_title", Kind.TEXT, in_sps=True, multi_valued=True, width=16),
+        _K("ScheduledStationAETitle", "station_ae_title", Kind.TEXT, in_sps=True, multi_valued=True, width=160),
         _K("ScheduledStationName", "station_name", Kind.TEXT, in_sps=True, width=16),
         _K("ScheduledPerformingPhysicianName", "performing_physician_name", Kind.PN, in_sps=True, width=324),
         _K("ScheduledProcedureStepStatus", "status", Kind.TEXT, in_sps=True, width=16),

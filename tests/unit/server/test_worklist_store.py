@@ -51,7 +51,8 @@ def test_date_time_ranges_combine_into_one_interval(stores: IndexStores) -> None
                 ScheduledProcedureStepStartTime="080000-200000")
     # 2024-01-10 08:00 .. 2024-01-11 20:00, not "08:00-20:00 on each day".
     assert both == {late_first_day, early_next_day}
-    assert _ids(stores, ScheduledProcedureStepStartTime="080000-200000") == {late_first_day}
+    # A time range without a date means today: none of these is today.
+    assert _ids(stores, ScheduledProcedureStepStartTime="080000-200000") == set()
     assert _ids(stores, ScheduledProcedureStepStartDate="20240111") == {early_next_day, late_next_day}
     assert _ids(stores, ScheduledProcedureStepStartDate="-20240110") == {early, late_first_day}
     with pytest.raises(QueryError):

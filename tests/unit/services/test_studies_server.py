@@ -50,7 +50,9 @@ def test_store_list_and_load(server) -> None:  # type: ignore[no-untyped-def]
 def _ephemeral_config(tmp_path: Path) -> Path:
     """A server config putting the Storage SCP on any free port (the HTTP port comes from --http-port 0)."""
     path = tmp_path / "server.toml"
-    path.write_text('[server.qr]\nport = 0\n[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n')
+    path.write_text(
+        '[server.qr]\nport = 0\n[server.mwl]\nport = 0\n[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n'
+    )
     return path
 
 
