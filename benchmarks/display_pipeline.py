@@ -290,7 +290,9 @@ def decode_per_syntax(rounds: int) -> list[dict[str, Any]]:
         def plain(data: bytes = data) -> np.ndarray:
             return dcmread(io.BytesIO(data)).pixel_array
 
-        assert np.array_equal(ours(), plain()), name
+        # lossy syntaxes: decoders may round their inverse transform differently (one grey level)
+        tolerance = 2 if ts in (uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit, uid.JPEG2000, uid.HTJ2K) else 0
+        assert np.abs(ours().astype(np.int64) - plain()).max() <= tolerance, name
         decoder = get_decoder(ts)
         plugins = {}
         for plugin in decoder.available_plugins:
