@@ -1,18 +1,23 @@
 """Frames of an image data set: decoded with pydicom's pixel handlers and pylibjpeg plugins.
 
 Native and encapsulated transfer syntaxes (JPEG, JPEG-LS, JPEG 2000, RLE; PS3.5 A.4) are
-decoded frame by frame. Grey frames stay as stored values for the grey pipeline; colour
-frames (PS3.3 C.7.6.3.1.2: RGB, YBR_FULL, YBR_FULL_422, YBR_ICT/RCT, PALETTE COLOR) become
-RGB uint8 (``pydicom.pixels.convert_color_space`` / ``apply_color_lut``).
+decoded frame by frame, by the fastest installed plugin (:mod:`app.imaging.decoders`). Grey
+frames stay as stored values for the grey pipeline; colour frames (PS3.3 C.7.6.3.1.2: RGB,
+YBR_FULL, YBR_FULL_422, YBR_ICT/RCT, PALETTE COLOR) become RGB uint8
+(``pydicom.pixels.convert_color_space`` / ``apply_color_lut``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_color_lut, convert_color_space, get_decoder
+from pydicom.pixels import apply_color_lut, convert_color_space
+from pydicom.uid import UID
 
 from app.core.errors import DicomInputError
+from app.imaging.decoders import decode
 from app.imaging.pixel_attributes import with_pixel_defaults
 
 GREY = ("MONOCHROME1", "MONOCHROME2")
@@ -43,7 +48,7 @@ def number_of_frames(ds: Dataset) -> int:
         return 1
 
 
-def _transfer_syntax(ds: Dataset) -> object:
+def _transfer_syntax(ds: Dataset) -> UID:
     meta = getattr(ds, "file_meta", None)
     ts = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
     if ts is None:
@@ -51,11 +56,18 @@ def _transfer_syntax(ds: Dataset) -> object:
             "The data set has no Transfer Syntax UID in its file meta information; its pixels cannot "
             "be decoded (PS3.10 7.1)."
         )
-    return ts
+    return UID(str(ts))
 
 
-def decode_frame(ds: Dataset, index: int = 0) -> tuple[np.ndarray, str]:
-    """Decode frame ``index`` (0-based) of ``ds``.
+def decode_frame(ds: Dataset, index: int = 0, preference: Sequence[str] | None = None) -> tuple[np.ndarray, str]:
+    """Decode frame ``index`` (0-based) of ``ds`` with the fastest available decoder plugin.
+
+    Parameters
+    ----------
+    preference
+        Decoder plugins to try first, in order (default: the measured
+        :data:`app.imaging.decoders.PREFERENCE` of the transfer syntax); the other installed
+        plugins are tried after them.
 
     Returns
     -------
@@ -71,17 +83,16 @@ def decode_frame(ds: Dataset, index: int = 0) -> tuple[np.ndarray, str]:
         raise DicomInputError(f"Frame {index + 1} does not exist: the image has {frames} frame(s).")
     ds = with_pixel_defaults(ds)
     try:
-        decoder = get_decoder(_transfer_syntax(ds))  # type: ignore[arg-type]
-        arr, meta = decoder.as_array(ds, index=index, as_rgb=True)  # type: ignore[arg-type]
+        decoded = decode(ds, _transfer_syntax(ds), index, preference)
     except DicomInputError:
         raise
     except Exception as exc:  # decoders raise many kinds (NotImplementedError, RuntimeError, ValueError)
         raise DicomInputError(
             f"Cannot decode frame {index + 1}: {exc}. The transfer syntax may need a decoder plugin "
-            "that is not installed (pylibjpeg-libjpeg, -openjpeg, -rle)."
+            "that is not installed (python-gdcm, pylibjpeg-libjpeg, -openjpeg, -rle, pyjpegls)."
         ) from exc
-    photometric = str(meta.get("photometric_interpretation", photometric_interpretation(ds)))
-    return arr, photometric.strip().upper()
+    photometric = decoded.photometric or photometric_interpretation(ds)
+    return decoded.array, photometric.strip().upper()
 
 
 def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
