@@ -281,3 +281,19 @@ def test_recommended_colour_on_colour_output_grey_otherwise() -> None:
     y = ((l_star + 16) / 116) ** 3
     expected = 255 * (1.055 * y ** (1 / 2.4) - 0.055)
     assert grey.ndim == 2 and abs(int(grey[100, 50]) - expected) <= 1.5
+
+
+@pytest.mark.parametrize(("rotation", "flip"), [(0, False), (90, True)])
+def test_display_unit_text_box_is_not_turned(rotation: int, flip: bool) -> None:
+    img = _black()
+    box = ([0.1, 0.6], [0.7, 0.9])
+    ps = _state(img, [("T", 1, 65535)], [("T", [], [_text("Report", box, units="DISPLAY")])], rotation, flip)
+    out = render_frame(img, 0, ps).composite()
+    rows, columns = out.shape
+    assert (rows, columns) == ((COLUMNS, ROWS) if rotation == 90 else (ROWS, COLUMNS))
+    r, c = np.mgrid[0:rows, 0:columns] + 0.5  # pixel centres in the displayed frame
+    allowed = (c >= 0.1 * columns) & (c <= 0.7 * columns) & (r >= 0.6 * rows) & (r <= 0.9 * rows)
+    ink = out > 0
+    assert ink.sum() > 100 and not ink[~allowed].any()
+    # upright, left justified: the ink starts at the box's left edge
+    assert np.nonzero(ink.any(axis=0))[0].min() - 0.1 * columns <= 6
