@@ -22,6 +22,8 @@ from app.core.errors import ServerUnavailableError
 from app.server.api import DEFAULT_MAX_REQUEST_BYTES, ApiContext, create_app
 from app.server.api.runner import HttpServer
 from app.server.context import Ingest
+from app.server.handlers.commitment import JOB_KIND as COMMITMENT_KIND
+from app.server.handlers.commitment import CommitmentService
 from app.server.index.job_records import JobStoreProtocol
 from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
@@ -105,7 +107,9 @@ class Server:
         ingest = Ingest(cfg, self._storage, catalogue)
         try:
             self._jobs = JobRunner(index.jobs, retry_seconds=cfg.job_retry_seconds)
-            self._scp = StorageService(cfg, ingest)
+            commitment = CommitmentService(cfg, catalogue, index.jobs, self._storage.path_of, self._jobs.wake)
+            self._jobs.register(COMMITMENT_KIND, commitment.report)
+            self._scp = StorageService(cfg, ingest, commitment=commitment.handle_n_action)
             try:
                 self.storage_addresses = self._scp.start()
             except OSError as exc:

@@ -35,6 +35,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 from pynetdicom import AE, _config, evt
@@ -46,6 +47,7 @@ from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.server import fastpath
 from app.server.access import PeerPolicy
+from app.server.commitment import PUSH_MODEL
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.store import IngestLike, handle_store, store_stream
 
@@ -186,12 +188,15 @@ def make_scp_ae(config: ServerConfig, ae_title: str) -> AE:
     return ae
 
 
-def make_ae(config: ServerConfig, ae_title: str) -> AE:
-    """The pynetdicom AE of one Storage SCP, with its contexts and limits (not yet listening)."""
+def make_ae(config: ServerConfig, ae_title: str, *, commitment: bool = False) -> AE:
+    """The pynetdicom AE of one Storage SCP, with its contexts and limits (not yet listening);
+    with ``commitment``, also the Storage Commitment Push Model (PS3.4 J.3, uncompressed)."""
     ae = make_scp_ae(config, ae_title)
     preference = list(STORAGE_PREFERENCE)
     for sop_class in ALL_STORAGE:
         ae.add_supported_context(sop_class, preference)
+    if commitment:
+        ae.add_supported_context(PUSH_MODEL, list(UNCOMPRESSED))
     return ae
 
 
@@ -228,11 +233,18 @@ class StorageService:
         ``max_pdu``, ``max_associations``, ``network_timeout``.
     ingest
         The server's ingest (``app.server.context.Ingest``); thread-safe.
+    commitment
+        The ``EVT_N_ACTION`` handler of the Storage Commitment Push Model SCP
+        (``CommitmentService.handle_n_action``); when given, every AE offers that SOP class.
     """
 
-    def __init__(self, config: ServerConfig, ingest: IngestLike, *, fast_path: bool | None = None) -> None:
+    def __init__(
+        self, config: ServerConfig, ingest: IngestLike, *, fast_path: bool | None = None,
+        commitment: Callable[[Any], Any] | None = None,
+    ) -> None:
         self._config = config
         self._ingest = ingest
+        self._commitment = commitment
         if fast_path is None:
             fast_path = os.environ.get(FASTPATH_ENV, "1").strip() not in ("0", "false", "no", "off")
         self._fast_path = fast_path and fastpath.is_supported()
@@ -273,7 +285,7 @@ class StorageService:
         return started
 
     def _start_one(self, ae_title: str, port: int) -> None:
-        ae = make_ae(self._config, ae_title)
+        ae = make_ae(self._config, ae_title, commitment=self._commitment is not None)
         admission = Admission(self._config.max_associations)
         handlers: list[Any] = [
             *admission.handlers(),
@@ -282,6 +294,8 @@ class StorageService:
             (evt.EVT_ABORTED, _remove_partial_dataset),
             (evt.EVT_CONN_CLOSE, _remove_partial_dataset),
         ]
+        if self._commitment is not None:
+            handlers.append((evt.EVT_N_ACTION, self._commitment))
         if self._fast_path:
             handlers.append((evt.EVT_CONN_OPEN, self._install_fast_path))
         server, thread = serve(ae, self._config.dicom_host, port, ae_title, handlers, f"StorageSCP-{ae_title}")
