@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydicom import dcmread
+from pydicom.datadict import get_entry
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 
 from app.core.errors import DicomInputError
+from app.server.index.records import Kind
 from app.server.index.worklist_records import SPS_STATUSES, WORKLIST_KEYS, WorklistRecord
 
 #: Largest worklist item accepted (DICOM JSON or DICOM file), in bytes.
@@ -72,6 +74,18 @@ def read_json_item(body: bytes) -> Dataset:
         ) from None
 
 
+def _unknown_tag(ds: Dataset) -> str | None:
+    """The first public tag of ``ds`` the data dictionary does not know (a sign of non-DICOM bytes)."""
+    for elem in ds:
+        if elem.tag.is_private:
+            continue
+        try:
+            get_entry(elem.tag)
+        except KeyError:
+            return str(elem.tag)
+    return None
+
+
 def read_file_item(body: bytes) -> Dataset:
     """An item from a DICOM file: Part 10, or a bare data set (DCMTK's ``.wl`` files)."""
     try:
@@ -81,8 +95,10 @@ def read_file_item(body: bytes) -> Dataset:
         raise DicomInputError(
             f"not a readable DICOM worklist file ({type(exc).__name__}: {exc}); write it with dump2dcm or pydicom"
         ) from None
-    if len(ds) == 0:
-        raise DicomInputError("the DICOM file holds no attributes; is it a worklist (.wl) file?")
+    unknown = _unknown_tag(ds)
+    if len(ds) == 0 or unknown is not None:
+        found = f"unknown attribute {unknown}" if unknown else "no attributes"
+        raise DicomInputError(f"not a DICOM worklist file ({found}); write it with dump2dcm or pydicom")
     return ds
 
 
@@ -99,12 +115,12 @@ def _sps_item(ds: Dataset) -> Dataset:
 
 def _check_key(keyword: str, value: str) -> None:
     key = WORKLIST_KEYS[keyword]
+    if value and key.kind is Kind.DATE and not _DATE.match(value):
+        raise DicomInputError(f"{keyword} {value!r} is not a DICOM date; write YYYYMMDD, e.g. 20240131")
+    if value and key.kind is Kind.TIME and not _TIME.match(value):
+        raise DicomInputError(f"{keyword} {value!r} is not a DICOM time; write HHMMSS, e.g. 083000")
     if len(value) > key.width:
         raise DicomInputError(f"{keyword} is {len(value)} characters long; at most {key.width} are accepted")
-    if value and key.kind.value == "date" and not _DATE.match(value):
-        raise DicomInputError(f"{keyword} {value!r} is not a DICOM date; write YYYYMMDD, e.g. 20240131")
-    if value and key.kind.value == "time" and not _TIME.match(value):
-        raise DicomInputError(f"{keyword} {value!r} is not a DICOM time; write HHMMSS, e.g. 083000")
 
 
 def normalise(ds: Dataset) -> WorklistItem:
