@@ -22,6 +22,7 @@ from app.core.errors import DicomInputError
 from app.imaging.annotations import AnnotationLayer, annotation_layers
 from app.imaging.burn_in import burn_in
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
+from app.imaging.mask_subtraction import subtracted_frame
 from app.imaging.overlays import OverlayLayer, combined_mask, overlay_layers, overlays_from
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.presentation_state import PresentationState
@@ -116,6 +117,9 @@ def render_frame(
                 pipe.voi_luts,
             )
         stored, _ = decode_frame(image, frame)
+        subtraction = subtracted_frame(image, frame, presentation_state)  # PS3.4 N.2.1: mask first
+        if subtraction is not None:
+            pipe, stored = subtraction.pipeline(pipe), subtraction.values
         index = pipe.index(stored)
         if window is not None:
             voi = window

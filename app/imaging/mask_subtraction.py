@@ -1,0 +1,209 @@
+"""Mask subtraction of multi-frame images: AVG_SUB, TID and REV_TID (PS3.3 C.7.6.10, C.11.13).
+
+The Mask Subtraction Sequence (0028,6100) of the image (Mask Module, C.7.6.10) or of a
+presentation state (Presentation State Mask Module, C.11.13, which then replaces the image's)
+says which frames are subtracted from which. Each item applies to the frames of its Applicable
+Frame Range (0028,6102), pairs of first/last frame numbers:
+
+- ``AVG_SUB``: the mean of the Mask Frame Numbers (0028,6110) is subtracted. Without a range
+  the item applies to frames 1 .. frames - Contrast Frame Averaging + 1.
+- ``TID``: the mask of frame *f* is frame *f* - TID Offset (0028,6120). Without a range, to
+  every frame whose mask frame exists.
+- ``REV_TID``: the mask of the *k*-th frame (0-based) of its range is frame *f* - (TID Offset +
+  2 *k*); the range must be given.
+
+Contrast Frame Averaging (0028,6112) frames, starting with the current one, are averaged
+before the subtraction; the mask is moved by Mask Sub-pixel Shift (0028,6114), read as
+(row, column) in pixels, positive = down / right, and sampled by bilinear interpolation
+(edge pixels repeated outside the frame).
+
+The subtraction happens on stored values, before the Modality LUT (C.7.6.10.1; PS3.4 N.2.1).
+Means are kept exact and the difference rounded once. Contrast and mask lie in the range of
+Bits Stored *b* (signed or not), so their difference lies in the signed range of *b* + 1 bits:
+:class:`SubtractedFrame` carries that range, and :meth:`SubtractedFrame.pipeline` gives the grey
+pipeline that indexes it (same modality and presentation stages; the image's own windows,
+which describe native frames, are dropped, so the default window comes from the subtracted
+values).
+
+Recommended Viewing Mode (0028,1090) ``SUB`` asks for the subtracted view; ``NAT`` (or its
+absence in an image) for the native one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from app.core.errors import DicomInputError
+from app.imaging.frames import decode_frame, number_of_frames
+from app.imaging.pipeline import GreyPipeline
+from app.imaging.pixel_attributes import with_pixel_defaults
+
+OPERATIONS = ("AVG_SUB", "TID", "REV_TID")
+
+
+@dataclass(frozen=True, eq=False)
+class SubtractedFrame:
+    """A subtracted frame in the signed range one bit wider than the image's stored values.
+
+    Attributes
+    ----------
+    values
+        Contrast minus mask, rounded, int32, (rows, columns).
+    bits_stored
+        Bits Stored of the image + 1; the values are signed.
+    operation
+        AVG_SUB, TID or REV_TID.
+    contrast_frames, mask_frames
+        The 1-based frame numbers averaged on each side.
+    """
+
+    values: np.ndarray
+    bits_stored: int
+    operation: str
+    contrast_frames: tuple[int, ...]
+    mask_frames: tuple[int, ...]
+
+    def pipeline(self, native: GreyPipeline) -> GreyPipeline:
+        """The grey pipeline of the subtracted values: ``native``'s modality and presentation stages."""
+        return GreyPipeline(self.bits_stored, True, native.modality, native.shape)
+
+
+def _numbers(value: object) -> list[int]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, int | float | str):
+        return [int(value)]
+    return [int(v) for v in value]  # type: ignore[attr-defined]
+
+
+def mask_items(image: Dataset, state: Dataset | None = None, viewing_mode: str | None = None) -> list[Dataset]:
+    """The Mask Subtraction Sequence items to apply, or none for the native view.
+
+    Parameters
+    ----------
+    state
+        A presentation state: its Presentation State Mask (C.11.13) replaces the image's
+        Mask Module; a state without one shows native frames.
+    viewing_mode
+        ``"SUB"`` or ``"NAT"`` to override the Recommended Viewing Mode (0028,1090) of the
+        state (default SUB when it has a mask) or of the image (default NAT).
+    """
+    source = state if state is not None else image
+    items = list(source.get("MaskSubtractionSequence") or [])
+    recommended = str(source.get("RecommendedViewingMode", "") or "").strip().upper()
+    if not recommended:
+        recommended = "SUB" if state is not None and items else "NAT"
+    mode = (viewing_mode or recommended).strip().upper()
+    return items if mode == "SUB" else []
+
+
+def _mask_and_contrast(item: Dataset, number: int, frames: int) -> tuple[list[int], list[int]] | None:
+    """Mask and contrast frame numbers of frame ``number`` (1-based) under ``item``; None when outside it."""
+    operation = str(item.get("MaskOperation", "") or "").strip().upper()
+    if operation not in OPERATIONS:
+        raise DicomInputError(
+            f"Mask Operation {operation!r} is not one of {', '.join(OPERATIONS)} (PS3.3 C.7.6.10.1); "
+            "show the image in native view."
+        )
+    averaging = max(int(item.get("ContrastFrameAveraging", 1) or 1), 1)
+    bounds = _numbers(item.get("ApplicableFrameRange"))
+    offset = int(item.get("TIDOffset", 0) or 0)
+    if len(bounds) % 2:
+        raise DicomInputError("Applicable Frame Range (0028,6102) must hold pairs of frame numbers (PS3.3 C.7.6.10).")
+    ranges = list(zip(bounds[0::2], bounds[1::2], strict=True))
+    if not ranges:
+        if operation == "REV_TID":
+            raise DicomInputError("REV_TID needs an Applicable Frame Range (0028,6102) (PS3.3 C.7.6.10.1.1).")
+        if operation == "AVG_SUB":
+            ranges = [(1, frames - averaging + 1)]
+        else:
+            ranges = [(max(1, 1 + offset), min(frames, frames + offset))]
+    for first, last in ranges:
+        if not first <= number <= last:
+            continue
+        if operation == "AVG_SUB":
+            masks = _numbers(item.get("MaskFrameNumbers"))
+            if not masks:
+                raise DicomInputError("AVG_SUB needs Mask Frame Numbers (0028,6110) (PS3.3 C.7.6.10).")
+        elif operation == "TID":
+            masks = [number - offset]
+        else:
+            masks = [number - (offset + 2 * (number - first))]
+        contrast = list(range(number, min(number + averaging, frames + 1)))
+        return masks, contrast
+    return None
+
+
+def shifted(frame: np.ndarray, shift: Sequence[float]) -> np.ndarray:
+    """``frame`` moved by (row, column) pixels, bilinear, edges repeated: ``out[r, c] = frame(r - dr, c - dc)``."""
+    dr, dc = float(shift[0]), float(shift[1])
+    if dr == 0 and dc == 0:
+        return frame.astype(np.float64)
+    rows, columns = frame.shape
+
+    def taps(n: int, d: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        source = np.arange(n) - d
+        low = np.floor(source)
+        weight = source - low
+        return np.clip(low, 0, n - 1).astype(np.intp), np.clip(low + 1, 0, n - 1).astype(np.intp), weight
+
+    r0, r1, wr = taps(rows, dr)
+    c0, c1, wc = taps(columns, dc)
+    arr = frame.astype(np.float64)
+    top = arr[r0][:, c0] * (1 - wc) + arr[r0][:, c1] * wc
+    bottom = arr[r1][:, c0] * (1 - wc) + arr[r1][:, c1] * wc
+    out: np.ndarray = top * (1 - wr)[:, None] + bottom * wr[:, None]
+    return out
+
+
+def _mean(image: Dataset, numbers: Sequence[int], frames: int) -> np.ndarray:
+    """Mean of the frames ``numbers`` (1-based), float64."""
+    for number in numbers:
+        if not 1 <= number <= frames:
+            raise DicomInputError(
+                f"Mask subtraction refers to frame {number}, but the image has {frames} frame(s) (PS3.3 C.7.6.10)."
+            )
+    stack = np.stack([decode_frame(image, number - 1)[0] for number in numbers]).astype(np.float64)
+    mean: np.ndarray = stack.mean(axis=0)
+    return mean
+
+
+def subtracted_frame(
+    image: Dataset, frame: int, state: Dataset | None = None, viewing_mode: str | None = None
+) -> SubtractedFrame | None:
+    """Frame ``frame`` (0-based) of ``image`` with its mask subtracted, or None for the native view.
+
+    None when no mask applies (see :func:`mask_items`) or when the frame lies outside every
+    item's Applicable Frame Range. The first item whose range holds the frame is used.
+
+    Raises
+    ------
+    DicomInputError
+        For a colour image, an unknown Mask Operation or frame numbers outside the image.
+    """
+    items = mask_items(image, state, viewing_mode)
+    if not items:
+        return None
+    ds = with_pixel_defaults(image)
+    if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+        raise DicomInputError("Mask subtraction applies to grey images only (PS3.3 C.7.6.10); show it natively.")
+    frames = number_of_frames(ds)
+    for item in items:
+        chosen = _mask_and_contrast(item, frame + 1, frames)
+        if chosen is None:
+            continue
+        masks, contrast = chosen
+        mask = shifted(_mean(ds, masks, frames), item.get("MaskSubPixelShift") or (0.0, 0.0))
+        difference = np.rint(_mean(ds, contrast, frames) - mask).astype(np.int32)
+        return SubtractedFrame(
+            values=difference,
+            bits_stored=int(ds.BitsStored) + 1,
+            operation=str(item.MaskOperation).strip().upper(),
+            contrast_frames=tuple(contrast),
+            mask_frames=tuple(masks),
+        )
+    return None
