@@ -69,7 +69,7 @@ class MppsService:
         rules.check_create(attributes)
         uid = sop_instance_uid.strip() if sop_instance_uid else str(generate_uid())
         if not UID(uid).is_valid:
-            raise MppsRefused(rules.INVALID_ATTRIBUTE_VALUE, "the Affected SOP Instance UID is not a valid UID")
+            raise MppsRefused(rules.INVALID_OBJECT_INSTANCE, "the Affected SOP Instance UID is not a valid UID")
         stored = Dataset()
         stored.update(attributes)
         stored.SOPClassUID = rules.MPPS_SOP_CLASS_UID

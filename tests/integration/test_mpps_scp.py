@@ -248,3 +248,17 @@ def test_steps_survive_a_restart_and_can_be_completed_after_it(tmp_path: Path) -
         assert _status(server, uid) == "COMPLETED"
     finally:
         stop_server(server)
+
+
+def test_create_with_an_invalid_sop_instance_uid_is_0117(mpps_server: RunningServer) -> None:
+    from pynetdicom import _config
+
+    enforce = _config.ENFORCE_UID_CONFORMANCE
+    _config.ENFORCE_UID_CONFORMANCE = False
+    try:
+        status, _ = n_create(_port(mpps_server), n_create_attributes(), "1.2.03.4")  # a leading zero
+    finally:
+        _config.ENFORCE_UID_CONFORMANCE = enforce
+    assert status.Status == 0x0117
+    listed = httpx.get(f"{mpps_server.http_url}/api/mpps", timeout=10).json()
+    assert "1.2.03.4" not in [item["sop_instance_uid"] for item in listed]
