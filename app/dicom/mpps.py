@@ -13,7 +13,10 @@ raised as :class:`MppsRefused` carrying the DIMSE status the SCP answers (PS3.7 
   (PS3.4 F.7.2.2.3, Table F.7.2-2);
 - N-SET of an attribute whose N-SET usage is "Not allowed", or of a status other than IN
   PROGRESS, COMPLETED or DISCONTINUED: ``0x0106`` invalid attribute value with the
-  Attribute Identifier List;
+  Attribute Identifier List (``0x0116`` attribute value out of range is a Warning, PS3.7
+  C.4.3: the SCP applied the request after coercing values, which is not a refusal);
+- N-CREATE with an Affected SOP Instance UID that is not a valid UID: ``0x0117`` invalid
+  object instance; with one already in use: ``0x0111`` duplicate SOP instance;
 - N-SET reaching COMPLETED or DISCONTINUED without the final-state attributes (end date
   and time, a Performed Series Sequence item with its Series Instance UID and Protocol
   Name, Table F.7.2-1 "Final State" column): ``0x0121`` missing attribute value.
