@@ -101,11 +101,11 @@ def import_files(url: str, files: Iterable[Path | str]) -> subprocess.CompletedP
     )
 
 
-def findscu(port: int, *keys: str | bytes) -> tuple[list[Dataset], str]:
+def findscu(port: int, *keys: str | bytes, called: str = MWL) -> tuple[list[Dataset], str]:
     """DCMTK ``findscu -W`` with ``-k`` keys; the extracted response identifiers and the log."""
     tool = require_tool("findscu")
     with tempfile.TemporaryDirectory() as out:
-        args: list[str | bytes] = [tool, "-v", "-W", "-aec", MWL, "-X", "-od", out]
+        args: list[str | bytes] = [tool, "-v", "-W", "-aec", called, "-X", "-od", out]
         for key in keys:
             args += ["-k", key]
         args += ["127.0.0.1", str(port)]
