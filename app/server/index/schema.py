@@ -44,6 +44,8 @@ patient = Table(
     Column("sex", String(16), nullable=False, default=""),
     UniqueConstraint("patient_id", "issuer", name="uq_patient_id_issuer"),
 )
+# Name searches (single value or prefix wildcard) use it (revision 0004).
+Index("ix_patient_name_lc", patient.c.patient_name_lc)
 
 #: Study level (PS3.3 C.7.2.1 General Study Module).
 study = Table(

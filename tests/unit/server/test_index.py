@@ -70,7 +70,7 @@ def test_migration_creates_the_schema_on_an_empty_database(tmp_path: Path) -> No
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"patient", "study", "series", "instance", "counter", "alembic_version"} <= tables
         assert {"worklist_item", "mpps", "job"} <= tables
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003_worklist_station_titles",)
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004_patient_name_index",)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         columns = {r[1] for r in db.execute("PRAGMA table_info(instance)")}
         expected = {"sop_instance_uid", "transfer_syntax_uid", "relpath", "size", "received_at", "source_ae"}
