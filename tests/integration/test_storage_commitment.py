@@ -10,10 +10,12 @@ check that commitment looks at the files, not only at the index.
 from __future__ import annotations
 
 import binascii
+import json
 import socket
 import sqlite3
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -357,27 +359,32 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 _CT = "1.2.840.10008.5.1.4.1.1.2"
 
 
+_ONE = [(_CT, "1.2.3")]
+
+
+@pytest.mark.filterwarnings("ignore:Invalid value for VR UI")
 @pytest.mark.parametrize(
-    ("info", "action_type", "instance", "expected"),
+    ("transaction", "refs", "action_type", "instance", "expected"),
     [
-        pytest.param(_request(None, [(_CT, "1.2.3")]), 1, PUSH_MODEL_INSTANCE, 0x0120, id="no-transaction-uid"),
-        pytest.param(_request("", [(_CT, "1.2.3")]), 1, PUSH_MODEL_INSTANCE, 0x0121, id="empty-transaction-uid"),
-        pytest.param(_request("1.2.abc", [(_CT, "1.2.3")]), 1, PUSH_MODEL_INSTANCE, 0x0106, id="bad-transaction-uid"),
-        pytest.param(_request("1.2.3", None), 1, PUSH_MODEL_INSTANCE, 0x0120, id="no-sequence"),
-        pytest.param(_request("1.2.3", []), 1, PUSH_MODEL_INSTANCE, 0x0121, id="empty-sequence"),
-        pytest.param(_request("1.2.3", [(_CT, "")]), 1, PUSH_MODEL_INSTANCE, 0x0121, id="empty-instance-uid"),
-        pytest.param(_request("1.2.3", [(_CT, "1.2.3")]), 2, PUSH_MODEL_INSTANCE, 0x0123, id="other-action-type"),
-        pytest.param(_request("1.2.3", [(_CT, "1.2.3")]), 1, "1.2.3.4", 0x0112, id="other-sop-instance"),
+        pytest.param(None, _ONE, 1, PUSH_MODEL_INSTANCE, 0x0120, id="no-transaction-uid"),
+        pytest.param("", _ONE, 1, PUSH_MODEL_INSTANCE, 0x0121, id="empty-transaction-uid"),
+        pytest.param("1.2.abc", _ONE, 1, PUSH_MODEL_INSTANCE, 0x0106, id="bad-transaction-uid"),
+        pytest.param("1.2.3", None, 1, PUSH_MODEL_INSTANCE, 0x0120, id="no-sequence"),
+        pytest.param("1.2.3", [], 1, PUSH_MODEL_INSTANCE, 0x0121, id="empty-sequence"),
+        pytest.param("1.2.3", [(_CT, "")], 1, PUSH_MODEL_INSTANCE, 0x0121, id="empty-instance-uid"),
+        pytest.param("1.2.3", _ONE, 2, PUSH_MODEL_INSTANCE, 0x0123, id="other-action-type"),
+        pytest.param("1.2.3", _ONE, 1, "1.2.3.4", 0x0112, id="other-sop-instance"),
         pytest.param(
-            _request("1.2.3", [(_CT, f"1.2.3.{n}") for n in range(10_001)]), 1, PUSH_MODEL_INSTANCE, 0x0213,
-            id="too-many-items",
+            "1.2.3", [(_CT, f"1.2.3.{n}") for n in range(10_001)], 1, PUSH_MODEL_INSTANCE, 0x0213, id="too-many-items"
         ),
     ],
 )
 def test_malformed_requests_are_refused(
-    shared_server: RunningServer, info: Dataset, action_type: int, instance: str, expected: int
+    shared_server: RunningServer, transaction: str | None, refs: list[tuple[str, str]] | None, action_type: int,
+    instance: str, expected: int,
 ) -> None:
     before = len(_jobs(shared_server))
+    info = _request(transaction, refs)
     status, _ = _ask(shared_server, info, wait_report=False, action_type=action_type, instance=instance)
     assert status.Status == expected
     assert status.get("ErrorComment")  # says what was wrong
@@ -399,10 +406,13 @@ def test_unknown_requester_fails_the_job_for_good(tmp_path: Path) -> None:
         status, _ = _ask(server, _request(generate_uid(), _refs(stored)), wait_report=False)
         assert status.Status == 0x0000
         _wait_for(lambda: [j[1] for j in _jobs(server)] == ["failed"])
-        [(kind, _state, attempts, error, _payload)] = _jobs(server)
-        assert kind == "commitment-report"
-        assert attempts == 1  # not retried
-        assert SCU_AE in error and "[[server.destinations]]" in error
+        with urllib.request.urlopen(f"{server.http_url}/api/jobs?kind=commitment-report", timeout=10) as rsp:
+            [job] = json.loads(rsp.read())  # what the admin sees
+        assert job["state"] == "failed"
+        assert job["attempts"] == 1  # not retried
+        assert SCU_AE in job["last_error"] and "[[server.destinations]]" in job["last_error"]
+        assert job["payload"]["requester"] == SCU_AE
+        assert job["payload"]["references"] == [list(r) for r in _refs(stored)]
     finally:
         assert stop_server(server) == 0
 
