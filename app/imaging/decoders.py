@@ -6,30 +6,33 @@ pydicom 3 decodes each compressed transfer syntax through one of several plugins
 :data:`PREFERENCE` orders them per syntax by measured decode time; the plugins installed but
 not listed are tried after the listed ones, and a plugin that is missing or raises is skipped.
 
-Measured with ``benchmarks/decoder_choice.py`` (pydicom 3.0.2, python-gdcm 3.2.6,
-pylibjpeg-libjpeg 2.5.0, pylibjpeg-openjpeg 2.6.0, pylibjpeg-rle 2.2.0, pyjpegls 1.5.1,
-Pillow; a 2-core machine shared with other work, so the best of 9-15 interleaved rounds, over
-three runs). Times in ms per frame; CT-like 512 x 512 frames (12 bits in 16, 8 bits for
-baseline), 2048 x 2048 for JPEG 2000 / HTJ2K:
+Measured with ``benchmarks/decoder_choice.py`` (results in
+``benchmarks/results/decoder_choice.json``; pydicom 3.0.2, python-gdcm 3.2.6,
+pylibjpeg-libjpeg 2.5.0, pylibjpeg-openjpeg 2.6.0, pylibjpeg-rle 2.2.0, pyjpegls 1.5.1, Pillow)
+on a 2-core machine shared with other work: best of 9 interleaved rounds, wall ms / CPU ms per
+frame; CT-like 512 x 512 frames (12 bits in 16; 8 bits for baseline), 2048 x 2048 for JPEG 2000
+and HTJ2K. Four runs gave the same order except for JPEG 2000, whose wall times swung by up to
+40 % with the load:
 
-=============================  ===========  ===========  ===========  ==========
+=============================  ===========  ===========  ===========  ================
 syntax                         gdcm         pylibjpeg    pyjpegls     pillow / pydicom
-=============================  ===========  ===========  ===========  ==========
-JPEG baseline 8-bit            3.1-3.3      4.4-7.2      -            pillow 1.1-1.6
-JPEG extended 12-bit           cannot       10.3         -            pillow cannot
-JPEG lossless SV1              8.0-14.2     17.8-26.7    -            -
-JPEG lossless process 14       6.2-10.1     13.4-19.0    -            -
-JPEG-LS lossless               9.2-14.0     27.7-49.5    6.9-11.9     -
-JPEG-LS near-lossless          9.9-17.2     26.3-28.6    8.1-11.1     -
-JPEG 2000 lossless (2048)      682-964      523-1052     -            pillow 554-909
-JPEG 2000 lossy (2048)         281-633      116-466      -            pillow 205-441
-HTJ2K lossless / lossy (2048)  no HTJ2K     74-228 / 59-109  -        -
-RLE lossless                   no RLE       0.9-1.2      -            pydicom 3.2-9.2
-=============================  ===========  ===========  ===========  ==========
+=============================  ===========  ===========  ===========  ================
+JPEG baseline 8-bit            2.0 / 2.0    3.1 / 3.1    -            pillow 1.1 / 1.1
+JPEG extended 12-bit           refuses      8.2 / 8.2    -            pillow refuses
+JPEG lossless SV1              6.0 / 6.0    17.6 / 13.6  -            -
+JPEG lossless process 14       10.6 / 6.5   29.8 / 14.7  -            -
+JPEG-LS lossless               7.9 / 7.7    25.1 / 23.8  6.1 / 6.0    -
+JPEG-LS near-lossless          8.5 / 8.4    27.1 / 22.9  7.0 / 7.0    -
+JPEG 2000 lossless (2048)      711 / 594    945 / 563    -            pillow 1090 / 575
+JPEG 2000 lossy (2048)         204 / 185    200 / 132    -            pillow 256 / 160
+HTJ2K lossless (2048)          no HTJ2K     128 / 92     -            -
+HTJ2K lossy (2048)             no HTJ2K     95 / 71      -            -
+RLE lossless                   no RLE       1.3 / 1.3    -            pydicom 8.9 / 5.5
+=============================  ===========  ===========  ===========  ================
 
-All three JPEG 2000 decoders are OpenJPEG and within the noise of each other: pylibjpeg
-(pydicom's default, and the one that also reads YBR_RCT codestreams Pillow refuses) goes first.
-The uncompressed and deflated syntaxes have no plugin (pydicom inflates deflated data sets
+The three JPEG 2000 decoders are all OpenJPEG: pylibjpeg needs the least CPU (the steadier
+measure under load) and is pydicom's default; GDCM comes next because it also reads the YBR_RCT
+codestreams Pillow refuses. The uncompressed and deflated syntaxes have no plugin (pydicom inflates deflated data sets
 when it reads them, PS3.5 A.5).
 """
 
