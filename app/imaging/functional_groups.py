@@ -25,6 +25,11 @@ def _groups(ds: Dataset, frame: int) -> list[Dataset]:
     return out
 
 
+def frame_groups(ds: Dataset, frame: int) -> list[Dataset]:
+    """The functional group items of ``frame`` (0-based): its per-frame item, then the shared one."""
+    return _groups(ds, frame)
+
+
 def _present(value: object) -> bool:
     return value is not None and value != ""
 

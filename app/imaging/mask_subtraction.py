@@ -15,7 +15,10 @@ Frame Range (0028,6102), pairs of first/last frame numbers:
 Contrast Frame Averaging (0028,6112) frames, starting with the current one, are averaged
 before the subtraction; the mask is moved by Mask Sub-pixel Shift (0028,6114), read as
 (row, column) in pixels, positive = down / right, and sampled by bilinear interpolation
-(edge pixels repeated outside the frame).
+(edge pixels repeated outside the frame). An enhanced image may give the shift per frame in the
+Frame Pixel Shift functional group (C.7.6.16.2.14: Frame Pixel Shift Sequence (0028,9415),
+whose items name their mask item by Subtraction Item ID (0028,9416)); that shift wins over the
+item's own.
 
 The subtraction happens on stored values, before the Modality LUT (C.7.6.10.1; PS3.4 N.2.1).
 Means are kept exact and the difference rounded once. Contrast and mask lie in the range of
@@ -39,6 +42,7 @@ from pydicom.dataset import Dataset
 
 from app.core.errors import DicomInputError
 from app.imaging.frames import decode_frame, number_of_frames
+from app.imaging.functional_groups import frame_groups
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.pixel_attributes import with_pixel_defaults
 
@@ -160,6 +164,26 @@ def shifted(frame: np.ndarray, shift: Sequence[float]) -> np.ndarray:
     return out
 
 
+def mask_shift(image: Dataset, frame: int, item: Dataset) -> tuple[float, float]:
+    """(row, column) shift of ``item``'s mask for ``frame`` (0-based).
+
+    The contrast frame's Frame Pixel Shift Sequence item with the same Subtraction Item ID (or
+    the first one when the mask item has no ID) wins over the mask item's Mask Sub-pixel Shift.
+    """
+    item_id = item.get("SubtractionItemID")
+    for group in frame_groups(image, frame):
+        for entry in group.get("FramePixelShiftSequence") or []:
+            if item_id is not None and entry.get("SubtractionItemID") != item_id:
+                continue
+            value = entry.get("MaskSubPixelShift")
+            if value is not None and len(value) == 2:
+                return float(value[0]), float(value[1])
+    value = item.get("MaskSubPixelShift")
+    if value is not None and len(value) == 2:
+        return float(value[0]), float(value[1])
+    return 0.0, 0.0
+
+
 def _mean(image: Dataset, numbers: Sequence[int], frames: int) -> np.ndarray:
     """Mean of the frames ``numbers`` (1-based), float64."""
     for number in numbers:
@@ -197,7 +221,7 @@ def subtracted_frame(
         if chosen is None:
             continue
         masks, contrast = chosen
-        mask = shifted(_mean(ds, masks, frames), item.get("MaskSubPixelShift") or (0.0, 0.0))
+        mask = shifted(_mean(ds, masks, frames), mask_shift(ds, frame, item))
         difference = np.rint(_mean(ds, contrast, frames) - mask).astype(np.int32)
         return SubtractedFrame(
             values=difference,

@@ -235,3 +235,25 @@ def test_errors() -> None:
         subtracted_frame(_image(f, _item("AVG_SUB", MaskFrameNumbers=[9])), 1)
     with pytest.raises(DicomInputError, match="Mask Frame Numbers"):
         subtracted_frame(_image(f, _item("AVG_SUB")), 1)
+
+
+def test_per_frame_pixel_shift_of_enhanced_images() -> None:
+    # Frame Pixel Shift functional group (PS3.3 C.7.6.16.2.14): frame 3's own shift for item 7 wins
+    f = _frames()
+    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1], SubtractionItemID=7, MaskSubPixelShift=[0.0, 1.0]))
+    per_frame = []
+    for index in range(FRAMES):
+        other, ours = Dataset(), Dataset()
+        other.SubtractionItemID, other.MaskSubPixelShift = 8, [5.0, 5.0]  # another mask item's shift
+        ours.SubtractionItemID, ours.MaskSubPixelShift = 7, [float(index), 0.0]
+        group = Dataset()
+        group.FramePixelShiftSequence = [other, ours]
+        per_frame.append(group)
+    ds.PerFrameFunctionalGroupsSequence = per_frame
+    sub = subtracted_frame(ds, 2)
+    assert sub is not None
+    np.testing.assert_array_equal(sub.values, np.rint(f[2] - _by_hand_shift(f[0].astype(float), 2.0, 0.0)))
+    del ds.PerFrameFunctionalGroupsSequence  # the item's own shift
+    sub = subtracted_frame(ds, 2)
+    assert sub is not None
+    np.testing.assert_array_equal(sub.values, np.rint(f[2] - _by_hand_shift(f[0].astype(float), 0.0, 1.0)))
