@@ -50,6 +50,14 @@ class WorklistQuery:
     residual: bool = False
 
 
+#: Elements of an identifier that are neither matching nor return keys of the worklist model.
+_NOT_KEYS = frozenset({"SpecificCharacterSet", "QueryRetrieveLevel"})
+
+
+def _ignored(elem: DataElement) -> bool:
+    return elem.tag.group in (0x0000, 0x0002) or _keyword(elem) in _NOT_KEYS
+
+
 def _is_universal(elem: DataElement) -> bool:
     if elem.VR == "SQ":
         items = elem.value or []
@@ -72,7 +80,7 @@ def parse_identifier(identifier: Dataset) -> WorklistQuery:
     filters: dict[str, str] = {}
     residual = False
     for elem in identifier:
-        if elem.tag.group in (0x0000, 0x0002) or _keyword(elem) == "SpecificCharacterSet":
+        if _ignored(elem):
             continue
         if _keyword(elem) == _SPS:
             items = elem.value or []
@@ -143,7 +151,7 @@ def item_matches(query: Dataset, stored: Dataset, *, skip: frozenset[str] = froz
     """Whether ``stored`` matches every key of ``query`` other than those in ``skip`` (PS3.4 C.2.2.2)."""
     for elem in query:
         keyword = _keyword(elem)
-        if elem.tag.group in (0x0000, 0x0002) or keyword == "SpecificCharacterSet" or keyword in skip:
+        if _ignored(elem) or keyword in skip:
             continue
         if keyword == _SPS and elem.value:
             items = stored.get(_SPS) or []
@@ -162,7 +170,7 @@ def matches(query: WorklistQuery, stored: Dataset) -> bool:
 def _project(query: Dataset, stored: Dataset) -> Dataset:
     out = Dataset()
     for elem in query:
-        if elem.tag.group in (0x0000, 0x0002) or _keyword(elem) == "SpecificCharacterSet":
+        if _ignored(elem):
             continue
         found = stored.get(elem.tag)
         if elem.VR == "SQ":

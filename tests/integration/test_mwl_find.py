@@ -18,6 +18,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.mpps_peers import final_modification, n_create, n_create_attributes, n_set
 from tests.mwl_items import MWL, Item, find, findscu, import_files, item_dataset, names, write_wl
 
 pytestmark = pytest.mark.peer
@@ -321,5 +322,23 @@ def test_completed_steps_stay_when_drop_completed_is_off(tmp_path: Path) -> None
         found = _q(running.mwl_port or 0, _sps("ScheduledProcedureStepStatus"))
         assert found == ALL
         assert _q(running.mwl_port or 0, _sps("ScheduledProcedureStepStatus=COMPLETED")) == {"Roe^Richard"}
+    finally:
+        assert stop_server(running) == 0
+
+
+def test_a_step_performed_through_mpps_drops_off_the_worklist(tmp_path: Path) -> None:
+    """The modality's MPPS (on the Q/R AE) moves the item on: IN PROGRESS, then COMPLETED and gone."""
+    running = _start(tmp_path, "[server.mwl]\nport = 0\n")
+    try:
+        roe = item_dataset(ITEMS[3])
+        attributes = n_create_attributes(study_uid=str(roe.StudyInstanceUID), accession=str(roe.AccessionNumber),
+                                         sps_id=str(roe.ScheduledProcedureStepSequence[0].ScheduledProcedureStepID))
+        status, uid = n_create(running.qr_port or 0, attributes, None)
+        assert status.Status == 0x0000 and uid
+        responses, _log = findscu(running.mwl_port or 0, "PatientName=Roe*", _sps("ScheduledProcedureStepStatus"))
+        [answer] = responses
+        assert answer.ScheduledProcedureStepSequence[0].ScheduledProcedureStepStatus == "IN PROGRESS"
+        assert n_set(running.qr_port or 0, final_modification("COMPLETED"), uid).Status == 0x0000
+        assert _q(running.mwl_port or 0) == ALL - {"Roe^Richard"}
     finally:
         assert stop_server(running) == 0

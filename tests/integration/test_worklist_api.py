@@ -8,6 +8,7 @@ import json
 import socket
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,8 @@ def test_bodies_that_are_not_items_get_400_saying_what_to_fix(api_server: Runnin
     assert "application/dicom" in _error(_post(api_server, b"x", "text/plain"), 415)
     assert "at most" in _error(_post(api_server, b" " * (1024 * 1024 + 1)), 413)
     assert "whole numbers" in _error(httpx.get(f"{url}/abc", timeout=30), 400)
+    assert "from 1 to 10000" in _error(httpx.get(url, params={"limit": "0"}, timeout=30), 400)
+    assert "from 0" in _error(httpx.get(url, params={"offset": "-1"}, timeout=30), 400)
     assert "no worklist item" in _error(httpx.put(f"{url}/987654", content=b"{}", timeout=30,
                                                   headers={"Content-Type": "application/dicom+json"}), 404)
     assert len(httpx.get(url, params={"limit": 10_000}, timeout=30).json()) == before  # none was created
@@ -157,7 +160,7 @@ def test_import_dcmtk_sample_worklists(api_server: RunningServer, tmp_path: Path
 
 
 def test_import_reports_each_bad_file_and_exits_1(api_server: RunningServer, tmp_path: Path) -> None:
-    good = write_wl(tmp_path, JOHN)
+    good = write_wl(tmp_path, replace(JOHN, name="Import^Good", pid="P9"))
     not_dicom = tmp_path / "notes.wl"
     not_dicom.write_text("this is not DICOM")
     no_step = tmp_path / "nostep.json"

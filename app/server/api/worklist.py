@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydicom.dataset import Dataset
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +31,9 @@ from app.server.index.worklist_records import WorklistStoreProtocol
 from app.server.worklist_items import MAX_ITEM_BYTES, WorklistItem, item_json, normalise, read_file_item, read_json_item
 
 router = APIRouter()
+
+#: Largest page of ``GET /api/worklist``.
+MAX_PAGE = 10_000
 
 _JSON_TYPES = ("application/dicom+json", "application/json")
 _FILE_TYPES = ("application/dicom", "application/octet-stream")
@@ -73,12 +76,18 @@ async def _read_item(request: Request) -> WorklistItem:
     return await run_in_threadpool(parse)
 
 
+def _whole(name: str, text: str, low: int, high: int) -> int:
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise DicomInputError(f"{name}={text[:20]!r}: use a whole number from {low} to {high}")
+    return int(text)
+
+
 @router.get("/api/worklist")
-def list_items(
-    request: Request, limit: int = Query(100, ge=1, le=10_000), offset: int = Query(0, ge=0)
-) -> list[dict[str, Any]]:
-    """The worklist items, in id order."""
-    return [item_json(record) for record in _store(request).list_items(limit=limit, offset=offset)]
+def list_items(request: Request, limit: str = "100", offset: str = "0") -> list[dict[str, Any]]:
+    """The worklist items, in id order (``limit`` 1-10000, ``offset`` from 0)."""
+    page = _store(request).list_items(limit=_whole("limit", limit, 1, MAX_PAGE),
+                                      offset=_whole("offset", offset, 0, 10**12))
+    return [item_json(record) for record in page]
 
 
 @router.post("/api/worklist", status_code=201)
