@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from pydicom.uid import UID
@@ -26,7 +25,7 @@ from app.dicom.transfer_syntaxes import UNCOMPRESSED
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.mwl import handle_mwl_find
 from app.server.index.worklist_records import WorklistStoreProtocol
-from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve
+from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve, stop_listener
 
 LOGGER = logging.getLogger(__name__)
 
@@ -89,17 +88,4 @@ class WorklistService:
                 return
             ae, server, thread = self._server
             self._server = None
-            try:
-                server.shutdown()
-            except Exception:
-                LOGGER.exception("Could not shut down the MWL SCP listener cleanly")
-            thread.join(timeout=5.0)
-            deadline = time.monotonic() + grace
-            while ae.active_associations and time.monotonic() < deadline:
-                time.sleep(0.05)
-            for assoc in ae.active_associations:
-                LOGGER.warning("Aborting an MWL association still running at shutdown")
-                try:
-                    assoc.abort()
-                except Exception:
-                    LOGGER.exception("Abort failed")
+            stop_listener(ae, server, thread, grace, "the MWL SCP")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from app.server.handlers.mpps import handle_n_create, handle_n_set
 from app.server.index.records import CatalogueProtocol
 from app.server.mpps import MppsService
 from app.server.qr_models import MODELS, relational_reply
-from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve
+from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve, stop_listener
 
 LOGGER = logging.getLogger(__name__)
 
@@ -124,17 +123,4 @@ class QueryRetrieveService:
                 return
             ae, server, thread = self._server
             self._server = None
-            try:
-                server.shutdown()
-            except Exception:
-                LOGGER.exception("Could not shut down the Q/R SCP listener cleanly")
-            thread.join(timeout=5.0)
-            deadline = time.monotonic() + grace
-            while ae.active_associations and time.monotonic() < deadline:
-                time.sleep(0.05)
-            for assoc in ae.active_associations:
-                LOGGER.warning("Aborting a Q/R association still running at shutdown")
-                try:
-                    assoc.abort()
-                except Exception:
-                    LOGGER.exception("Abort failed")
+            stop_listener(ae, server, thread, grace, "the Q/R SCP")

@@ -223,6 +223,26 @@ def serve(
     return server, thread
 
 
+def stop_listener(ae: AE, server: _NoDelayServer, thread: threading.Thread, grace: float, what: str) -> None:
+    """Stop one AE started by :func:`serve`: stop accepting, let its running associations
+    finish for up to ``grace`` seconds, then abort those still running. ``what`` names the
+    AE in the log ("the Q/R SCP")."""
+    try:
+        server.shutdown()  # stops serve_forever and closes the listening socket
+    except Exception:
+        LOGGER.exception("Could not shut down the listener of %s cleanly", what)
+    thread.join(timeout=5.0)
+    deadline = time.monotonic() + grace
+    while ae.active_associations and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for assoc in ae.active_associations:
+        LOGGER.warning("Aborting an association of %s still running at shutdown", what)
+        try:
+            assoc.abort()
+        except Exception:
+            LOGGER.exception("Abort failed")
+
+
 class StorageService:
     """The Storage SCP AEs of ``lightbox server``.
 
