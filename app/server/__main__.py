@@ -26,7 +26,11 @@ LOGGER = logging.getLogger("app.server")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lightbox server", description="Lightbox image server (headless).")
+    parser = argparse.ArgumentParser(
+        prog="lightbox server", description="Lightbox image server (headless).",
+        epilog="'lightbox server worklist import --server URL FILE...' posts DICOM worklist files (.wl) "
+        "to a running server instead.",
+    )
     parser.add_argument("--data-dir", type=Path, help="folder of the index and the storage area")
     parser.add_argument("--config", type=Path, action="append", default=[], help="extra TOML configuration file")
     parser.add_argument("--http-port", type=int, help="port of the HTTP API (0 = any free port)")
