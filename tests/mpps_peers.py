@@ -147,6 +147,7 @@ class MppsReceiver:
 
     ae_title: str = "MPPS_RECV"
     port: int = 0
+    fail_first: int = 0  # answer this many requests 0x0110 processing failure first
     received: list[tuple[str, str, Dataset]] = field(default_factory=list)
     steps: dict[str, Dataset] = field(default_factory=dict)
     _server: Any = None
@@ -168,11 +169,19 @@ class MppsReceiver:
             self._server.shutdown()
             self._server = None
 
+    def _failing(self) -> bool:
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            return True
+        return False
+
     def _create(self, event: Any) -> tuple[int, Dataset | None]:
         uid = str(event.request.AffectedSOPInstanceUID)
         ds = event.attribute_list
         with self._lock:
             self.received.append(("N-CREATE", uid, ds))
+            if self._failing():
+                return 0x0110, None
             if uid in self.steps:
                 return 0x0111, None
             self.steps[uid] = ds
@@ -183,7 +192,11 @@ class MppsReceiver:
         ds = event.modification_list
         with self._lock:
             self.received.append(("N-SET", uid, ds))
+            if self._failing():
+                return 0x0110, None
             if uid not in self.steps:
                 return 0x0112, None
+            if self.steps[uid].get("PerformedProcedureStepStatus") != "IN PROGRESS":
+                return 0x0110, None  # may no longer be updated
             self.steps[uid].update(ds)
         return 0x0000, None

@@ -84,7 +84,7 @@ def test_relay_retries_until_the_receiver_comes_up_and_keeps_the_order(tmp_path:
         create_job = next(j for j in _jobs(server) if j["payload"]["operation"] == "N-CREATE")
         set_job = next(j for j in _jobs(server) if j["payload"]["operation"] == "N-SET")
         assert create_job["state"] in ("queued", "running") and create_job["attempts"] >= 1
-        assert "association" in create_job["last_error"] or "Error" in create_job["last_error"]
+        assert "did not accept the association" in create_job["last_error"]
         # the N-SET waits for the N-CREATE without using its attempts
         wait_for(lambda: "waits for relay job" in (httpx.get(
             f"{server.http_url}/api/jobs/{set_job['id']}", timeout=10).json()["last_error"]), what="N-SET waiting")
@@ -152,5 +152,39 @@ def test_jobs_api_lists_shows_and_cancels(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/999999", timeout=10).status_code == 404
         bad = httpx.get(base, params={"state": "sleeping"}, timeout=10)
         assert bad.status_code == 400 and "queued" in bad.json()["error"]
+    finally:
+        stop_server(server)
+
+
+def test_a_peer_failure_status_is_retried(tmp_path: Path) -> None:
+    peer = MppsReceiver(fail_first=2).start()
+    server = start_server(_config(tmp_path, peer.port, retry=0.2), tmp_path / "data")
+    try:
+        uid = _create_and_complete(server)
+        wait_for(lambda: all(j["state"] == "done" for j in _jobs(server)), what="jobs done")
+        # two refused N-CREATEs, the third accepted, then the N-SET
+        assert [(op, got) for op, got, _ in peer.received] == [("N-CREATE", uid)] * 3 + [("N-SET", uid)]
+        create_job = next(j for j in _jobs(server) if j["payload"]["operation"] == "N-CREATE")
+        assert create_job["attempts"] == 3
+        assert peer.steps[uid].PerformedProcedureStepStatus == "COMPLETED"
+    finally:
+        peer.stop()
+        stop_server(server)
+
+
+def test_a_resent_final_set_the_peer_applied_already_counts_as_delivered(tmp_path: Path,
+                                                                         receiver: MppsReceiver) -> None:
+    server = start_server(_config(tmp_path, receiver.port), tmp_path / "data")
+    try:
+        assert server.qr_port is not None
+        uid = generate_uid()
+        assert n_create(server.qr_port, n_create_attributes(), uid)[0].Status == 0x0000
+        wait_for(lambda: uid in receiver.steps, what="the N-CREATE at the receiver")
+        receiver.steps[uid].PerformedProcedureStepStatus = "COMPLETED"  # a first N-SET arrived, its answer lost
+        assert n_set(server.qr_port, final_modification(), uid).Status == 0x0000
+        wait_for(lambda: len(_jobs(server)) == 2 and all(j["state"] != "queued" and j["state"] != "running"
+                                                         for j in _jobs(server)), what="jobs over")
+        set_job = next(j for j in _jobs(server) if j["payload"]["operation"] == "N-SET")
+        assert set_job["state"] == "done" and set_job["progress"]["peer_status"] == "0x0110"
     finally:
         stop_server(server)
