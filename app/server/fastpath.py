@@ -43,6 +43,7 @@ from typing import Any, BinaryIO, cast
 import pynetdicom
 
 from app.server.handlers.store import SUCCESS, clean_comment
+from app.server.pdu_limits import pdu_limit, refuse
 
 LOGGER = logging.getLogger(__name__)
 
@@ -259,6 +260,8 @@ class FastStoreReader:
     def __init__(self, dul: Any, store: StoreFunction) -> None:
         self._dul = dul
         self._store_fn = store
+        ae = getattr(getattr(dul, "assoc", None), "ae", None)
+        self._limit = pdu_limit(getattr(ae, "maximum_pdu_size", 0))  # app.server.pdu_limits
         self._buffer = bytearray(1 << 17)  # one PDU
         self._data = bytearray(1 << 20)  # one data set, reused from one C-STORE to the next
         self._command = bytearray()
@@ -320,6 +323,10 @@ class FastStoreReader:
                     self._connection_closed()
                     return
                 pdu_type, _, length = struct.unpack(">BBI", header)
+                if length > self._limit:  # never allocate or stream what a header claims (PS3.8 9.3.1)
+                    refuse(length, self._limit, "a C-STORE peer")
+                    self._connection_closed()
+                    return
                 if pdu_type not in (1, 2, 3, 4, 5, 6, 7):
                     LOGGER.error("Unknown PDU type received 0x%02X", pdu_type)
                     dul.event_queue.put("Evt19")

@@ -50,6 +50,7 @@ from app.server.access import PeerPolicy
 from app.server.commitment import PUSH_MODEL
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.store import IngestLike, handle_store, store_stream
+from app.server.pdu_limits import bound_pdu_reads
 
 LOGGER = logging.getLogger(__name__)
 
@@ -153,6 +154,21 @@ def _remove_partial_dataset(event: Any) -> None:
         pass
 
 
+def _end_unrequested(event: Any) -> None:
+    """``EVT_CONN_CLOSE`` before any A-ASSOCIATE-RQ (a port probe, a peer gone, a refused PDU):
+    end the association's thread now.
+
+    pynetdicom's acceptor thread otherwise keeps waiting for the request until the ACSE
+    timeout (``network_timeout``), holding a thread and delaying shutdown by that long.
+    """
+    try:
+        assoc = event.assoc
+        if assoc.is_acceptor and assoc.requestor.primitive is None:
+            assoc.dul.to_user_queue.put(None)  # read as "no request came": the thread ends
+    except Exception:  # never let cleanup raise into pynetdicom's threads
+        pass
+
+
 def _configure_pynetdicom() -> None:
     """Process-wide pynetdicom settings of the server (PS3.7 9.3.1 C-STORE receive path)."""
     # The received data set goes to a file as it arrives: never held whole in memory,
@@ -207,10 +223,12 @@ def serve(
     accepted socket); the caller stops it with ``server.shutdown()``.
 
     An AE made by :func:`make_scp_ae` gets its calling-AE allow-list bound first, ahead of
-    ``handlers`` (so a refused peer never counts against the association limit).
+    ``handlers`` (so a refused peer never counts against the association limit). Every AE
+    gets the PDU length bound of :mod:`app.server.pdu_limits`.
     """
     if isinstance(ae, ScpAE) and ae.peers.restrict:
         handlers = [(evt.EVT_REQUESTED, ae.peers.on_requested), *handlers]
+    handlers = [(evt.EVT_CONN_OPEN, bound_pdu_reads), (evt.EVT_CONN_CLOSE, _end_unrequested), *handlers]
     server = cast(
         _NoDelayServer,
         ae.make_server((host, port), ae_title=ae_title, evt_handlers=handlers, server_class=_NoDelayServer),
