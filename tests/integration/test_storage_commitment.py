@@ -9,7 +9,6 @@ check that commitment looks at the files, not only at the index.
 
 from __future__ import annotations
 
-import binascii
 import json
 import socket
 import sqlite3
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xxhash
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
@@ -345,7 +345,7 @@ def test_checksum_of_a_received_instance_matches_the_stored_file(running: Runnin
                 "SELECT checksum, size FROM instance WHERE sop_instance_uid = ?", (ds.SOPInstanceUID,)
             )
         data = path.read_bytes()
-        assert checksum == f"crc32:{binascii.crc32(data) & 0xFFFFFFFF:08x}"
+        assert checksum == f"xxh3_64:{xxhash.xxh3_64_hexdigest(data)}"
         assert size == len(data)
 
 

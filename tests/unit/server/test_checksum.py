@@ -1,19 +1,19 @@
 """Checksums recorded at ingest (app.server.checksum, app.server.storage, app.server.context).
 
 Each stored file's checksum is computed while it is written; here it is compared with an
-independent hash (``binascii.crc32``) of the file read back from the storage area, for
-every way an instance reaches the ingest.
+independent one-shot hash (``xxhash.xxh3_64_hexdigest``) of the file read back from the
+storage area, for every way an instance reaches the ingest.
 """
 
 from __future__ import annotations
 
-import binascii
 import copy
 from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
 import pydicom
+import xxhash
 from pydicom.data import get_testdata_file
 
 from app.server.checksum import digest_file, is_supported
@@ -38,7 +38,7 @@ def _data_set_bytes(path: Path) -> tuple[bytes, pydicom.Dataset]:
 
 
 def _independent(path: Path) -> str:
-    return f"crc32:{binascii.crc32(path.read_bytes()) & 0xFFFFFFFF:08x}"
+    return f"xxh3_64:{xxhash.xxh3_64_hexdigest(path.read_bytes())}"
 
 
 def _only_copy(ingest: Ingest, sop_instance_uid: str) -> StoredInstance:
