@@ -42,10 +42,11 @@ port = 1
 
 
 def _called_aes(running: RunningServer) -> list[tuple[str, int]]:
-    """(called AE title, port) of every SCP AE the test can reach: each Storage AE and the Q/R AE."""
+    """(called AE title, port) of every SCP AE: each Storage AE, the Q/R AE (with MPPS) and the MWL AE."""
     aes = list(running.storage.items())
-    if running.qr_port:
-        aes.append((running.qr_ae_title or "DICOM_QR_SCP", running.qr_port))
+    assert running.qr_port and running.mwl_port
+    aes.append((running.qr_ae_title or "DICOM_QR_SCP", running.qr_port))
+    aes.append((running.mwl_ae_title or "DICOM_MWL_SCP", running.mwl_port))
     return aes
 
 

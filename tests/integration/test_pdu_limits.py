@@ -57,7 +57,12 @@ def _echo(port: int, called: str) -> int:
 
 
 def _aes(running: RunningServer) -> list[tuple[str, int]]:
-    return [*running.storage.items(), (running.qr_ae_title or "DICOM_QR_SCP", running.qr_port or 0)]
+    assert running.qr_port and running.mwl_port
+    return [
+        *running.storage.items(),
+        (running.qr_ae_title or "DICOM_QR_SCP", running.qr_port),
+        (running.mwl_ae_title or "DICOM_MWL_SCP", running.mwl_port),
+    ]
 
 
 def test_huge_association_request_closes_the_connection(served: RunningServer) -> None:
