@@ -7,7 +7,9 @@ bound on ``config.dicom_host``. Every AE offers:
 - every storage SOP class of :data:`app.dicom.sop_classes.ALL_STORAGE`, with the transfer
   syntaxes of :data:`app.dicom.transfer_syntaxes.STORAGE_PREFERENCE` in that order: for
   each proposed presentation context the acceptor takes the first syntax of this list that
-  the requestor proposed (PS3.8 9.3.3.2).
+  the requestor proposed (PS3.8 9.3.3.2);
+- the Storage Commitment Push Model (PS3.4 J.3) with the uncompressed transfer syntaxes,
+  when the server gives a commitment handler (:mod:`app.server.handlers.commitment`).
 
 Association negotiation (PS3.8 9.3.4, Table 9-21):
 

@@ -42,6 +42,7 @@ from app.server.commitment import (
     MISSING_ATTRIBUTE,
     NO_SUCH_ACTION,
     NO_SUCH_OBJECT_INSTANCE,
+    NO_SUCH_SOP_CLASS,
     PROCESSING_FAILURE,
     PUSH_MODEL,
     PUSH_MODEL_INSTANCE,
@@ -127,10 +128,10 @@ class CommitmentService:
     def handle_n_action(self, event: Any) -> tuple[int | Dataset, Dataset | None]:
         """``EVT_N_ACTION``: accept a Request Storage Commitment (PS3.4 J.3.2); never raises.
 
-        Returns the status: 0x0000 once the report job is stored; 0x0112 for another SOP
-        instance than the well-known one, 0x0123 for another action type, 0x0120 / 0x0121 /
-        0x0106 for missing or malformed attributes, 0x0213 for a request too large, 0x0110
-        when it cannot be decoded or stored.
+        Returns the status: 0x0000 once the report job is stored; 0x0118 for another SOP
+        class, 0x0112 for another SOP instance than the well-known one, 0x0123 for another
+        action type, 0x0120 / 0x0121 / 0x0106 for missing or malformed attributes, 0x0213
+        for a request too large, 0x0110 when it cannot be decoded or stored.
         """
         try:
             return self._accept(event)
@@ -144,7 +145,7 @@ class CommitmentService:
     def _accept(self, event: Any) -> tuple[int | Dataset, Dataset | None]:
         req = event.request
         if str(req.RequestedSOPClassUID or "") != PUSH_MODEL:
-            raise RequestRefused(NO_SUCH_OBJECT_INSTANCE, "Requested SOP Class is not Storage Commitment Push Model")
+            raise RequestRefused(NO_SUCH_SOP_CLASS, "Requested SOP Class is not Storage Commitment Push Model")
         if str(req.RequestedSOPInstanceUID or "").strip() != PUSH_MODEL_INSTANCE:
             raise RequestRefused(NO_SUCH_OBJECT_INSTANCE, f"Requested SOP Instance UID must be {PUSH_MODEL_INSTANCE}")
         if req.ActionTypeID != REQUEST_COMMITMENT:
