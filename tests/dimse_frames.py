@@ -29,6 +29,25 @@ def store_command(message_id: int, sop_instance: str, sop_class: str = CT_IMAGE)
     return out
 
 
+def request_command(command_field: int, message_id: int, sop_class: str, **extra: Any) -> bytes:
+    """A DIMSE request command set with a data set following (C-FIND-RQ 0x0020, C-MOVE-RQ
+    0x0021, ...; PS3.7 9.3), implicit VR little endian; ``extra`` adds command elements."""
+    ds = Dataset()
+    ds.AffectedSOPClassUID = sop_class
+    ds.CommandField = command_field
+    ds.MessageID = message_id
+    ds.Priority = 0
+    ds.CommandDataSetType = 0x0001
+    for keyword, value in extra.items():
+        setattr(ds, keyword, value)
+    body = encode(ds, True, True)
+    assert body is not None
+    ds.CommandGroupLength = len(body)
+    out = encode(ds, True, True)
+    assert out is not None
+    return out
+
+
 def p_data(context_id: int, control: int, data: bytes) -> bytes:
     """One P-DATA-TF PDU with one presentation data value item (PS3.8 9.3.5)."""
     item = struct.pack(">IBB", len(data) + 2, context_id, control) + data

@@ -3,9 +3,9 @@
 The handler never raises: every failure becomes a C-FIND status with an Error Comment
 (PS3.4 C.4.1.1.4, Table C.4-1):
 
-- 0xA900 identifier does not match SOP class (level missing or not in the model, a unique
-  key above the searched level not given as one value, unless relational queries were
-  negotiated, PS3.4 C.4.1.2.2.2);
+- 0xA900 identifier does not match SOP class (an identifier that cannot be decoded, level
+  missing or not in the model, a unique key above the searched level not given as one
+  value, unless relational queries were negotiated, PS3.4 C.4.1.2.2.2);
 - 0xC000 unable to process (a malformed value, such as a date that is not ``YYYYMMDD``,
   or an index failure);
 - 0xA700 out of resources when more records match than the hit limit (the Error Comment
@@ -28,6 +28,7 @@ from app.core.config import QueryRetrieveAE
 from app.server.index.records import CatalogueProtocol, QueryError
 from app.server.qr_models import (
     BY_FIND_UID,
+    IDENTIFIER_MISMATCH,
     OUT_OF_RESOURCES,
     UNABLE_TO_PROCESS,
     IdentifierError,
@@ -67,7 +68,10 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
     """
     try:
         model = BY_FIND_UID[str(event.request.AffectedSOPClassUID)]
-        identifier = event.identifier
+        try:
+            identifier = event.identifier
+        except Exception as exc:  # the peer's bytes, not our failure
+            raise IdentifierError(IDENTIFIER_MISMATCH, f"identifier cannot be decoded: {type(exc).__name__}") from None
         relational = is_relational(getattr(event, "assoc", None), model.find)
         query = parse_find(identifier, model, limit=qr.hit_limit + 1, relational=relational)
         rows = catalogue.search(query.search)

@@ -7,7 +7,7 @@ accepted association (every other request keeps pynetdicom's path). Statuses
 (PS3.4 C.4.2.1.5, Table C.4-2):
 
 - 0xA801 the Move Destination is not one of ``[[server.destinations]]``;
-- 0xA900 identifier does not match SOP class (level, hierarchy, missing unique key; the
+- 0xA900 identifier does not match SOP class (undecodable, level, hierarchy, missing unique key; the
   unique keys above the level may be left out when relational retrieval was negotiated,
   PS3.4 C.4.2.2.2);
 - 0xA701 more than 65535 instances match (the counts are US);
@@ -44,7 +44,7 @@ from pynetdicom.dsutils import decode, encode
 
 from app.core.config import Destination, ServerConfig
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
-from app.server.qr_models import BY_MOVE_UID, IdentifierError, is_relational, parse_move
+from app.server.qr_models import BY_MOVE_UID, IDENTIFIER_MISMATCH, IdentifierError, is_relational, parse_move
 from app.server.scu import associate
 
 LOGGER = logging.getLogger(__name__)
@@ -140,7 +140,14 @@ class MoveService:
 
         try:
             model = BY_MOVE_UID[str(req.AffectedSOPClassUID)]
-            identifier = decode(req.Identifier or BytesIO(), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated)
+            try:
+                identifier = decode(
+                    req.Identifier or BytesIO(), ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated
+                )
+            except Exception as exc:  # the peer's bytes, not our failure
+                raise IdentifierError(
+                    IDENTIFIER_MISMATCH, f"identifier cannot be decoded: {type(exc).__name__}"
+                ) from None
             destination = self._destinations.get(str(req.MoveDestination or "").strip())
             if destination is None:
                 LOGGER.info("C-MOVE refused: move destination %r unknown", str(req.MoveDestination).strip())
