@@ -21,22 +21,15 @@ once with an error saying what to configure.
 from __future__ import annotations
 
 import logging
-import time
 import weakref
 from collections.abc import Callable, Mapping
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import build_context, build_role
-from pynetdicom.dimse_primitives import N_EVENT_REPORT
-from pynetdicom.dsutils import decode, encode
-from pynetdicom.pdu_primitives import A_RELEASE
+from pynetdicom.dsutils import decode
 
 from app.core.config import Destination, ServerConfig
-from app.core.errors import AppError
 from app.server.commitment import (
     MAX_ACTION_INFORMATION_BYTES,
     MISSING_ATTRIBUTE,
@@ -55,29 +48,16 @@ from app.server.commitment import (
     parse_request,
     verify,
 )
+from app.server.commitment_delivery import send_on_new, send_on_open
 from app.server.handlers.store import clean_comment
 from app.server.index.job_records import Job, JobStoreProtocol
 from app.server.index.records import CatalogueProtocol
 from app.server.jobs import JobControl, PermanentJobError
-from app.server.scu import make_scu_ae
 
 LOGGER = logging.getLogger(__name__)
 
 #: Kind of the durable report jobs.
 JOB_KIND = "commitment-report"
-
-#: How long to wait for the requesting association's reactor to stop between messages.
-_PAUSE_SECONDS = 5.0
-
-
-class ReportNotDelivered(AppError):
-    """The N-EVENT-REPORT could not be delivered this time (the job is retried)."""
-
-
-def _delivered(status: int) -> bool:
-    """Whether an N-EVENT-REPORT response status means the report arrived (success or warning)."""
-    return status == SUCCESS or 0xB000 <= status <= 0xBFFF
-
 
 def _refusal(status: int, comment: str) -> tuple[Dataset, None]:
     """An N-ACTION failure response: Status and Error Comment (PS3.7 C.4.3.1)."""
@@ -206,10 +186,10 @@ class CommitmentService:
         }
         control.progress(**outcome)
         assoc = self._open.pop(job.id, None)
-        if assoc is not None and self._send_on_open(assoc, event_type, info):
+        if assoc is not None and send_on_open(assoc, event_type, info, self._config.network_timeout):
             return {**outcome, "delivered": "on the requesting association"}
         destination = self._report_destination(requester, request.transaction_uid)
-        self._send_on_new(destination, self._calling_title(job.payload), event_type, info)
+        send_on_new(self._config, destination, self._calling_title(job.payload), event_type, info)
         return {**outcome, "delivered": f"on a new association to {destination.ae_title}"}
 
     def _report_destination(self, requester: str, transaction_uid: str) -> Destination:
@@ -228,106 +208,3 @@ class CommitmentService:
         ours = [s.ae_title for s in self._config.storage]
         title = str(payload.get("storage_ae", ""))
         return title if title in ours else (ours[0] if ours else self._config.qr.ae_title)
-
-    # -- delivery ----------------------------------------------------------------------------------
-
-    def _send_on_open(self, assoc: Any, event_type: int, info: Dataset) -> bool:
-        """Send the report on the requesting association (PS3.4 J.3.3); False when it is
-        closed, closing, or does not answer (the caller then opens a new association).
-
-        pynetdicom serves an acceptor association on one thread; its reactor is paused
-        between messages, so that the response is read here and not by the reactor.
-        """
-        if not assoc.is_established or not self._pause(assoc):
-            return False
-        try:
-            if self._release_requested(assoc):
-                return False
-            context = next(
-                (cx for cx in assoc.accepted_contexts if str(cx.abstract_syntax) == PUSH_MODEL), None
-            )
-            if context is None:
-                return False
-            syntax = context.transfer_syntax[0]
-            encoded = encode(info, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
-            req = N_EVENT_REPORT()
-            req.MessageID = 1
-            req.AffectedSOPClassUID = PUSH_MODEL
-            req.AffectedSOPInstanceUID = PUSH_MODEL_INSTANCE
-            req.EventTypeID = event_type
-            req.EventInformation = BytesIO(encoded or b"")
-            assoc.dimse.send_msg(req, context.context_id)
-            status = self._await_response(assoc)
-        finally:
-            assoc._reactor_checkpoint.set()
-        if status is None:
-            LOGGER.info("no N-EVENT-REPORT response on the requesting association; opening a new one")
-            return False
-        if not _delivered(status):
-            LOGGER.warning("the requester answered the N-EVENT-REPORT with 0x%04X; reporting again", status)
-            return False
-        return True
-
-    @staticmethod
-    def _pause(assoc: Any) -> bool:
-        """Hold the association's reactor at its checkpoint (after the N-ACTION response)."""
-        assoc._reactor_checkpoint.clear()
-        deadline = time.monotonic() + _PAUSE_SECONDS
-        while not assoc._is_paused:
-            if not assoc.is_established or not assoc.is_alive() or time.monotonic() > deadline:
-                assoc._reactor_checkpoint.set()
-                return False
-            time.sleep(0.0005)
-        return True
-
-    @staticmethod
-    def _release_requested(assoc: Any) -> bool:
-        primitive = assoc.dul.peek_next_pdu()
-        return isinstance(primitive, A_RELEASE) or assoc.acse.is_aborted() or not assoc.is_established
-
-    def _await_response(self, assoc: Any) -> int | None:
-        """The Status of the N-EVENT-REPORT-RSP, or None (timeout, release, abort, another message)."""
-        deadline = time.monotonic() + self._config.network_timeout
-        while time.monotonic() < deadline:
-            _context_id, msg = assoc.dimse.peek_msg()
-            if msg is not None:
-                if isinstance(msg, N_EVENT_REPORT) and msg.MessageIDBeingRespondedTo == 1:
-                    assoc.dimse.get_msg(block=False)
-                    return int(msg.Status) if msg.Status is not None else None
-                return None  # a new request from the peer: leave it to the reactor
-            if self._release_requested(assoc):
-                return None
-            time.sleep(0.002)
-        return None
-
-    def _send_on_new(self, destination: Destination, calling_title: str, event_type: int, info: Dataset) -> None:
-        """Open an association to ``destination`` in the SCP role and send the report;
-        raises :class:`ReportNotDelivered` when that fails (the job is retried)."""
-        ae = make_scu_ae(self._config)
-        ae.ae_title = calling_title
-        context = build_context(PUSH_MODEL, [ImplicitVRLittleEndian, ExplicitVRLittleEndian])
-        role = build_role(PUSH_MODEL, scu_role=False, scp_role=True)
-        try:
-            assoc = ae.associate(
-                destination.host, destination.port, contexts=[context], ae_title=destination.ae_title, ext_neg=[role]
-            )
-        except Exception as exc:
-            raise ReportNotDelivered(f"cannot reach {destination.ae_title}: {exc}") from exc
-        if not assoc.is_established:
-            raise ReportNotDelivered(
-                f"{destination.ae_title} at {destination.host}:{destination.port} refused or did not answer the "
-                "association"
-            )
-        try:
-            if not any(str(cx.abstract_syntax) == PUSH_MODEL for cx in assoc.accepted_contexts):
-                raise ReportNotDelivered(f"{destination.ae_title} did not accept the Storage Commitment Push Model")
-            status, _reply = assoc.send_n_event_report(info, event_type, PUSH_MODEL, PUSH_MODEL_INSTANCE, msg_id=1)
-            code = status.get("Status") if status is not None else None
-            if code is None:
-                raise ReportNotDelivered(f"{destination.ae_title} did not answer the N-EVENT-REPORT")
-            if not _delivered(int(code)):
-                raise ReportNotDelivered(f"{destination.ae_title} answered the N-EVENT-REPORT with 0x{int(code):04X}")
-        finally:
-            if assoc.is_established:
-                assoc.release()
-        LOGGER.info("storage commitment report (event type %d) delivered to %s", event_type, destination.ae_title)
