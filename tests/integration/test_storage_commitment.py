@@ -234,6 +234,36 @@ def test_report_on_the_same_association(running: RunningServer) -> None:
     _wait_for(lambda: [j[1] for j in _jobs(running)] == ["done"])
 
 
+def test_modality_stores_and_commits_on_one_association(running: RunningServer) -> None:
+    """C-STOREs (the server's fast path) then the N-ACTION and its report, all on one association."""
+    stored = _instances(4)
+    reports = Reports()
+    ae = AE(ae_title="MODALITY")
+    for sop_class in {str(ds.SOPClassUID) for ds in stored}:
+        ae.add_requested_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+    ae.add_requested_context(PUSH_MODEL, [ImplicitVRLittleEndian])
+    handlers = [(evt.EVT_N_EVENT_REPORT, reports.handler), (evt.EVT_DIMSE_SENT, reports.on_sent)]
+    assoc = ae.associate("127.0.0.1", running.storage_port, ae_title=STORAGE_AE, evt_handlers=handlers)
+    assert assoc.is_established
+    try:
+        for ds in stored:
+            assert assoc.send_c_store(ds).Status == 0x0000
+        transaction = generate_uid()
+        status, _ = assoc.send_n_action(_request(transaction, _refs(stored)), 1, PUSH_MODEL, PUSH_MODEL_INSTANCE)
+        assert status.Status == 0x0000
+        report = reports.wait()
+        assert reports.answered.wait(WAIT)
+        # more images after the report: the association still serves C-STORE
+        extra = _instances(1)
+        assert assoc.send_c_store(extra[0]).Status == 0x0000
+    finally:
+        assoc.release()
+    assert report["is_requestor"] and report["event_type"] == 1
+    assert report["info"].TransactionUID == transaction
+    assert sorted(_uids(report["info"], "ReferencedSOPSequence")) == sorted(_refs(stored))
+    _wait_for(lambda: [j[1] for j in _jobs(running)] == ["done"])
+
+
 def test_report_on_a_new_association_to_the_requester(tmp_path: Path) -> None:
     requester = Requester(_free_port()).start()
     server = _start(tmp_path, commitment="same_association = false", destinations=_destination(SCU_AE, requester.port))
