@@ -28,4 +28,31 @@ def associate(config: ServerConfig, destination: Destination, contexts: list[Any
     """Request an association with ``destination`` proposing ``contexts``; returns pynetdicom's
     Association (check ``is_established``). Raises only when the request cannot be made."""
     ae = make_scu_ae(config)
-    return ae.associate(destination.host, destination.port, contexts=contexts, ae_title=destination.ae_title)
+    assoc = ae.associate(destination.host, destination.port, contexts=contexts, ae_title=destination.ae_title)
+    if assoc.is_established:
+        keep_responses(assoc)
+    return assoc
+
+
+def keep_responses(assoc: Any) -> None:
+    """Make an outbound association's reactor hand back the responses it must not take.
+
+    pynetdicom's ``send_*()`` pause the association's reactor before sending a request and
+    then wait for the response on the DIMSE queue, but the pause is a flag that can read
+    "paused" while the reactor is about to take one more message off that queue (a thread
+    switch between its two assignments; pynetdicom issue #875). The reactor then drops the
+    response ("Received unexpected C-STORE service message") and the sender waits for the
+    DIMSE timeout: about 1 in 400 C-MOVE sub-operations stalled for a minute and failed
+    (``benchmarks/qr_move.py``). Here a response reaching the reactor goes back on the queue
+    the sender reads, so it is delivered; requests are served as before. One request is
+    outstanding at a time on these associations, so the order is kept.
+    """
+    serve = assoc._serve_request
+
+    def serve_request(msg: Any, context_id: int) -> None:
+        if not msg.is_valid_request and msg.is_valid_response:
+            assoc.dimse.msg_queue.put((context_id, msg))
+            return
+        serve(msg, context_id)
+
+    assoc._serve_request = serve_request
