@@ -168,3 +168,20 @@ def test_qido_rs_returns_unicode_names(served: RunningServer) -> None:
         # JSON carries no Specific Character Set need: the body is UTF-8 (PS3.18 F.2).
         assert http.get("/dicom-web/studies", params={"PatientID": "SCSRUSS"}).json()[0]["00100010"]["Value"] == [
             {"Alphabetic": "Люкceмбypг"}]
+
+
+def test_error_comments_stay_ascii_whatever_the_key_carried(served: RunningServer) -> None:
+    """The command set has no character set of its own (PS3.7 6.3.1): a rejected non-ASCII key
+    is not echoed into the Error Comment as such."""
+    assoc = associate_qr("CHARSET_TEST", served.qr_port or 0, STUDY_ROOT, "DICOM_QR_SCP")
+    query = Dataset()
+    query.SpecificCharacterSet = "ISO_IR 100"
+    query.QueryRetrieveLevel = "STUDY"
+    query.add_new(0x00080020, "DA", "2024ü")  # Study Date: not a date
+    try:
+        [(status, _)] = list(assoc.send_c_find(query, STUDY_ROOT))
+    finally:
+        assoc.release()
+    assert status.Status == 0xC000
+    comment = str(status.ErrorComment)
+    assert comment.isascii() and "malformed" in comment and len(comment) <= 64

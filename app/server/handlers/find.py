@@ -25,6 +25,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from app.core.config import QueryRetrieveAE
+from app.server.handlers.store import clean_comment
 from app.server.index.records import CatalogueProtocol, QueryError
 from app.server.qr_models import (
     BY_FIND_UID,
@@ -47,10 +48,14 @@ CANCEL = 0xFE00
 
 
 def failure(status: int, comment: str) -> Dataset:
-    """A status data set with an Error Comment (0000,0902), at most 64 characters (LO)."""
+    """A status data set with an Error Comment (0000,0902), at most 64 characters (LO).
+
+    The command set has no Specific Character Set (PS3.7 6.3.1): the comment is made ASCII,
+    whatever characters a rejected key carried.
+    """
     ds = Dataset()
     ds.Status = status
-    ds.ErrorComment = comment[:64]
+    ds.ErrorComment = clean_comment(comment)
     return ds
 
 

@@ -43,6 +43,7 @@ from pynetdicom.dimse_primitives import C_MOVE
 from pynetdicom.dsutils import decode, encode
 
 from app.core.config import Destination, ServerConfig
+from app.server.handlers.store import clean_comment
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
 from app.server.qr_models import BY_MOVE_UID, IDENTIFIER_MISMATCH, IdentifierError, is_relational, parse_move
 from app.server.scu import associate
@@ -122,7 +123,7 @@ class MoveService:
             rsp.AffectedSOPClassUID = req.AffectedSOPClassUID
             rsp.Status = status
             if comment:
-                rsp.ErrorComment = comment[:64]  # type: ignore[assignment]
+                rsp.ErrorComment = clean_comment(comment)  # type: ignore[assignment]
             if counts is not None:
                 if status in (PENDING, CANCEL):
                     rsp.NumberOfRemainingSuboperations = counts.remaining
