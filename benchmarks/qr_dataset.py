@@ -191,6 +191,12 @@ def _mark(folder: Path, **info: object) -> None:
     (folder / "COMPLETE.json").write_text(json.dumps(info, indent=2))
 
 
+def build_info(folder: Path) -> dict[str, object]:
+    """What building a cached folder took (studies, seconds), as recorded when it was built."""
+    info: dict[str, object] = json.loads((folder / "COMPLETE.json").read_text())
+    return info
+
+
 def lightbox_data_dir(cache: Path, studies: StudySet) -> Path:
     """A Lightbox data directory holding ``studies``, indexed by the real ingest (cached).
 
@@ -246,7 +252,15 @@ def dcmqrscp_area(cache: Path, studies: StudySet) -> Path:
         path.write_bytes(meta + data)
         files.append(str(path))
     for chunk in range(0, len(files), 1000):
-        subprocess.run(["dcmqridx", str(folder), *files[chunk : chunk + 1000]], env=dcmtk_env(), check=True)
+        result = subprocess.run(
+            ["dcmqridx", str(folder), *files[chunk : chunk + 1000]], env=dcmtk_env(), capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            # DCMTK 3.6.7's dcmqridx aborts ("double free or corruption") past 500 studies.
+            raise SystemExit(
+                f"dcmqridx failed (exit {result.returncode}) indexing {studies.studies} studies; dcmqrscp holds at "
+                f"most 500 per storage area: {(result.stderr or result.stdout).strip()[-300:]}"
+            )
     seconds = time.perf_counter() - start
     print(f"  dcmqrscp: {studies.studies} studies written and indexed in {seconds:.0f} s under {folder}")
     _mark(folder, studies=studies.studies, seconds=round(seconds, 1))

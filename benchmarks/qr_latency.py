@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qr_dataset import RETURN_KEYS, StudySet, dcmqrscp_area, lightbox_data_dir
+from qr_dataset import RETURN_KEYS, StudySet, build_info, dcmqrscp_area, lightbox_data_dir
 from qr_peers import (
     DCMQRSCP_AET,
     LIGHTBOX_QR_AET,
@@ -189,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "C-FIND study-level latency, Study Root",
         "studies": {side.name: side.studies.studies for side in sides},
         "dcmqrscp_max_studies_per_area": DCMQRSCP_MAX_STUDIES,
+        "built": {
+            f"dcmqrscp {small.studies} (files written + dcmqridx)": build_info(dcmtk_area),
+            f"lightbox {small.studies} (in-process ingest, fsync off)": build_info(small_dir),
+            **({f"lightbox {large.studies} (in-process ingest, fsync off)": build_info(large_dir)}
+               if large_dir else {}),
+        },
         "rounds": args.rounds,
         "return_keys": list(RETURN_KEYS),
         "machine": platform.platform(),

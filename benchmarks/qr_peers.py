@@ -24,6 +24,8 @@ from pynetdicom.association import Association
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # type: ignore[attr-defined]
 from store_throughput import REPO, dcmtk_env, free_port, stop, wait_ready
 
+from app.server.scu import keep_responses
+
 LIGHTBOX_QR_AET = "DICOM_QR_SCP"
 DCMQRSCP_AET = "DCMQRSCP"
 CLIENT_AET = "BENCHSCU"
@@ -170,6 +172,7 @@ class HeldAssociation:
         self._assoc: Association = ae.associate("127.0.0.1", port, ae_title=called_ae)
         if not self._assoc.is_established:
             raise SystemExit(f"could not open an association to {called_ae} on port {port}")
+        keep_responses(self._assoc)  # pynetdicom's reactor race would stall a query now and then
         self._sock_nodelay()
 
     def _sock_nodelay(self) -> None:
