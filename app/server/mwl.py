@@ -23,7 +23,7 @@ from pynetdicom import AE, evt
 from app.core.config import ServerConfig
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
 from app.server.handlers.echo import handle_echo
-from app.server.handlers.mwl import handle_mwl_find
+from app.server.handlers.mwl import ItemCache, handle_mwl_find
 from app.server.index.worklist_records import WorklistStoreProtocol
 from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve, stop_listener
 
@@ -55,6 +55,7 @@ class WorklistService:
     def __init__(self, config: ServerConfig, store: WorklistStoreProtocol) -> None:
         self._config = config
         self._store = store
+        self._cache = ItemCache()
         self._server: tuple[AE, _NoDelayServer, threading.Thread] | None = None
         self._lock = threading.Lock()
 
@@ -73,7 +74,7 @@ class WorklistService:
             handlers: list[Any] = [
                 *Admission(self._config.max_associations).handlers(),
                 (evt.EVT_C_ECHO, handle_echo),
-                (evt.EVT_C_FIND, handle_mwl_find, [self._store, self._config.mwl]),
+                (evt.EVT_C_FIND, handle_mwl_find, [self._store, self._config.mwl, self._cache]),
             ]
             title = self._config.mwl.ae_title
             server, thread = serve(ae, self._config.dicom_host, self._config.mwl.port, title, handlers,

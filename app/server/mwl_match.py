@@ -18,8 +18,10 @@ for with no item comes back whole).
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pydicom.dataelem import DataElement
@@ -98,6 +100,7 @@ def parse_identifier(identifier: Dataset) -> WorklistQuery:
     return WorklistQuery(identifier, {k: v for k, v in filters.items() if v not in ("", "*")}, residual)
 
 
+@lru_cache(maxsize=256)
 def _wildcard(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
 
@@ -176,7 +179,7 @@ def _project(query: Dataset, stored: Dataset) -> Dataset:
         if elem.VR == "SQ":
             items = list(found.value) if found is not None and found.VR == "SQ" and found.value else []
             wanted = elem.value[0] if elem.value else None
-            value = Sequence([_project(wanted, item) if wanted is not None else item for item in items])
+            value = Sequence([_project(wanted, item) if wanted is not None else copy.deepcopy(item) for item in items])
             out.add(DataElement(elem.tag, "SQ", value))
         elif found is not None:
             out.add(DataElement(elem.tag, found.VR, found.value))

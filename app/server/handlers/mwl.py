@@ -17,8 +17,12 @@ With ``drop_completed`` items whose step is COMPLETED or DISCONTINUED are not re
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
+
+from pydicom.dataset import Dataset
 
 from app.core.config import WorklistAE
 from app.server.handlers.find import CANCEL, PENDING, failure
@@ -34,7 +38,38 @@ LOGGER = logging.getLogger(__name__)
 _PAGE = 500
 
 
-def _matching(store: WorklistStoreProtocol, query: WorklistQuery, settings: WorklistAE) -> list[tuple[Any, Any]]:
+class ItemCache:
+    """Stored items as pydicom data sets, kept by id and last change (thread-safe, bounded).
+
+    Reading an item's DICOM JSON into a data set costs far more than matching it; a worklist
+    is asked the same items again and again, so each version is read once. Cached data sets
+    are never modified (answers copy what they return).
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = max(1, size)
+        self._items: OrderedDict[tuple[int, Any], Dataset] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def dataset(self, record: WorklistRecord) -> Dataset:
+        """The item of ``record`` with its current status (:func:`app.server.worklist_items.item_dataset`)."""
+        key = (record.id, record.updated_at)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        ds = item_dataset(record)
+        with self._lock:
+            self._items[key] = ds
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return ds
+
+
+def _matching(
+    store: WorklistStoreProtocol, query: WorklistQuery, settings: WorklistAE, cache: ItemCache
+) -> list[tuple[Any, Any]]:
     """Up to ``hit_limit + 1`` matching items, each with its data set."""
     wanted = settings.hit_limit + 1
     exclude = FINAL_STATUSES if settings.drop_completed else ()
@@ -44,7 +79,7 @@ def _matching(store: WorklistStoreProtocol, query: WorklistQuery, settings: Work
         limit = wanted if not query.residual else _PAGE
         page: list[WorklistRecord] = store.search(WorklistSearch(query.filters, exclude, limit=limit, offset=offset))
         for record in page:
-            ds = item_dataset(record)
+            ds = cache.dataset(record)
             if matches(query, ds):
                 found.append((record, ds))
                 if len(found) >= wanted:
@@ -55,7 +90,9 @@ def _matching(store: WorklistStoreProtocol, query: WorklistQuery, settings: Work
     return found
 
 
-def handle_mwl_find(event: Any, store: WorklistStoreProtocol, settings: WorklistAE) -> Iterator[tuple[Any, Any]]:
+def handle_mwl_find(
+    event: Any, store: WorklistStoreProtocol, settings: WorklistAE, cache: ItemCache | None = None
+) -> Iterator[tuple[Any, Any]]:
     """Answer a Modality Worklist C-FIND request (PS3.4 K.4.1.3): one pending response per item.
 
     Parameters
@@ -66,6 +103,8 @@ def handle_mwl_find(event: Any, store: WorklistStoreProtocol, settings: Worklist
         The worklist store.
     settings
         The MWL AE's settings (``hit_limit``, ``hit_limit_empty``, ``drop_completed``).
+    cache
+        The data sets of items already read (one per AE); None reads every item afresh.
     """
     try:
         try:
@@ -73,7 +112,7 @@ def handle_mwl_find(event: Any, store: WorklistStoreProtocol, settings: Worklist
         except Exception as exc:
             raise IdentifierError(f"identifier cannot be decoded: {type(exc).__name__}") from None
         query = parse_identifier(identifier)
-        found = _matching(store, query, settings)
+        found = _matching(store, query, settings, cache or ItemCache(settings.hit_limit + 1))
     except IdentifierError as exc:
         LOGGER.info("MWL C-FIND refused (0xA900): %s", exc)
         yield failure(IDENTIFIER_MISMATCH, str(exc)), None

@@ -46,7 +46,7 @@ def _now() -> dt.datetime:
 def _record(row: Any) -> WorklistRecord:
     m = row._mapping
     return WorklistRecord(
-        id=m["id"], status=m["status"], dataset=json.loads(m["dataset"]), created_at=m["created_at"],
+        id=m["id"], status=m["status"], dataset_text=m["dataset"], created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
 

@@ -10,8 +10,10 @@ them in SQL; :mod:`app.server.mwl_match` matches any other key on the stored dat
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from app.server.index.records import Kind
@@ -83,13 +85,23 @@ WORKLIST_KEYS: Mapping[str, WorklistKey] = {
 
 @dataclass(frozen=True)
 class WorklistRecord:
-    """One stored worklist item: its id, current status and data set (DICOM JSON model)."""
+    """One stored worklist item: its id, current status and data set (DICOM JSON model).
+
+    ``dataset_text`` is the JSON as stored; :attr:`dataset` parses it on first use (a C-FIND
+    that finds the item's data set cached by its id and ``updated_at`` never does).
+    """
 
     id: int
     status: str
-    dataset: dict[str, Any]
+    dataset_text: str
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @cached_property
+    def dataset(self) -> dict[str, Any]:
+        """The item in the DICOM JSON model (PS3.18 F.2)."""
+        parsed: dict[str, Any] = json.loads(self.dataset_text)
+        return parsed
 
 
 @dataclass(frozen=True)
