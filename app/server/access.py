@@ -19,6 +19,7 @@ import logging
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pynetdicom import evt
@@ -49,8 +50,12 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=256)
 def resolve(host: str) -> frozenset[str]:
-    """The IP addresses of ``host`` (an address or a name); empty when it cannot be resolved."""
+    """The IP addresses of ``host`` (an address or a name); empty when it cannot be resolved.
+
+    Cached: every SCP AE of the process builds its policy at start from the same names.
+    """
     host = host.strip()
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
