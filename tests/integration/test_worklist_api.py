@@ -17,7 +17,7 @@ import pytest
 from pydicom.dataset import Dataset
 
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
-from tests.mwl_items import Item, findscu, import_files, item_dataset, names, write_wl
+from tests.mwl_items import Item, find, findscu, import_files, item_dataset, names, write_wl
 
 pytestmark = pytest.mark.peer
 
@@ -191,3 +191,21 @@ def test_import_with_the_server_down_fails_every_file(tmp_path: Path) -> None:
 def test_import_usage_errors_exit_2() -> None:
     done = import_files("http://127.0.0.1:1", [])  # no FILE
     assert done.returncode == 2 and "FILE" in done.stderr
+
+
+def test_a_japanese_item_is_stored_and_returned_intact(api_server: RunningServer, tmp_path: Path) -> None:
+    name = "Yamada^Tarou=山田^太郎=やまだ^たろう"
+    item = replace(JOHN, name=name, pid="P7", charset="\\ISO 2022 IR 87")
+    created = _post(api_server, write_wl(tmp_path, item).read_bytes(), "application/dicom")
+    assert created.status_code == 201, created.text
+    try:
+        for charset, declared in ((["", "ISO 2022 IR 87"], ["", "ISO 2022 IR 87"]), ("ISO_IR 192", "ISO_IR 192")):
+            query = Dataset()
+            query.SpecificCharacterSet = charset
+            query.PatientName, query.PatientID = "yamada*", "P7"
+            matches, final = find(api_server.mwl_port or 0, query)
+            assert final.Status == 0x0000
+            [answer] = matches
+            assert answer.SpecificCharacterSet == declared and str(answer.PatientName) == name
+    finally:
+        httpx.delete(f"{api_server.http_url}/api/worklist/{created.json()['id']}", timeout=30)
