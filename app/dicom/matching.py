@@ -8,6 +8,20 @@ applies the same way.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from pydicom.multival import MultiValue
+
+
+def key_text(value: Any) -> str:
+    """A key's element value as text: multiple values joined by ``\\``, None as ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, MultiValue | list | tuple):
+        return "\\".join(str(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace")
+    return str(value)
 
 
 def is_universal(value: str | None) -> bool:

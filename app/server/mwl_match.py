@@ -29,8 +29,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from app.dicom.charsets import declare, response_charset
+from app.dicom.matching import key_text
 from app.server.index.worklist_records import WORKLIST_KEYS
-from app.server.worklist_items import text
 
 _SPS = "ScheduledProcedureStepSequence"
 _NUMBERS = {"IS", "DS", "US", "UL", "SS", "SL", "FL", "FD", "UV", "SV"}
@@ -64,7 +64,7 @@ def _is_universal(elem: DataElement) -> bool:
     if elem.VR == "SQ":
         items = elem.value or []
         return not items or all(_is_universal(sub) for sub in items[0])
-    return elem.VR in _BINARY or text(elem.value).strip() in ("", "*")
+    return elem.VR in _BINARY or key_text(elem.value).strip() in ("", "*")
 
 
 def _keyword(elem: DataElement) -> str:
@@ -90,11 +90,11 @@ def parse_identifier(identifier: Dataset) -> WorklistQuery:
                 raise IdentifierError("Scheduled Procedure Step Sequence must have one item")
             for sub in items[0] if items else []:
                 if _keyword(sub) in _SPS_COLUMNS and sub.VR != "SQ":
-                    filters[_keyword(sub)] = text(sub.value).strip()
+                    filters[_keyword(sub)] = key_text(sub.value).strip()
                 elif not _is_universal(sub):
                     residual = True
         elif _keyword(elem) in _TOP_COLUMNS and elem.VR != "SQ":
-            filters[_keyword(elem)] = text(elem.value).strip()
+            filters[_keyword(elem)] = key_text(elem.value).strip()
         elif not _is_universal(elem):
             residual = True
     return WorklistQuery(identifier, {k: v for k, v in filters.items() if v not in ("", "*")}, residual)
@@ -144,8 +144,8 @@ def _element_matches(query: DataElement, stored: Dataset) -> bool:
     if query.VR == "SQ":
         wanted = query.value[0]
         return any(item_matches(wanted, item) for item in found.value or [])
-    values = [v for v in text(found.value).split("\\") if v.strip()]
-    wanted_text = text(query.value).strip()
+    values = [v for v in key_text(found.value).split("\\") if v.strip()]
+    wanted_text = key_text(query.value).strip()
     alternatives = wanted_text.split("\\") if query.VR == "UI" else [wanted_text]
     return any(_value_matches(q.strip(), v, query.VR) for q in alternatives for v in values)
 

@@ -29,10 +29,10 @@ from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
 from app.dicom.charsets import declare, response_charset
+from app.dicom.matching import key_text
 from app.server.index.records import ATTRIBUTES, PATIENT_COUNTS, PATIENT_KEYS, Kind, Level, SearchRequest, levels_up_to
 
 #: Failure: identifier does not match SOP class (PS3.4 C.4.1.1.4, Table C.4-1).
@@ -106,17 +106,6 @@ class ParsedQuery:
     unknown: Mapping[Any, str] = field(default_factory=dict)  # tag -> VR of keys we cannot fill
 
 
-def _text(value: Any) -> str:
-    """An element value as query text (multiple values joined by ``\\``)."""
-    if value is None:
-        return ""
-    if isinstance(value, MultiValue | list | tuple):
-        return "\\".join(str(v) for v in value)
-    if isinstance(value, bytes):
-        return value.decode("ascii", "replace")
-    return str(value)
-
-
 def _matchable(level: Level) -> set[str]:
     if level is Level.PATIENT:
         return set(PATIENT_KEYS)
@@ -132,7 +121,7 @@ def _returnable(level: Level) -> set[str]:
 
 
 def _level_of(identifier: Dataset, model: QRModel) -> Level:
-    raw = _text(identifier.get("QueryRetrieveLevel", "")).strip().upper()
+    raw = key_text(identifier.get("QueryRetrieveLevel", "")).strip().upper()
     names = ", ".join(level.value for level in model.levels)
     if not raw:
         raise IdentifierError(IDENTIFIER_MISMATCH, f"Query/Retrieve Level missing (use {names})")
@@ -149,7 +138,7 @@ def _check_hierarchy(identifier: Dataset, model: QRModel, level: Level, what: st
     """Unique keys of the levels above ``level`` must be single values (PS3.4 C.4.1.2.2.1)."""
     for upper in model.levels[: model.levels.index(level)]:
         key = UNIQUE_KEYS[upper]
-        value = _text(identifier.get(key, "")).strip()
+        value = key_text(identifier.get(key, "")).strip()
         if not value or any(ch in value for ch in "*?\\"):
             raise IdentifierError(
                 IDENTIFIER_MISMATCH, f"{level.value} {what} needs one {key} value (hierarchical)"
@@ -208,7 +197,7 @@ def parse_find(identifier: Dataset, model: QRModel, limit: int | None, *, relati
         if keyword in returnable:
             returned.append(keyword)
             if keyword in matchable and elem.VR != "SQ":
-                value = _text(elem.value).strip()
+                value = key_text(elem.value).strip()
                 if value and value != "*":
                     filters[keyword] = value
         else:
@@ -236,7 +225,7 @@ def parse_move(identifier: Dataset, model: QRModel, *, relational: bool = False)
     keys: dict[str, str] = {}
     for upper in model.levels[: model.levels.index(level) + 1]:
         key = UNIQUE_KEYS[upper]
-        value = _text(identifier.get(key, "")).strip()
+        value = key_text(identifier.get(key, "")).strip()
         if not value:
             if upper is not level and relational:
                 continue

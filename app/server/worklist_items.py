@@ -21,9 +21,9 @@ from pydicom import dcmread
 from pydicom.datadict import get_entry
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.multival import MultiValue
 
 from app.core.errors import DicomInputError
+from app.dicom.matching import key_text
 from app.server.index.records import Kind
 from app.server.index.worklist_records import SPS_STATUSES, WORKLIST_KEYS, WorklistRecord
 
@@ -43,17 +43,6 @@ class WorklistItem:
 
     keys: Mapping[str, str]
     dataset: dict[str, Any]
-
-
-def text(value: Any) -> str:
-    """An element value as text (multiple values joined by ``\\``; None as ``""``)."""
-    if value is None:
-        return ""
-    if isinstance(value, MultiValue | list | tuple):
-        return "\\".join(str(v) for v in value)
-    if isinstance(value, bytes):
-        return value.decode("ascii", "replace")
-    return str(value)
 
 
 def read_json_item(body: bytes) -> Dataset:
@@ -145,11 +134,11 @@ def normalise(ds: Dataset) -> WorklistItem:
     if "SpecificCharacterSet" in sps:
         del sps.SpecificCharacterSet
     for keyword in _REQUIRED_SPS:
-        if not text(sps.get(keyword)).strip():
+        if not key_text(sps.get(keyword)).strip():
             raise DicomInputError(f"the Scheduled Procedure Step has no {keyword}; a modality finds items by it")
     keys: dict[str, str] = {}
     for keyword, key in WORKLIST_KEYS.items():
-        value = text((sps if key.in_sps else ds).get(keyword)).strip()
+        value = key_text((sps if key.in_sps else ds).get(keyword)).strip()
         _check_key(keyword, value)
         keys[keyword] = value
     status = keys["ScheduledProcedureStepStatus"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.dicom.matching import date_for_time_range, is_range, is_universal
+from pydicom.multival import MultiValue
+from pydicom.valuerep import PersonName
+
+from app.dicom.matching import date_for_time_range, is_range, is_universal, key_text
 
 
 def test_universal_and_range() -> None:
@@ -26,3 +29,9 @@ def test_a_time_range_without_a_date_means_today() -> None:
     assert date_for_time_range("", None, day) == ""
     # Without a day given, the server's local date.
     assert date_for_time_range(None, "0800-0900") == dt.date.today().strftime("%Y%m%d")
+
+
+def test_key_text_joins_values_and_reads_none_as_empty() -> None:
+    assert key_text(None) == "" and key_text("CT") == "CT" and key_text(b"MR") == "MR"
+    assert key_text(MultiValue(str, ["AA32", "AA33"])) == "AA32\\AA33" and key_text(["A", "B"]) == "A\\B"
+    assert key_text(PersonName("Doe^John")) == "Doe^John"
