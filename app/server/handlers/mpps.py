@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset
 
 from app.core.errors import IndexFailure
 from app.dicom.mpps import PROCESSING_FAILURE, MppsRefused
+from app.server.handlers.store import clean_comment
 from app.server.mpps import MppsService
 
 LOGGER = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def _failure(status: int, comment: str, error_id: int | None = None, tags: tuple
              with_tags: bool = False) -> Dataset:
     ds = Dataset()
     ds.Status = status
-    ds.ErrorComment = comment[:64]
+    ds.ErrorComment = clean_comment(comment)  # ASCII: the command set has no character set
     if error_id is not None:
         ds.ErrorID = error_id
     if with_tags and tags:
