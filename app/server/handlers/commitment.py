@@ -21,6 +21,7 @@ once with an error saying what to configure.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -102,6 +103,7 @@ class CommitmentService:
         self._destinations: Mapping[str, Destination] = {d.ae_title: d for d in config.destinations}
         #: Job id -> the association its request came on (while it lives; never persisted).
         self._open: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._open_lock = threading.Lock()
 
     # -- N-ACTION ----------------------------------------------------------------------------------
 
@@ -148,12 +150,13 @@ class CommitmentService:
         requester = str(assoc.requestor.ae_title).strip()
         called = str(assoc.acceptor.ae_title).strip()
         payload = {**request.payload(), "requester": requester, "storage_ae": called}
-        job_id = self._jobs.enqueue(
-            JOB_KIND, payload, max_attempts=self._config.job_max_attempts,
-            description=f"storage commitment report to {requester} ({len(request.references)} instances)",
-        )
-        if self._config.commitment.same_association and not self._config.commitment.report_to:
-            self._open[job_id] = assoc
+        with self._open_lock:  # the runner may claim the job at once: it looks after this block
+            job_id = self._jobs.enqueue(
+                JOB_KIND, payload, max_attempts=self._config.job_max_attempts,
+                description=f"storage commitment report to {requester} ({len(request.references)} instances)",
+            )
+            if self._config.commitment.same_association and not self._config.commitment.report_to:
+                self._open[job_id] = assoc
         LOGGER.info(
             "storage commitment %s from %s accepted: %d instances (job %d)",
             request.transaction_uid, requester, len(request.references), job_id,
@@ -185,7 +188,8 @@ class CommitmentService:
             "failed": len(failed),
         }
         control.progress(**outcome)
-        assoc = self._open.pop(job.id, None)
+        with self._open_lock:
+            assoc = self._open.pop(job.id, None)
         if assoc is not None and send_on_open(assoc, event_type, info, self._config.network_timeout):
             return {**outcome, "delivered": "on the requesting association"}
         destination = self._report_destination(requester, request.transaction_uid)
