@@ -230,6 +230,9 @@ class DicomWebClient:
             except (ValueError, AttributeError):
                 reason = response.text[:300]
             raise AppError(f"the server refused the worklist item (HTTP {response.status_code}): {reason}")
+        if response.status_code in (404, 405):
+            raise AppError(f"{self.base_url} has no worklist API (HTTP {response.status_code}); "
+                           "is it a Lightbox server, and the URL its HTTP URL?")
         self._check(response, "POST /api/worklist")
         try:
             return int(response.json()["id"])

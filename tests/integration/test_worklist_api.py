@@ -209,3 +209,8 @@ def test_a_japanese_item_is_stored_and_returned_intact(api_server: RunningServer
             assert answer.SpecificCharacterSet == declared and str(answer.PatientName) == name
     finally:
         httpx.delete(f"{api_server.http_url}/api/worklist/{created.json()['id']}", timeout=30)
+
+
+def test_import_to_a_url_without_the_worklist_api_says_so(api_server: RunningServer, tmp_path: Path) -> None:
+    done = import_files(f"{api_server.http_url}/not-lightbox", [write_wl(tmp_path, JOHN)])
+    assert done.returncode == 1 and "has no worklist API (HTTP 404)" in done.stdout
