@@ -3,7 +3,7 @@
 #   bash packaging/dev.sh run  [lightbox options]   set up, then start the workstation
 #   bash packaging/dev.sh test [pytest options]     set up, then run every check and the whole test suite
 # Setting up = the Debian packages that are missing (Qt's runtime libraries; for tests also DCMTK,
-# dicom3tools and Xvfb), a virtual environment in .venv and `pip install -e .[test]`.
+# dicom3tools, Orthanc and Xvfb), a virtual environment in .venv and `pip install -e .[test]`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,7 +13,8 @@ VENV="$ROOT/.venv"
 QT_RUNTIME=(libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 libxkbcommon0
             libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
             libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 libx11-xcb1)
-TEST_PEERS=(dcmtk dicom3tools xvfb)
+# orthanc: a real Storage Commitment SCU (tests/integration/test_storage_commitment_orthanc.py)
+TEST_PEERS=(dcmtk dicom3tools orthanc xvfb)
 
 log() { printf '\033[1m[lightbox]\033[0m %s\n' "$*" >&2; }
 
