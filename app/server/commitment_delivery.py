@@ -31,7 +31,7 @@ from pynetdicom.pdu_primitives import A_RELEASE
 from app.core.config import Destination, ServerConfig
 from app.core.errors import AppError
 from app.server.commitment import PUSH_MODEL, PUSH_MODEL_INSTANCE, SUCCESS
-from app.server.scu import make_scu_ae
+from app.server.scu import associate, keep_responses
 
 LOGGER = logging.getLogger(__name__)
 
@@ -53,10 +53,19 @@ def send_on_open(assoc: Any, event_type: int, info: Dataset, timeout: float) -> 
     closed, closing, or does not answer (the caller then opens a new association).
 
     pynetdicom serves an acceptor association on one thread; its reactor is paused
-    between messages, so that the response is read here and not by the reactor.
+    between messages, so that the response is read here and not by the reactor. While the
+    report is out, a response the reactor takes in spite of the pause (pynetdicom issue
+    #875) goes back to the queue (:func:`app.server.scu.keep_responses`); afterwards the
+    association serves requests as before.
     """
-    if not assoc.is_established or not _pause(assoc):
+    if not assoc.is_established:
         return False
+    original = assoc._serve_request
+    keep_responses(assoc)
+    if not _pause(assoc):
+        assoc._serve_request = original
+        return False
+    status: int | None = None
     try:
         if _release_requested(assoc):
             return False
@@ -74,6 +83,7 @@ def send_on_open(assoc: Any, event_type: int, info: Dataset, timeout: float) -> 
         assoc.dimse.send_msg(req, context.context_id)
         status = _await_response(assoc, timeout)
     finally:
+        assoc._serve_request = original
         assoc._reactor_checkpoint.set()
     if status is None:
         LOGGER.info("no N-EVENT-REPORT response on the requesting association; opening a new one")
@@ -123,14 +133,10 @@ def send_on_new(
 ) -> None:
     """Open an association to ``destination`` in the SCP role and send the report;
     raises :class:`ReportNotDelivered` when that fails (the job is retried)."""
-    ae = make_scu_ae(config)
-    ae.ae_title = calling_title
     context = build_context(PUSH_MODEL, [ImplicitVRLittleEndian, ExplicitVRLittleEndian])
     role = build_role(PUSH_MODEL, scu_role=False, scp_role=True)
     try:
-        assoc = ae.associate(
-            destination.host, destination.port, contexts=[context], ae_title=destination.ae_title, ext_neg=[role]
-        )
+        assoc = associate(config, destination, [context], calling_ae_title=calling_title, ext_neg=[role])
     except Exception as exc:
         raise ReportNotDelivered(f"cannot reach {destination.ae_title}: {exc}") from exc
     if not assoc.is_established:

@@ -24,11 +24,22 @@ def make_scu_ae(config: ServerConfig) -> AE:
     return ae
 
 
-def associate(config: ServerConfig, destination: Destination, contexts: list[Any]) -> Any:
+def associate(
+    config: ServerConfig, destination: Destination, contexts: list[Any], *, calling_ae_title: str | None = None,
+    ext_neg: list[Any] | None = None,
+) -> Any:
     """Request an association with ``destination`` proposing ``contexts``; returns pynetdicom's
-    Association (check ``is_established``). Raises only when the request cannot be made."""
+    Association (check ``is_established``). Raises only when the request cannot be made.
+
+    ``calling_ae_title`` replaces the Q/R AE's title (a Storage AE reporting storage
+    commitment calls as itself); ``ext_neg`` adds extended negotiation items such as
+    SCP/SCU Role Selection (PS3.7 D.3.3.4)."""
     ae = make_scu_ae(config)
-    assoc = ae.associate(destination.host, destination.port, contexts=contexts, ae_title=destination.ae_title)
+    if calling_ae_title:
+        ae.ae_title = calling_ae_title
+    assoc = ae.associate(
+        destination.host, destination.port, contexts=contexts, ae_title=destination.ae_title, ext_neg=ext_neg
+    )
     if assoc.is_established:
         keep_responses(assoc)
     return assoc
