@@ -34,6 +34,9 @@ absence in an image) for the native one.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +50,7 @@ from app.imaging.pipeline import GreyPipeline
 from app.imaging.pixel_attributes import with_pixel_defaults
 
 OPERATIONS = ("AVG_SUB", "TID", "REV_TID")
+_MASK_CACHE_SIZE = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,6 +200,42 @@ def _mean(image: Dataset, numbers: Sequence[int], frames: int) -> np.ndarray:
     return mean
 
 
+class _MaskCache:
+    """The last few shifted masks, so that a cine through one run decodes its mask frames once.
+
+    Keyed by the image object (checked through a weak reference, so a new data set at a reused
+    address never hits), its Pixel Data object, the mask frames and the shift.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[object, ...], tuple[weakref.ref[Dataset], np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(image: Dataset, masks: Sequence[int], shift: tuple[float, float]) -> tuple[object, ...]:
+        return id(image), id(image.get("PixelData")), tuple(masks), shift
+
+    def get(self, image: Dataset, masks: Sequence[int], shift: tuple[float, float]) -> np.ndarray | None:
+        key = self._key(image, masks, shift)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0]() is not image:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, image: Dataset, masks: Sequence[int], shift: tuple[float, float], mask: np.ndarray) -> None:
+        mask.setflags(write=False)
+        with self._lock:
+            self._entries[self._key(image, masks, shift)] = (weakref.ref(image), mask)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_masks = _MaskCache(_MASK_CACHE_SIZE)
+
+
 def subtracted_frame(
     image: Dataset, frame: int, state: Dataset | None = None, viewing_mode: str | None = None
 ) -> SubtractedFrame | None:
@@ -221,7 +261,11 @@ def subtracted_frame(
         if chosen is None:
             continue
         masks, contrast = chosen
-        mask = shifted(_mean(ds, masks, frames), mask_shift(ds, frame, item))
+        shift = mask_shift(ds, frame, item)
+        mask = _masks.get(image, masks, shift)
+        if mask is None:
+            mask = shifted(_mean(ds, masks, frames), shift)
+            _masks.put(image, masks, shift, mask)
         difference = np.rint(_mean(ds, contrast, frames) - mask).astype(np.int32)
         return SubtractedFrame(
             values=difference,

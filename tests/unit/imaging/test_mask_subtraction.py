@@ -257,3 +257,22 @@ def test_per_frame_pixel_shift_of_enhanced_images() -> None:
     sub = subtracted_frame(ds, 2)
     assert sub is not None
     np.testing.assert_array_equal(sub.values, np.rint(f[2] - _by_hand_shift(f[0].astype(float), 0.0, 1.0)))
+
+
+def test_cached_mask_follows_the_pixel_data() -> None:
+    # the mask is kept between frames of one run; new Pixel Data (or another image) is never served a stale mask
+    f, g = _frames(seed=1), _frames(seed=2)
+    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2]))
+    for index in (2, 3, 2):
+        sub = subtracted_frame(ds, index)
+        assert sub is not None
+        np.testing.assert_array_equal(sub.values, np.rint(f[index] - (f[0] + f[1]) / 2))
+    ds.PixelData = g.astype(np.uint16).tobytes()
+    sub = subtracted_frame(ds, 3)
+    assert sub is not None
+    np.testing.assert_array_equal(sub.values, np.rint(g[3] - (g[0] + g[1]) / 2))
+    other = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2]))
+    other.PixelData = g.astype(np.uint16).tobytes()
+    sub = subtracted_frame(other, 2)
+    assert sub is not None
+    np.testing.assert_array_equal(sub.values, np.rint(g[2] - (g[0] + g[1]) / 2))
