@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,11 @@ JobHandler = Callable[[Job, JobControl], dict[str, Any] | None]
 
 
 class JobRunner:
-    """Runs the durable jobs of one server process on a worker thread.
+    """Runs the durable jobs of one server process on a few worker threads.
+
+    Several workers, so that one slow delivery (a peer that takes the network timeout to
+    answer) does not hold every other job; a job is claimed by one worker only, and jobs
+    that must keep an order wait for their predecessors (:class:`JobNotReady`).
 
     Parameters
     ----------
@@ -68,41 +73,50 @@ class JobRunner:
         Delay before the first retry; doubled for each further attempt.
     poll_seconds
         How often the worker looks for due jobs when nobody calls :meth:`wake`.
+    workers
+        Number of worker threads.
     """
 
-    def __init__(self, store: JobStoreProtocol, *, retry_seconds: float = 5.0, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, store: JobStoreProtocol, *, retry_seconds: float = 5.0, poll_seconds: float = 1.0, workers: int = 3
+    ) -> None:
         self.store = store
         self.retry_seconds = retry_seconds
         self.poll_seconds = poll_seconds
         self._handlers: dict[str, JobHandler] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._workers = max(1, workers)
 
     def register(self, kind: str, handler: JobHandler) -> None:
         """Serve jobs of ``kind`` with ``handler`` (before :meth:`start`)."""
         self._handlers[kind] = handler
 
     def start(self) -> None:
-        """Queue again what a previous run left running, then start the worker thread."""
+        """Queue again what a previous run left running, then start the worker threads."""
         requeued = self.store.requeue_interrupted()
         if requeued:
             LOGGER.info("%d interrupted job(s) queued again", requeued)
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="jobs", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"jobs-{n}", daemon=True) for n in range(self._workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def wake(self) -> None:
         """Look for due jobs now (call after enqueueing)."""
         self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the running job (if any) finishes or ``timeout`` passes."""
+        """Stop after the running jobs (if any) finish or ``timeout`` passes."""
         self._stopping.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -111,7 +125,7 @@ class JobRunner:
             except Exception:  # the index failed: keep the thread, try again later
                 LOGGER.exception("the job runner could not read the job table")
                 ran = False
-            if not ran:
+            if not ran and not self._stopping.is_set():
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
 

@@ -137,3 +137,27 @@ def test_a_cancelled_job_is_seen_by_its_handler(stores: IndexStores) -> None:
     runner.run_once()
     assert seen == [False, True]
     assert stores.jobs.get(job_id).state is JobState.CANCELLED  # type: ignore[union-attr]
+
+
+def test_a_slow_job_does_not_hold_the_others(stores: IndexStores) -> None:
+    release = threading.Event()
+    quick_done = threading.Event()
+
+    def slow(job: Job, control: JobControl) -> None:
+        assert release.wait(10)
+
+    def quick(job: Job, control: JobControl) -> None:
+        quick_done.set()
+
+    runner = JobRunner(stores.jobs, poll_seconds=0.02, workers=2)
+    runner.register("slow", slow)
+    runner.register("quick", quick)
+    stores.jobs.enqueue("slow", {})
+    stores.jobs.enqueue("quick", {})
+    runner.start()
+    try:
+        assert quick_done.wait(10)  # done while the slow one still runs
+    finally:
+        release.set()
+        runner.stop()
+    assert {j.state for j in stores.jobs.list()} == {JobState.DONE}
