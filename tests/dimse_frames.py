@@ -75,3 +75,22 @@ def associate_qr(
     assoc = ae.associate("127.0.0.1", port, ae_title=called, ext_neg=ext_neg)
     assert assoc.is_established
     return assoc
+
+
+def find_and_cancel(assoc: Any, query: Any, model: str, msg_id: int) -> tuple[int, int]:
+    """Send a C-FIND and, right behind it, a C-CANCEL for it (PS3.7 9.3.2.3); read the answers.
+    Returns the number of pending responses received and the final status.
+
+    pynetdicom's ``send_c_find`` puts the request on the wire before it returns, so the
+    cancel always follows it. Cancelling only once the first pending response is read would
+    race with a fast SCP, which may have sent every response by then.
+    """
+    responses = assoc.send_c_find(query, model, msg_id=msg_id)
+    assoc.send_c_cancel(msg_id, assoc.accepted_contexts[0].context_id)
+    pending, final = 0, -1
+    for status, _identifier in responses:
+        if status.Status in (0xFF00, 0xFF01):
+            pending += 1
+        else:
+            final = int(status.Status)
+    return pending, final

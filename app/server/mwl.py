@@ -22,6 +22,7 @@ from pynetdicom import AE, evt
 
 from app.core.config import ServerConfig
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
+from app.server import cancel
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.mwl import ItemCache, handle_mwl_find
 from app.server.index.worklist_records import WorklistStoreProtocol
@@ -73,6 +74,7 @@ class WorklistService:
             ae = make_mwl_ae(self._config)
             handlers: list[Any] = [
                 *Admission(self._config.max_associations).handlers(),
+                *cancel.handlers(),
                 (evt.EVT_C_ECHO, handle_echo),
                 (evt.EVT_C_FIND, handle_mwl_find, [self._store, self._config.mwl, self._cache]),
             ]

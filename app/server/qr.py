@@ -30,6 +30,7 @@ from pynetdicom import AE, _config, evt
 from app.core.config import ServerConfig
 from app.dicom.mpps import MPPS_SOP_CLASS_UID
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
+from app.server import cancel
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.find import handle_find
 from app.server.handlers.move import MoveService
@@ -103,6 +104,7 @@ class QueryRetrieveService:
             admission = Admission(self._config.max_associations)
             handlers: list[Any] = [
                 *admission.handlers(),
+                *cancel.handlers(),
                 (evt.EVT_C_ECHO, handle_echo),
                 (evt.EVT_C_FIND, handle_find, [self._catalogue, self._config.qr]),
                 (evt.EVT_SOP_EXTENDED, _sop_extended),

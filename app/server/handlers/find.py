@@ -25,6 +25,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from app.core.config import QueryRetrieveAE
+from app.server.cancel import is_cancelled
 from app.server.handlers.store import clean_comment
 from app.server.index.records import CatalogueProtocol, QueryError
 from app.server.qr_models import (
@@ -101,7 +102,7 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
     pending = PENDING_UNSUPPORTED_KEYS if has_unsupported_keys(query) else PENDING
     LOGGER.info("C-FIND at %s level (%s): %d matches", query.level.value, model.name, len(rows))
     for row in rows:
-        if event.is_cancelled:
+        if is_cancelled(event):
             LOGGER.info("C-FIND cancelled by the peer")
             yield CANCEL, None
             return

@@ -43,6 +43,7 @@ from pynetdicom.dimse_primitives import C_MOVE
 from pynetdicom.dsutils import decode, encode
 
 from app.core.config import Destination, ServerConfig
+from app.server.cancel import cancelled as cancelled_request
 from app.server.handlers.store import clean_comment
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
 from app.server.qr_models import BY_MOVE_UID, IDENTIFIER_MISMATCH, IdentifierError, is_relational, parse_move
@@ -137,7 +138,7 @@ class MoveService:
             assoc.dimse.send_msg(rsp, context.context_id)
 
         def cancelled() -> bool:
-            return req.MessageID in assoc.dimse.cancel_req
+            return cancelled_request(assoc, int(req.MessageID or 0))
 
         try:
             model = BY_MOVE_UID[str(req.AffectedSOPClassUID)]

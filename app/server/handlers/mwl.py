@@ -25,6 +25,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from app.core.config import WorklistAE
+from app.server.cancel import is_cancelled
 from app.server.handlers.find import CANCEL, PENDING, failure
 from app.server.index.records import QueryError
 from app.server.index.worklist_records import FINAL_STATUSES, WorklistRecord, WorklistSearch, WorklistStoreProtocol
@@ -132,7 +133,7 @@ def handle_mwl_find(
         return
     LOGGER.info("MWL C-FIND: %d matches", len(found))
     for _record, ds in found:
-        if event.is_cancelled:
+        if is_cancelled(event):
             LOGGER.info("MWL C-FIND cancelled by the peer")
             yield CANCEL, None
             return
