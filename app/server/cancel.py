@@ -51,5 +51,10 @@ def cancelled(assoc: Any, message_id: int) -> bool:
 
 
 def is_cancelled(event: Any) -> bool:
-    """:func:`cancelled` for the request of a C-FIND/C-GET/C-MOVE handler ``event``."""
-    return cancelled(event.assoc, int(event.request.MessageID))
+    """True when the request of a C-FIND/C-GET/C-MOVE handler ``event`` was cancelled: seen by
+    pynetdicom (``event.is_cancelled``) or marked here before its service started."""
+    if event.is_cancelled:
+        return True
+    assoc = getattr(event, "assoc", None)
+    msg_id = getattr(event.request, "MessageID", None)
+    return assoc is not None and msg_id is not None and int(msg_id) in assoc.__dict__.get(_ATTR, ())
