@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -85,24 +84,13 @@ class Catalogue:
         self.engine = engine
         # series UID -> (series pk, study UID, study pk, patient id, issuer); validated on use
         self._series_cache: dict[str, tuple[int, str, int, str, str]] = {}
-        self._write_lock: contextlib.AbstractContextManager[Any] = (
-            threading.Lock() if engine_mod.is_sqlite(engine) else contextlib.nullcontext()
-        )
 
     # -- transactions ------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        """A write transaction; database errors become :class:`IndexFailure`."""
-        try:
-            with self._write_lock, self.engine.connect() as conn:
-                conn.execution_options(**{engine_mod.WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
-        except IntegrityError:
-            raise
-        except SQLAlchemyError as exc:
-            raise IndexFailure(f"the index could not be updated: {_reason(exc)}") from exc
+    def _writing(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction; database errors become :class:`IndexFailure`, a unique
+        constraint violation propagates (a concurrent get-or-create lost its race)."""
+        return engine_mod.writing(self.engine, "the index", pass_integrity_errors=True)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[Connection]:

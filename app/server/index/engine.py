@@ -8,15 +8,19 @@ upgrade. Any other SQLAlchemy URL (PostgreSQL) is used as it is.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.core.errors import IndexFailure
 
@@ -106,6 +110,42 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
         connection.commit()
     LOGGER.info("index schema at %s (%s)", revision, engine.url.render_as_string(hide_password=True))
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
+    """One lock per SQLite engine shared by every store: SQLite has one writer at a time, so
+    in-process writers queue here rather than spin on the busy timeout. Other databases
+    serialize writers themselves."""
+    if not is_sqlite(engine):
+        return contextlib.nullcontext()
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(engine, threading.RLock())
+
+
+@contextlib.contextmanager
+def writing(engine: Engine, what: str, *, pass_integrity_errors: bool = False) -> Iterator[Connection]:
+    """A write transaction on the index (``BEGIN IMMEDIATE`` on SQLite), committed on exit.
+
+    Database errors become :class:`IndexFailure` ("``what`` could not be updated: ...");
+    with ``pass_integrity_errors`` a unique-constraint violation propagates as it is, for
+    the caller to turn into its own answer (a duplicate).
+    """
+    try:
+        with _write_lock(engine), engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+    except IntegrityError:
+        if pass_integrity_errors:
+            raise
+        raise IndexFailure(f"{what} could not be updated: a unique value is already used") from None
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise IndexFailure(f"{what} could not be updated: {type(cause).__name__}: {cause}") from exc
 
 
 def open_engine(

@@ -5,14 +5,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.errors import IndexFailure
 from app.server.index import engine as engine_mod
 from app.server.index.job_records import FINAL_STATES, Job, JobRequest, JobState
 from app.server.index.schema import job
@@ -60,17 +56,9 @@ class JobStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = threading.Lock()
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        try:
-            with self._lock, self.engine.connect() as conn:
-                conn.execution_options(**{engine_mod.WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
-        except SQLAlchemyError as exc:
-            raise IndexFailure(f"the job table could not be updated: {exc}") from exc
+    def _writing(self) -> contextlib.AbstractContextManager[Connection]:
+        return engine_mod.writing(self.engine, "the job table")
 
     def enqueue(
         self, kind: str, payload: dict[str, Any], *, description: str = "", max_attempts: int = 20,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,19 +71,14 @@ class MppsStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
         try:
-            with self._lock, self.engine.connect() as conn:
-                conn.execution_options(**{engine_mod.WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
+            with engine_mod.writing(self.engine, "the MPPS table", pass_integrity_errors=True) as conn:
+                yield conn
         except IntegrityError as exc:
             raise DuplicateStep("a performed procedure step with this SOP Instance UID exists already") from exc
-        except SQLAlchemyError as exc:
-            raise IndexFailure(f"the MPPS table could not be updated: {exc}") from exc
 
     def _commit_consequences(self, conn: Connection, change: MppsChange, now: dt.datetime) -> None:
         _link_worklist(conn, change.steps, change.status, now)

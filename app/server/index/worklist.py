@@ -14,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, select, update
@@ -85,17 +84,9 @@ class WorklistStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = threading.Lock()
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        try:
-            with self._lock, self.engine.connect() as conn:
-                conn.execution_options(**{engine_mod.WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
-        except SQLAlchemyError as exc:
-            raise IndexFailure(f"the worklist could not be updated: {exc}") from exc
+    def _writing(self) -> contextlib.AbstractContextManager[Connection]:
+        return engine_mod.writing(self.engine, "the worklist")
 
     def _reading(self, stmt: Any) -> list[WorklistRecord]:
         try:
