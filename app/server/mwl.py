@@ -14,7 +14,6 @@ The association policies are those of every SCP AE of the server
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from pydicom.uid import UID
@@ -23,10 +22,11 @@ from pynetdicom import AE, evt
 from app.core.config import ServerConfig
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
 from app.server import cancel
+from app.server.ae_service import SingleAEService
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.mwl import ItemCache, handle_mwl_find
 from app.server.index.worklist_records import WorklistStoreProtocol
-from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve, stop_listener
+from app.server.scp import Admission, make_scp_ae
 
 LOGGER = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def make_mwl_ae(config: ServerConfig) -> AE:
     return ae
 
 
-class WorklistService:
+class WorklistService(SingleAEService):
     """The MWL SCP AE of ``lightbox server``.
 
     Parameters
@@ -54,41 +54,18 @@ class WorklistService:
     """
 
     def __init__(self, config: ServerConfig, store: WorklistStoreProtocol) -> None:
+        super().__init__(config.dicom_host, config.mwl.ae_title, config.mwl.port, "the MWL SCP")
         self._config = config
         self._store = store
         self._cache = ItemCache()
-        self._server: tuple[AE, _NoDelayServer, threading.Thread] | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def address(self) -> tuple[str, int] | None:
-        """(AE title, bound port) once started."""
-        if self._server is None:
-            return None
-        ae, server, _ = self._server
-        return ae.ae_title, int(server.server_address[1])
+    def make_ae(self) -> AE:
+        return make_mwl_ae(self._config)
 
-    def start(self) -> tuple[str, int]:
-        """Start listening; non-blocking. Returns the AE title and the bound port."""
-        with self._lock:
-            ae = make_mwl_ae(self._config)
-            handlers: list[Any] = [
-                *Admission(self._config.max_associations).handlers(),
-                *cancel.handlers(),
-                (evt.EVT_C_ECHO, handle_echo),
-                (evt.EVT_C_FIND, handle_mwl_find, [self._store, self._config.mwl, self._cache]),
-            ]
-            title = self._config.mwl.ae_title
-            server, thread = serve(ae, self._config.dicom_host, self._config.mwl.port, title, handlers,
-                                   f"MWLSCP-{title}")
-            self._server = (ae, server, thread)
-            return title, int(server.server_address[1])
-
-    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Stop accepting, let running associations finish for up to ``grace`` s, then abort them."""
-        with self._lock:
-            if self._server is None:
-                return
-            ae, server, thread = self._server
-            self._server = None
-            stop_listener(ae, server, thread, grace, "the MWL SCP")
+    def handlers(self) -> list[Any]:
+        return [
+            *Admission(self._config.max_associations).handlers(),
+            *cancel.handlers(),
+            (evt.EVT_C_ECHO, handle_echo),
+            (evt.EVT_C_FIND, handle_mwl_find, [self._store, self._config.mwl, self._cache]),
+        ]

@@ -20,7 +20,6 @@ on accepted sockets, and Lightbox's implementation class UID and version name.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from app.core.config import ServerConfig
 from app.dicom.mpps import MPPS_SOP_CLASS_UID
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
 from app.server import cancel
+from app.server.ae_service import SingleAEService
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.find import handle_find
 from app.server.handlers.move import MoveService
@@ -38,7 +38,7 @@ from app.server.handlers.mpps import handle_n_create, handle_n_set
 from app.server.index.records import CatalogueProtocol
 from app.server.mpps import MppsService
 from app.server.qr_models import MODELS, relational_reply
-from app.server.scp import STOP_GRACE_SECONDS, Admission, _NoDelayServer, make_scp_ae, serve, stop_listener
+from app.server.scp import Admission, make_scp_ae
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _sop_extended(event: Any) -> dict[str, bytes]:
     return relational_reply(event.app_info)
 
 
-class QueryRetrieveService:
+class QueryRetrieveService(SingleAEService):
     """The Q/R SCP AE of ``lightbox server``.
 
     Parameters
@@ -80,49 +80,27 @@ class QueryRetrieveService:
         self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path],
         mpps: MppsService | None = None,
     ) -> None:
+        super().__init__(config.dicom_host, config.qr.ae_title, config.qr.port, "the Q/R SCP")
         self._config = config
         self._mpps = mpps
         self._catalogue = catalogue
         self._move = MoveService(config, catalogue, path_of)
-        self._server: tuple[AE, _NoDelayServer, threading.Thread] | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def address(self) -> tuple[str, int] | None:
-        """(AE title, bound port) once started."""
-        if self._server is None:
-            return None
-        ae, server, _ = self._server
-        return ae.ae_title, int(server.server_address[1])
-
-    def start(self) -> tuple[str, int]:
-        """Start listening; non-blocking. Returns the AE title and the bound port."""
+    def make_ae(self) -> AE:
         # C-MOVE sub-operations stream a stored file's data set as it is on disk.
         _config.STORE_SEND_CHUNKED_DATASET = True
-        with self._lock:
-            ae = make_qr_ae(self._config)
-            admission = Admission(self._config.max_associations)
-            handlers: list[Any] = [
-                *admission.handlers(),
-                *cancel.handlers(),
-                (evt.EVT_C_ECHO, handle_echo),
-                (evt.EVT_C_FIND, handle_find, [self._catalogue, self._config.qr]),
-                (evt.EVT_SOP_EXTENDED, _sop_extended),
-                (evt.EVT_ACCEPTED, self._move.install),
-            ]
-            if self._mpps is not None:
-                handlers += [(evt.EVT_N_CREATE, handle_n_create, [self._mpps]),
-                             (evt.EVT_N_SET, handle_n_set, [self._mpps])]
-            title = self._config.qr.ae_title
-            server, thread = serve(ae, self._config.dicom_host, self._config.qr.port, title, handlers, f"QRSCP-{title}")
-            self._server = (ae, server, thread)
-            return title, int(server.server_address[1])
+        return make_qr_ae(self._config)
 
-    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Stop accepting, let running associations finish for up to ``grace`` s, then abort them."""
-        with self._lock:
-            if self._server is None:
-                return
-            ae, server, thread = self._server
-            self._server = None
-            stop_listener(ae, server, thread, grace, "the Q/R SCP")
+    def handlers(self) -> list[Any]:
+        handlers: list[Any] = [
+            *Admission(self._config.max_associations).handlers(),
+            *cancel.handlers(),
+            (evt.EVT_C_ECHO, handle_echo),
+            (evt.EVT_C_FIND, handle_find, [self._catalogue, self._config.qr]),
+            (evt.EVT_SOP_EXTENDED, _sop_extended),
+            (evt.EVT_ACCEPTED, self._move.install),
+        ]
+        if self._mpps is not None:
+            handlers += [(evt.EVT_N_CREATE, handle_n_create, [self._mpps]),
+                         (evt.EVT_N_SET, handle_n_set, [self._mpps])]
+        return handlers
