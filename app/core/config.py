@@ -76,10 +76,12 @@ class CommitmentSettings:
 
 @dataclass(frozen=True)
 class KnownPeer:
-    """A calling AE title and the host it may connect from (the reference's known hosts)."""
+    """A calling AE title and the host it may connect from (the reference's known hosts);
+    ``called_ae_titles`` limits it to some of our AEs (empty = every AE)."""
 
     ae_title: str
     host: str
+    called_ae_titles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,16 +267,22 @@ def _commitment_from(raw: Any, destinations: tuple[Destination, ...]) -> Commitm
 
 def _known_peers_from(raw: Any) -> tuple[KnownPeer, ...]:
     if not isinstance(raw, list):
-        raise ConfigError("[[server.known_peers]] must be an array of tables (ae_title, host).")
+        raise ConfigError("[[server.known_peers]] must be an array of tables (ae_title, host, called_ae_titles).")
     out = []
     for i, item in enumerate(raw):
         where = f"[[server.known_peers]] #{i + 1}"
-        if not isinstance(item, Mapping) or set(item) - {"ae_title", "host"}:
-            raise ConfigError(f"{where} must be a table with ae_title and host only.")
+        if not isinstance(item, Mapping) or set(item) - {"ae_title", "host", "called_ae_titles"}:
+            raise ConfigError(f"{where} must be a table with ae_title, host and optionally called_ae_titles.")
         host = item.get("host")
         if not isinstance(host, str) or not host.strip():
             raise ConfigError(f"{where}: host {host!r} is invalid; give a host name or an IP address.")
-        out.append(KnownPeer(validate_ae_title(item.get("ae_title", ""), where), host.strip()))
+        called = item.get("called_ae_titles", [])
+        if not isinstance(called, list):
+            raise ConfigError(f"{where}: called_ae_titles = {called!r}: use a list of our AE titles (empty = all).")
+        out.append(KnownPeer(
+            validate_ae_title(item.get("ae_title", ""), where), host.strip(),
+            tuple(validate_ae_title(t, f"{where} called_ae_titles") for t in called),
+        ))
     return tuple(out)
 
 

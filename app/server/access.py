@@ -90,12 +90,18 @@ class PeerPolicy:
     peers: Mapping[str, frozenset[str]] | None = None
 
     @classmethod
-    def from_config(cls, config: ServerConfig) -> PeerPolicy:
-        """The policy of ``config``: known peers and destinations, host names resolved now."""
+    def from_config(cls, config: ServerConfig, called_ae_title: str | None = None) -> PeerPolicy:
+        """The policy of ``config`` for our AE ``called_ae_title``: the known peers allowed to
+        call it (all AEs when their ``called_ae_titles`` is empty; every peer when
+        ``called_ae_title`` is None) and the destinations, host names resolved now."""
         if not config.restrict_to_known_peers:
             return cls(False, config.allow_loopback, {})
         entries: Iterable[tuple[str, str]] = [
-            *((p.ae_title, p.host) for p in config.known_peers),
+            *(
+                (p.ae_title, p.host)
+                for p in config.known_peers
+                if called_ae_title is None or not p.called_ae_titles or called_ae_title in p.called_ae_titles
+            ),
             *((d.ae_title, d.host) for d in config.destinations),
         ]
         peers: dict[str, frozenset[str]] = {}

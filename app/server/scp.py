@@ -192,7 +192,7 @@ def make_scp_ae(config: ServerConfig, ae_title: str) -> AE:
     """A pynetdicom AE with the policies every SCP of the server shares: our implementation
     identity, the PDU size, the called-AE check, the calling-AE allow-list (host names
     resolved now, :mod:`app.server.access`), the timeouts and Verification (PS3.4 A)."""
-    ae = ScpAE(ae_title, PeerPolicy.from_config(config))
+    ae = ScpAE(ae_title, PeerPolicy.from_config(config, ae_title))
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
     ae.maximum_pdu_size = config.max_pdu

@@ -139,6 +139,7 @@ def test_service_defaults() -> None:
         ('[server.mpps]\nrelay_to = "A"', "list of destination"),
         ('[server.commitment]\nreport_to = "NOWHERE"', "not one of"),
         ('[[server.known_peers]]\nae_title = "MOD"', "host"),
+        ('[[server.known_peers]]\nae_title = "MOD"\nhost = "h"\ncalled_ae_titles = "X"', "list of our AE"),
         ("[server]\njob_retry_seconds = 0", "job_retry_seconds"),
         ('[server]\nrestrict_to_known_peers = "yes"', "true or false"),
     ],

@@ -45,6 +45,15 @@ def test_policy_matches_title_and_address() -> None:
     assert PeerPolicy.from_config(_config(restrict_to_known_peers=False)).admits("ANY", "203.0.113.5")
 
 
+def test_a_peer_may_be_limited_to_some_of_our_aes() -> None:
+    config = _config(known_peers=(KnownPeer("CT1", "10.1.2.3", ("DICOM_STORAGE",)), KnownPeer("RIS", "10.1.2.9")))
+    storage = PeerPolicy.from_config(config, "DICOM_STORAGE")
+    qr = PeerPolicy.from_config(config, "DICOM_QR_SCP")
+    assert storage.admits("CT1", "10.1.2.3") and not qr.admits("CT1", "10.1.2.3")
+    assert storage.admits("RIS", "10.1.2.9") and qr.admits("RIS", "10.1.2.9")  # no list: every AE
+    assert qr.admits("WORKSTATION", "10.9.9.9")  # destinations may call every AE
+
+
 def test_unresolvable_host_admits_nobody(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="app.server.access"):
         assert resolve("no-such-host.invalid") == frozenset()

@@ -35,7 +35,7 @@ def test_server_config_roundtrip(tmp_path: Path) -> None:
         commitment=CommitmentSettings(same_association=False, report_to="OTHER"),
         restrict_to_known_peers=True,
         allow_loopback=False,
-        known_peers=(KnownPeer("MODALITY1", "10.0.0.5"),),
+        known_peers=(KnownPeer("MODALITY1", "10.0.0.5"), KnownPeer("CT2", "ct2.local", ("FIRST", "MY_QR"))),
         job_retry_seconds=0.5,
         job_max_attempts=3,
     )
