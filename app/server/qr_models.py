@@ -25,10 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom import config
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
 
 from app.dicom.charsets import declare, response_charset
@@ -245,6 +249,26 @@ def has_unsupported_keys(query: ParsedQuery) -> bool:
     return any(keyword_for_tag(tag) not in FILLED_KEYS for tag in query.unknown)
 
 
+@lru_cache(maxsize=256)
+def _element_spec(keyword: str) -> tuple[BaseTag, str] | None:
+    """The tag and dictionary VR of ``keyword``; None when the VR is ambiguous or a sequence."""
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        return None
+    vr = dictionary_VR(tag)
+    return (Tag(tag), vr) if len(vr) == 2 and vr != "SQ" else None
+
+
+def _element(keyword: str, value: Any) -> DataElement | None:
+    """``keyword``'s element holding ``value`` (None: zero-length), built as ``setattr`` would but
+    without its value validation, which costs most of building a response (the values come
+    from the index or from this module, already checked on the way in)."""
+    spec = _element_spec(keyword)
+    if spec is None:
+        return None
+    return DataElement(spec[0], spec[1], value, validation_mode=config.IGNORE)
+
+
 def response_identifier(
     query: ParsedQuery, row: Mapping[str, Any], retrieve_ae_title: str, *, request_charset: Any = None
 ) -> Dataset:
@@ -255,17 +279,26 @@ def response_identifier(
     every value is ASCII, the request's when it can represent them, else ``ISO_IR 192``
     (the index holds decoded text).
     """
-    ds = Dataset()
+    elements: dict[BaseTag, DataElement | RawDataElement] = {}
+    slow: list[tuple[str, Any]] = []
+
+    def put(keyword: str, value: Any) -> None:
+        elem = _element(keyword, value)
+        if elem is None:
+            slow.append((keyword, value))
+        else:
+            elements[elem.tag] = elem
+
     charset = declare(response_charset((row.get(k) for k in query.returned), request_charset))
     if charset is not None:
-        ds.SpecificCharacterSet = charset
-    ds.QueryRetrieveLevel = query.level.value
+        put("SpecificCharacterSet", charset)
+    put("QueryRetrieveLevel", query.level.value)
     for keyword in query.returned:
         value = row.get(keyword)
-        if value is None or value == "":
-            setattr(ds, keyword, None)
-        else:
-            setattr(ds, keyword, value)
+        put(keyword, None if value is None or value == "" else value)
+    ds = Dataset(elements)
+    for keyword, value in slow:  # a sequence or an ambiguous VR: pydicom's own rules
+        setattr(ds, keyword, value)
     for tag, vr in query.unknown.items():
         keyword = keyword_for_tag(tag)
         if keyword == "RetrieveAETitle":
