@@ -48,6 +48,7 @@ from app.server.handlers.store import clean_comment
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
 from app.server.qr_models import BY_MOVE_UID, IDENTIFIER_MISMATCH, IdentifierError, is_relational, parse_move
 from app.server.scu import associate
+from app.server.store_fastpath import NotSendable, StoreSender, take
 
 LOGGER = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ class MoveService:
             return
         failed: list[str] = []
         originator = str(assoc.requestor.ae_title).strip()
+        sender = take(store)  # the C-STORE requests written and answered on this thread
         try:
             for number, item in enumerate(instances):
                 if cancelled():
@@ -189,7 +191,7 @@ class MoveService:
                     return
                 if not assoc.is_established:
                     return
-                status = self._send(store, item, originator, int(req.MessageID or 0), number)
+                status = self._send(store, sender, item, originator, int(req.MessageID or 0), number)
                 counts.remaining -= 1
                 if status is None or (status >= 0xA000 and status not in (0xB000, 0xB006, 0xB007)):
                     counts.failed += 1
@@ -206,6 +208,8 @@ class MoveService:
                     counts.remaining = 0
                     break
         finally:
+            if sender is not None:
+                sender.close()
             if store.is_established:
                 store.release()
         if not counts.failed and not counts.warning:
@@ -255,10 +259,16 @@ class MoveService:
             LOGGER.exception("Could not reach the move destination %s", destination.ae_title)
             return None
 
-    def _send(self, store: Any, item: StoredInstance, originator: str, move_id: int, number: int) -> int | None:
-        """One C-STORE sub-operation; its status, or None when it could not be sent."""
+    def _send(
+        self, store: Any, sender: StoreSender | None, item: StoredInstance, originator: str, move_id: int, number: int
+    ) -> int | None:
+        """One C-STORE sub-operation; its status, or None when it could not be sent.
+
+        A file whose stored syntax was accepted goes through ``sender`` (the fast path) when
+        there is one; anything else through pynetdicom's ``send_c_store`` with the association
+        given back to pynetdicom for that request."""
         accepted = {
-            str(cx.transfer_syntax[0])
+            str(cx.transfer_syntax[0]): cx.context_id
             for cx in store.accepted_contexts
             if str(cx.abstract_syntax) == item.sop_class_uid
         }
@@ -268,13 +278,29 @@ class MoveService:
         msg_id = (move_id + number + 1) % 65536
         try:
             path = self._path_of(item.relpath)
+            if sender is not None and item.transfer_syntax_uid in accepted:
+                if not sender.usable:
+                    return None
+                try:
+                    return sender.send(
+                        path, accepted[item.transfer_syntax_uid], item.sop_class_uid, item.sop_instance_uid, msg_id,
+                        originator, move_id,
+                    )
+                except NotSendable as exc:
+                    LOGGER.info("Sub-operation through pynetdicom: %s", exc)
             dataset: Path | Dataset = path
             if item.transfer_syntax_uid not in accepted:
                 if UID(item.transfer_syntax_uid).is_compressed:
                     LOGGER.warning("Destination did not accept the stored transfer syntax of an instance")
                     return None
                 dataset = dcmread(path)  # converted to an accepted uncompressed syntax
-            status = store.send_c_store(dataset, msg_id=msg_id, originator_aet=originator, originator_id=move_id)
+            if sender is not None:
+                sender.close()  # send_c_store pauses and resumes the reactor itself
+            try:
+                status = store.send_c_store(dataset, msg_id=msg_id, originator_aet=originator, originator_id=move_id)
+            finally:
+                if sender is not None and sender.usable and store.is_established:
+                    sender.own()
             return int(status.Status) if "Status" in status else None
         except Exception as exc:
             LOGGER.warning("C-STORE sub-operation failed: %s", exc)
