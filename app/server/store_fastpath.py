@@ -29,13 +29,14 @@ that version or the replaced internals change.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import struct
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from app.server.fastpath import P_DATA_TF, PINNED_PYNETDICOM, _element, _even, is_supported, parse_command
 from app.server.handlers.store import data_set_offset
@@ -47,6 +48,8 @@ C_STORE_RQ = 0x0001
 C_STORE_RSP = 0x8001
 NO_DATA_SET = 0x0101
 DATA_SET_PRESENT = 0x0001
+#: The DUL thread's loop delay while the sender owns the socket (it has nothing to do).
+PARKED_DUL_DELAY = 0.02
 #: Data set fragment size when the peer announces no Maximum Length (0: unlimited, PS3.8 D.1).
 UNLIMITED_FRAGMENT = 1 << 20
 
@@ -76,15 +79,29 @@ def encode_store_request(
     return _element(0x00000000, struct.pack("<I", len(payload))) + payload
 
 
-def read_data_set(path: Path) -> bytes:
-    """The data set of a stored file: what follows its File Meta Information (PS3.10 7.1),
-    as Lightbox writes it (``app.dicom.file_meta``). Raises :class:`NotSendable`."""
-    with open(path, "rb") as fh:
+def read_data_set(path: Path, buffer: bytearray) -> tuple[bytearray, memoryview]:
+    """The data set of a stored file: what follows its File Meta Information (PS3.10 7.1), as
+    Lightbox writes it (``app.dicom.file_meta``), read into ``buffer`` (or a new, larger one:
+    returned with a view of the data set). Raises :class:`NotSendable`."""
+    with open(path, "rb", buffering=0) as fh:
         try:
-            fh.seek(data_set_offset(fh))
+            offset = data_set_offset(cast(BinaryIO, fh))
         except ValueError as exc:
             raise NotSendable(str(exc)) from None
-        return fh.read()
+        size = os.fstat(fh.fileno()).st_size - offset
+        if size < 0:
+            raise NotSendable("file shorter than its File Meta Information")
+        if len(buffer) < size:
+            buffer = bytearray(size)  # a new object: views of the old one stay valid
+        view = memoryview(buffer)[:size]
+        fh.seek(offset)
+        got = 0
+        while got < size:
+            n = fh.readinto(view[got:])
+            if not n:
+                raise NotSendable("file shorter than its size")
+            got += n
+        return buffer, view
 
 
 class StoreSender:
@@ -103,6 +120,8 @@ class StoreSender:
         self._limit = pdu_limit(int(getattr(assoc.ae, "maximum_pdu_size", 0) or 0))
         self._owned = False
         self._lock = threading.Lock()
+        self._buffer = bytearray()  # one data set, reused
+        self._dul_delay = float(assoc.dul._run_loop_delay)
         self.usable = True
 
     # ownership -------------------------------------------------------------------------------
@@ -127,6 +146,7 @@ class StoreSender:
             time.sleep(0.0001)
         with self._lock:  # waits for a PDU the DUL thread may be reading
             self._owned = True
+        assoc.dul._run_loop_delay = PARKED_DUL_DELAY  # nothing to poll for: fewer wake-ups on the GIL
         self._sock.settimeout(self._timeout)
 
     def close(self) -> None:
@@ -139,6 +159,7 @@ class StoreSender:
             pass
         with self._lock:
             self._owned = False
+        self._assoc.dul._run_loop_delay = self._dul_delay
         self._assoc._reactor_checkpoint.set()
 
     # one C-STORE -----------------------------------------------------------------------------
@@ -157,7 +178,7 @@ class StoreSender:
             return None
         if context_id not in self._assoc._accepted_cx:
             raise NotSendable(f"presentation context {context_id} was not accepted")
-        data = memoryview(read_data_set(path))
+        self._buffer, data = read_data_set(path, self._buffer)
         command = encode_store_request(
             message_id, sop_class_uid, sop_instance_uid, originator_aet, originator_id
         )
@@ -170,22 +191,36 @@ class StoreSender:
             return None
 
     def _send_message(self, context_id: int, command: bytes, data: memoryview) -> None:
+        """The command set then the data set, one PDV per P-DATA-TF PDU (PS3.8 E.2); the data
+        set fragments are written from the file buffer without copies."""
         room = self._fragment
-        pdus: list[bytes] = []
+        pieces: list[Any] = []
         for index in range(0, len(command), room):  # command fragments (PS3.8 E.2: bit 0 set)
             piece = command[index : index + room]
-            control = 0x03 if index + room >= len(command) else 0x01
-            pdus.append(_pdu(context_id, control, piece))
-        sock = self._sock
+            pieces.append(_pdv_header(context_id, 0x03 if index + room >= len(command) else 0x01, len(piece)))
+            pieces.append(piece)
         total = len(data)
         if total == 0:
-            sock.sendall(b"".join(pdus) + _pdu(context_id, 0x02, b""))
-            return
-        for index in range(0, total, room):
-            last = index + room >= total
-            pdus.append(_pdu(context_id, 0x02 if last else 0x00, data[index : index + room]))
-            sock.sendall(b"".join(pdus))  # the command goes with the first data PDU
-            pdus.clear()
+            pieces.append(_pdv_header(context_id, 0x02, 0))
+        for index in range(0, total, room):  # the command goes with the first data PDU
+            fragment = data[index : index + room]
+            pieces.append(_pdv_header(context_id, 0x02 if index + room >= total else 0x00, len(fragment)))
+            pieces.append(fragment)
+            self._sendmsg(pieces)
+            pieces = []
+        if pieces:
+            self._sendmsg(pieces)
+
+    def _sendmsg(self, pieces: list[Any]) -> None:
+        """Write all of ``pieces`` (gathered, one system call when the socket takes them)."""
+        views = [memoryview(p).cast("B") for p in pieces]
+        while views:
+            sent = self._sock.sendmsg(views)
+            while views and sent >= len(views[0]):
+                sent -= len(views[0])
+                views.pop(0)
+            if views and sent:
+                views[0] = views[0][sent:]
 
     def _recv_exactly(self, size: int) -> bytearray:
         buffer = bytearray(size)
@@ -249,10 +284,9 @@ class StoreSender:
             LOGGER.exception("Could not abort the association to the move destination")
 
 
-def _pdu(context_id: int, control: int, fragment: Any) -> bytes:
-    """One P-DATA-TF PDU with one PDV (PS3.8 9.3.5, E.2)."""
-    size = len(fragment)
-    return struct.pack(">BBIIBB", P_DATA_TF, 0, size + 6, size + 2, context_id, control) + bytes(fragment)
+def _pdv_header(context_id: int, control: int, size: int) -> bytes:
+    """P-DATA-TF PDU header with the header of its one PDV of ``size`` bytes (PS3.8 9.3.5, E.2)."""
+    return struct.pack(">BBIIBB", P_DATA_TF, 0, size + 6, size + 2, context_id, control)
 
 
 def _status(command: dict[int, bytes], message_id: int) -> int:
