@@ -29,7 +29,7 @@ from pynetdicom import AE, _config, evt
 from app.core.config import ServerConfig
 from app.dicom.mpps import MPPS_SOP_CLASS_UID
 from app.dicom.transfer_syntaxes import UNCOMPRESSED
-from app.server import cancel
+from app.server import cancel, find_encoding
 from app.server.ae_service import SingleAEService
 from app.server.handlers.echo import handle_echo
 from app.server.handlers.find import handle_find
@@ -46,6 +46,7 @@ LOGGER = logging.getLogger(__name__)
 def make_qr_ae(config: ServerConfig) -> AE:
     """The pynetdicom AE of the Q/R SCP, with its contexts and limits (not yet listening)."""
     ae = make_scp_ae(config, config.qr.ae_title)
+    find_encoding.install()  # pending C-FIND identifiers sent as encoded by the handler
     syntaxes = list(UNCOMPRESSED)
     for model in MODELS:
         ae.add_supported_context(model.find, syntaxes)

@@ -13,7 +13,8 @@ The handler never raises: every failure becomes a C-FIND status with an Error Co
 - 0xFE00 cancel when a C-CANCEL arrives (checked before each pending response).
 
 Pending responses are 0xFF00, or 0xFF01 when the identifier has keys the index has no
-value for (returned zero-length).
+value for (returned zero-length). Their identifiers are encoded once, by hand, when they are
+plain ASCII text (:mod:`app.server.find_encoding`); others are built by pydicom.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydicom.dataset import Dataset
 
 from app.core.config import QueryRetrieveAE
 from app.server.cancel import is_cancelled
+from app.server.find_encoding import for_context
 from app.server.handlers.store import clean_comment
 from app.server.index.records import CatalogueProtocol, QueryError
 from app.server.qr_models import (
@@ -58,6 +60,14 @@ def failure(status: int, comment: str) -> Dataset:
     ds.Status = status
     ds.ErrorComment = clean_comment(comment)
     return ds
+
+
+def _transfer_syntax(event: Any) -> Any:
+    """The transfer syntax of the request's presentation context (None when unknown)."""
+    try:
+        return event.context.transfer_syntax
+    except Exception:
+        return None
 
 
 def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -> Iterator[tuple[Any, Any]]:
@@ -100,6 +110,7 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
         return
     charset = identifier.get("SpecificCharacterSet")
     pending = PENDING_UNSUPPORTED_KEYS if has_unsupported_keys(query) else PENDING
+    encoder = for_context(query, qr.ae_title, _transfer_syntax(event))
     LOGGER.info("C-FIND at %s level (%s): %d matches", query.level.value, model.name, len(rows))
     for row in rows:
         if is_cancelled(event):
@@ -107,7 +118,9 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
             yield CANCEL, None
             return
         try:
-            response = response_identifier(query, row, qr.ae_title, request_charset=charset)
+            response: Dataset | None = encoder.identifier(row) if encoder is not None else None
+            if response is None:
+                response = response_identifier(query, row, qr.ae_title, request_charset=charset)
         except Exception as exc:
             LOGGER.exception("C-FIND response could not be built")
             yield failure(UNABLE_TO_PROCESS, f"response failed: {type(exc).__name__}"), None

@@ -6,6 +6,9 @@ pydicom's per-element validation. The oracle here is the validating construction
 transfer syntaxes a C-FIND may run in and must give the same bytes and the same values, over
 many rows: ASCII, Latin-1, Greek, Japanese (ISO 2022 code extensions), UTF-8, empty and
 missing values, numbers, multi-valued codes, odd lengths, and keys the index has no value for.
+
+:class:`app.server.find_encoding.FlatEncoder` (identifiers encoded by hand for the negotiated
+transfer syntax) is held to the same oracle.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
+from io import BytesIO
 from typing import Any
 
 import pytest
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
-from pynetdicom.dsutils import encode
+from pynetdicom.dsutils import decode, encode
 
 from app.dicom.charsets import declare, response_charset
+from app.server.find_encoding import FlatEncoder, for_context, install
 from app.server.index.records import Level
 from app.server.qr_models import PATIENT_ROOT, STUDY_ROOT, ParsedQuery, parse_find, response_identifier
 
@@ -133,3 +138,58 @@ def test_fast_build_keeps_empty_and_non_ascii_values() -> None:
     assert ds["PatientID"].is_empty and ds["StudyDate"].is_empty and ds.ModalitiesInStudy == ["CT", "MR"]
     assert ds.RetrieveAETitle == "QR_AE" and ds.InstanceAvailability == "ONLINE" and ds.ProcedureCodeSequence == []
     assert b"\x1b$B" in encode(ds, True, True)  # the JIS X 0208 escape of the request's character set
+
+
+def _ascii(row: Mapping[str, Any]) -> bool:
+    return all(not isinstance(v, str) or v.isascii() for v in row.values()) and all(
+        isinstance(x, str) and x.isascii() for v in row.values() if isinstance(v, list) for x in v
+    )
+
+
+def _values(ds: Dataset) -> list[tuple[Any, str, Any]]:
+    """Each element's tag, VR and value; an empty one as None (a read data set decodes it to '')."""
+    return [(e.tag, e.VR, None if e.is_empty else e.value) for e in ds]
+
+
+@pytest.mark.parametrize("level", list(Level))
+@pytest.mark.parametrize("implicit", [True, False])
+def test_hand_encoding_equals_pydicoms(level: Level, implicit: bool) -> None:
+    """:class:`FlatEncoder` bytes equal pydicom's for every ASCII row; other rows are left to pydicom."""
+    query = _query(level)
+    encoder = FlatEncoder(query, "QR_AE", implicit)
+    # Image level returns Rows and Columns (US, binary): never hand-encoded.
+    assert encoder.usable is (level is not Level.IMAGE)
+    fast = 0
+    for n, row in enumerate(_rows(level, 200, seed=7 + len(level.value))):
+        encoded = encoder.identifier(row)
+        if not encoder.usable or not _ascii(row):
+            assert encoded is None, n
+            continue
+        assert encoded is not None, n
+        oracle = _validating_build(query, row, "QR_AE", None)
+        expected = encode(oracle, implicit, True)
+        assert encoded.lightbox_encoding == (implicit, expected), n
+        assert encode(encoded, implicit, True) == expected  # pydicom writing the raw elements agrees
+        assert encode(encoded, not implicit, True) == encode(oracle, not implicit, True)  # and re-encodes
+        # Its values are what a peer decodes from the oracle's bytes.
+        assert _values(encoded) == _values(decode(BytesIO(expected), implicit, True)), n
+        fast += 1
+    assert fast > 20 or level is Level.IMAGE
+
+
+def test_pynetdicom_sends_the_hand_encoding_and_delegates_the_rest() -> None:
+    from pynetdicom import service_class
+
+    assert install() and install()  # idempotent
+    query = _query(Level.STUDY)
+    row = {"StudyInstanceUID": "1.2.3", "PatientName": "DOE^J", "ModalitiesInStudy": ["CT", "MR"]}
+    encoded = FlatEncoder(query, "QR_AE", True).identifier(row)
+    assert encoded is not None
+    encoded.lightbox_encoding = (True, b"sentinel")  # proves the stored bytes are what is sent
+    assert service_class.encode(encoded, True, True) == b"sentinel"
+    assert service_class.encode(encoded, False, True) == encode(_validating_build(query, row, "QR_AE", None),
+                                                                False, True)
+    plain = _validating_build(query, row, "QR_AE", None)
+    assert service_class.encode(plain, True, True) == encode(plain, True, True)
+    assert for_context(query, "QR_AE", "1.2.840.10008.1.2") is not None
+    assert for_context(query, "QR_AE", "1.2.840.10008.1.2.2") is None  # big endian: pydicom
