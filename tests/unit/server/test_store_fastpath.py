@@ -12,7 +12,6 @@ import inspect
 import threading
 import time
 from collections.abc import Iterator
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, association, build_context, dul, evt
-from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode
 
 from app.core.config import Destination, ServerConfig
@@ -200,8 +198,6 @@ def test_request_bytes_are_what_pynetdicom_would_send(peer: tuple[Peer, int], fi
     state, port = peer
     assoc = _open(port)
     try:
-        request = C_STORE()
-        request.DataSet = BytesIO(_data_set(files[1]))
         assert assoc.send_c_store(files[1]).Status == 0x0000
         sender = store_fastpath.take(assoc)
         assert sender is not None
@@ -211,4 +207,4 @@ def test_request_bytes_are_what_pynetdicom_would_send(peer: tuple[Peer, int], fi
             sender.close()
     finally:
         assoc.release()
-    assert state.received[0][0] == state.received[1][0] == request.DataSet.getvalue()
+    assert state.received[0][0] == state.received[1][0] == _data_set(files[1])
