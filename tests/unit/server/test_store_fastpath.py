@@ -19,12 +19,15 @@ import pytest
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import read_dataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, association, build_context, dul, evt
 from pynetdicom.dsutils import encode
 
 from app.core.config import Destination, ServerConfig
 from app.server import store_fastpath
+from app.server.fastpath import encode_store_response, parse_command
 from app.server.handlers.store import data_set_offset
 from app.server.scu import associate
 
@@ -208,3 +211,35 @@ def test_request_bytes_are_what_pynetdicom_would_send(peer: tuple[Peer, int], fi
     finally:
         assoc.release()
     assert state.received[0][0] == state.received[1][0] == _data_set(files[1])
+
+
+def test_lent_to_pynetdicom_and_taken_back(peer: tuple[Peer, int], files: list[Path]) -> None:
+    """The move handler's fallback: the sender gives the association to ``send_c_store`` (a
+    file to convert) and takes it back for the next fast request."""
+    state, port = peer
+    assoc = _open(port)
+    sender = store_fastpath.take(assoc)
+    assert sender is not None
+    try:
+        assert sender.send(files[0], _ct_context(assoc), CT_IMAGE, "1.2.3.0", 1) == 0x0000
+        sender.close()
+        assert assoc.send_c_store(dcmread(files[1]), msg_id=2).Status == 0x0000
+        sender.own()
+        assert sender.send(files[2], _ct_context(assoc), CT_IMAGE, "1.2.3.2", 3) == 0x0000
+    finally:
+        sender.close()
+        assoc.release()
+    assert assoc.is_released
+    assert [_sop_instance_uid(r[0]) for r in state.received] == ["1.2.3.0", "1.2.3.1", "1.2.3.2"]
+
+
+def test_a_response_to_another_request_is_refused() -> None:
+    command = parse_command(encode_store_response(5, CT_IMAGE, "1.2.3.4", 0x0000))
+    with pytest.raises(ValueError, match="not the C-STORE-RSP of this request"):
+        store_fastpath._status(command, 6)
+    assert store_fastpath._status(command, 5) == 0x0000
+
+
+def _sop_instance_uid(data: bytes) -> str:
+    """The SOP Instance UID of an explicit VR little endian data set."""
+    return str(read_dataset(DicomBytesIO(data), is_implicit_VR=False, is_little_endian=True).SOPInstanceUID)
