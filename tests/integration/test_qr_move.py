@@ -44,6 +44,7 @@ class Destinations:
 
     def __init__(self) -> None:
         self.storescp, self.pynet, self.closed = _free_port(), _free_port(), _free_port()
+        self.implicit = _free_port()  # a pynetdicom SCP accepting Implicit VR Little Endian only
         self.status = 0x0000  # what the pynetdicom destination answers
         self.delay = 0.0
         self.received: list[Dataset] = []
@@ -52,7 +53,9 @@ class Destinations:
         self.syntaxes: list[str] = []
 
     def toml(self) -> str:
-        rows = [("STORESCP", self.storescp), ("PYNET", self.pynet), ("NOBODY", self.closed)]
+        rows = [
+            ("STORESCP", self.storescp), ("PYNET", self.pynet), ("NOBODY", self.closed), ("IMPLICIT", self.implicit)
+        ]
         return "[server.qr]\nport = 0\n" + "".join(
             f'[[server.destinations]]\nae_title = "{t}"\nhost = "127.0.0.1"\nport = {p}\n' for t, p in rows
         )
@@ -91,6 +94,11 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
     scp = ae.start_server(("127.0.0.1", dest.pynet), block=False, evt_handlers=[
         (evt.EVT_C_STORE, dest.handle_store), (evt.EVT_REQUESTED, dest.handle_requested)
     ])
+    implicit_ae = AE("IMPLICIT")
+    implicit_ae.add_supported_context(CT_IMAGE, ImplicitVRLittleEndian)
+    implicit_scp = implicit_ae.start_server(("127.0.0.1", dest.implicit), block=False, evt_handlers=[
+        (evt.EVT_C_STORE, dest.handle_store)
+    ])
     data_dir = tmp / "data"
     running = start_server(write_server_config(tmp / "server.toml", data_dir, qr=dest.toml()), data_dir)
     try:
@@ -99,6 +107,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
     finally:
         assert stop_server(running) == 0
         scp.shutdown()
+        implicit_scp.shutdown()
         storescp.terminate()
         storescp.wait(10)
 
@@ -209,6 +218,19 @@ def test_statuses_unknown_refused_nomatch(setup: tuple[RunningServer, Destinatio
     pending, final, _ = move(port, "PYNET", PATIENT_ROOT_MOVE, QueryRetrieveLevel="STUDY", PatientID="PID1",
                              StudyInstanceUID=S4)
     assert pending == [] and final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 0
+
+
+def test_files_in_a_syntax_not_accepted_are_converted(setup: tuple[RunningServer, Destinations, Path]) -> None:
+    """Stored explicit VR files go to an implicit-VR-only destination through pynetdicom's
+    ``send_c_store`` (converted), the association lent by the fast path and taken back each time."""
+    running, dest, _ = setup
+    dest.received.clear()
+    dest.syntaxes.clear()
+    pending, final, _ = move(running.qr_port or 0, "IMPLICIT", QueryRetrieveLevel="STUDY", StudyInstanceUID=S1)
+    assert final.Status == 0x0000 and final.NumberOfCompletedSuboperations == 4
+    assert [p.NumberOfRemainingSuboperations for p in pending] == [3, 2, 1]
+    assert dest.syntaxes == [ImplicitVRLittleEndian] * 4
+    assert len({str(d.SOPInstanceUID) for d in dest.received}) == 4
 
 
 def test_failed_sub_operations_are_listed(setup: tuple[RunningServer, Destinations, Path]) -> None:
