@@ -47,7 +47,7 @@ from app.core.config import ServerConfig
 from app.dicom.sop_classes import ALL_STORAGE, VERIFICATION
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
-from app.server import fastpath
+from app.server import command_encoding, fastpath
 from app.server.access import PeerPolicy
 from app.server.commitment import PUSH_MODEL
 from app.server.handlers.echo import handle_echo
@@ -200,6 +200,7 @@ def make_scp_ae(config: ServerConfig, ae_title: str) -> AE:
     identity, the PDU size, the called-AE check, the calling-AE allow-list (host names
     resolved now, :mod:`app.server.access`), the timeouts and Verification (PS3.4 A)."""
     _quiet_identifier_logs()
+    command_encoding.install()  # command sets (two pydicom encodes per DIMSE message) written by hand
     ae = ScpAE(ae_title, PeerPolicy.from_config(config, ae_title))
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
     ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
