@@ -50,6 +50,8 @@ NO_DATA_SET = 0x0101
 DATA_SET_PRESENT = 0x0001
 #: The DUL thread's loop delay while the sender owns the socket (it has nothing to do).
 PARKED_DUL_DELAY = 0.02
+#: Longest C-STORE-RSP command set accepted (a few hundred bytes with an Error Comment).
+MAX_RESPONSE_COMMAND = 1 << 16
 #: Data set fragment size when the peer announces no Maximum Length (0: unlimited, PS3.8 D.1).
 UNLIMITED_FRAGMENT = 1 << 20
 
@@ -254,6 +256,8 @@ class StoreSender:
                 if item_length < 2 or stop > length or pdv_context != context_id or not control & 0x01:
                     raise ValueError("unexpected PDV instead of a C-STORE-RSP")
                 command += body[offset + 6 : stop]
+                if len(command) > MAX_RESPONSE_COMMAND:
+                    raise ValueError("C-STORE-RSP command set too long")
                 offset = stop
                 if control & 0x02:
                     if offset != length:

@@ -72,8 +72,10 @@ class Peer:
         self.statuses: list[int] = []
         self.received: list[tuple[bytes, str, int]] = []
         self.abort_on_next = False
+        self.delay = 0.0
 
     def handle_store(self, event: Any) -> int:
+        time.sleep(self.delay)
         if self.abort_on_next:
             threading.Thread(target=event.assoc.abort).start()
             time.sleep(0.5)
@@ -243,3 +245,19 @@ def test_a_response_to_another_request_is_refused() -> None:
 def _sop_instance_uid(data: bytes) -> str:
     """The SOP Instance UID of an explicit VR little endian data set."""
     return str(read_dataset(DicomBytesIO(data), is_implicit_VR=False, is_little_endian=True).SOPInstanceUID)
+
+
+def test_no_response_within_the_dimse_timeout_aborts(peer: tuple[Peer, int], files: list[Path]) -> None:
+    state, port = peer
+    state.delay = 1.5
+    assoc = _open(port)
+    assoc.dimse_timeout = 0.3
+    sender = store_fastpath.take(assoc)
+    assert sender is not None
+    started = time.monotonic()
+    try:
+        assert sender.send(files[0], _ct_context(assoc), CT_IMAGE, "1.2.3.0", 1) is None
+    finally:
+        sender.close()
+    assert time.monotonic() - started < 1.2
+    assert not sender.usable and assoc.is_aborted and not assoc.is_established
