@@ -9,10 +9,10 @@ outbound association over for the length of a C-MOVE instead:
 
 1. the association's reactor is paused (as ``send_c_store`` does) and its DUL thread is
    kept off the socket (its ``_is_transport_event`` reports nothing while the sender owns it);
-2. each C-STORE-RQ command set (PS3.7 9.3.1.1, implicit VR little endian) is encoded here and
-   written with the stored file's data set, as it is on disk after its File Meta Information
-   (PS3.10 7.1), as P-DATA-TF PDUs no longer than the peer's Maximum Length (PS3.8 9.3.5,
-   E.2), straight to the socket on the calling thread;
+2. each C-STORE-RQ command set (PS3.7 9.3.1.1, implicit VR little endian) is encoded directly
+   (``app.server.move_commands``) and written with the stored file's data set, as it is on
+   disk after its File Meta Information (PS3.10 7.1), as P-DATA-TF PDUs no longer than the
+   peer's Maximum Length (PS3.8 9.3.5, E.2), straight to the socket on the calling thread;
 3. the C-STORE-RSP (PS3.7 9.3.1.2) is read on the same thread from the socket, its length
    bounded (``app.server.pdu_limits``);
 4. any other PDU (A-ABORT, A-RELEASE-RQ, ...) is handed to pynetdicom's own path exactly as
@@ -38,16 +38,15 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from app.server.fastpath import P_DATA_TF, PINNED_PYNETDICOM, _element, _even, is_supported, parse_command
+from app.server.fastpath import P_DATA_TF, PINNED_PYNETDICOM, is_supported, parse_command
 from app.server.handlers.store import data_set_offset
+from app.server.move_commands import encode_store_request
 from app.server.pdu_limits import pdu_limit, refuse
 
 LOGGER = logging.getLogger(__name__)
 
-C_STORE_RQ = 0x0001
 C_STORE_RSP = 0x8001
 NO_DATA_SET = 0x0101
-DATA_SET_PRESENT = 0x0001
 #: The DUL thread's loop delay while the sender owns the socket (it has nothing to do).
 PARKED_DUL_DELAY = 0.02
 #: Longest C-STORE-RSP command set accepted (a few hundred bytes with an Error Comment).
@@ -58,27 +57,6 @@ UNLIMITED_FRAGMENT = 1 << 20
 
 class NotSendable(Exception):
     """This file cannot go the fast way (no PS3.10 header, other syntax); use ``send_c_store``."""
-
-
-def encode_store_request(
-    message_id: int, sop_class_uid: str, sop_instance_uid: str, originator_aet: str = "",
-    originator_id: int | None = None, priority: int = 0,
-) -> bytes:
-    """Encode a C-STORE-RQ command set (PS3.7 Table 9.3-1), implicit VR little endian."""
-    body = [
-        _element(0x00000002, _even(sop_class_uid.encode("ascii"), b"\0")),
-        _element(0x00000100, struct.pack("<H", C_STORE_RQ)),
-        _element(0x00000110, struct.pack("<H", message_id)),
-        _element(0x00000700, struct.pack("<H", priority)),
-        _element(0x00000800, struct.pack("<H", DATA_SET_PRESENT)),
-        _element(0x00001000, _even(sop_instance_uid.encode("ascii"), b"\0")),
-    ]
-    originator = originator_aet.strip()[:16]
-    if originator and originator.isascii() and originator_id is not None:
-        body.append(_element(0x00001030, _even(originator.encode("ascii"), b" ")))
-        body.append(_element(0x00001031, struct.pack("<H", originator_id % 65536)))
-    payload = b"".join(body)
-    return _element(0x00000000, struct.pack("<I", len(payload))) + payload
 
 
 def read_data_set(path: Path, buffer: bytearray) -> tuple[bytearray, memoryview]:

@@ -46,7 +46,7 @@ from app.core.config import Destination, ServerConfig
 from app.server.cancel import cancelled as cancelled_request
 from app.server.handlers.store import clean_comment
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
-from app.server.move_responses import encode_pending_move_response, send_command
+from app.server.move_commands import encode_pending_move_response, send_command
 from app.server.qr_models import BY_MOVE_UID, IDENTIFIER_MISMATCH, IdentifierError, is_relational, parse_move
 from app.server.scu import associate
 from app.server.store_fastpath import NotSendable, StoreSender, take
@@ -201,7 +201,7 @@ class MoveService:
                     counts.warning += 1
                 else:
                     counts.completed += 1
-                if counts.remaining:  # encoded directly: only the counts change (app.server.move_responses)
+                if counts.remaining:  # encoded directly: only the counts change (app.server.move_commands)
                     send_command(assoc, context.context_id, encode_pending_move_response(
                         int(req.MessageID or 0), str(req.AffectedSOPClassUID), counts.remaining, counts.completed,
                         counts.failed, counts.warning,
