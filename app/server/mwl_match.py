@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from pydicom import config
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -170,6 +171,11 @@ def matches(query: WorklistQuery, stored: Dataset) -> bool:
     return not query.residual or item_matches(query.identifier, stored, skip=_TOP_COLUMNS)
 
 
+#: Response elements copy values already held by a stored item (checked when it was imported):
+#: pydicom's per-element validation would only repeat that, at a cost per element.
+_TRUSTED = config.IGNORE
+
+
 def _project(query: Dataset, stored: Dataset) -> Dataset:
     out = Dataset()
     for elem in query:
@@ -180,11 +186,11 @@ def _project(query: Dataset, stored: Dataset) -> Dataset:
             items = list(found.value) if found is not None and found.VR == "SQ" and found.value else []
             wanted = elem.value[0] if elem.value else None
             value = Sequence([_project(wanted, item) if wanted is not None else copy.deepcopy(item) for item in items])
-            out.add(DataElement(elem.tag, "SQ", value))
+            out.add(DataElement(elem.tag, "SQ", value, validation_mode=_TRUSTED))
         elif found is not None:
-            out.add(DataElement(elem.tag, found.VR, found.value))
+            out.add(DataElement(elem.tag, found.VR, found.value, validation_mode=_TRUSTED))
         else:
-            out.add(DataElement(elem.tag, elem.VR, None))
+            out.add(DataElement(elem.tag, elem.VR, None, validation_mode=_TRUSTED))
     return out
 
 
