@@ -11,7 +11,7 @@ space, NULL for UI). :class:`FlatEncoder` writes that for one query's keys and y
 
 Rows outside the simple case (a non-ASCII value, hence a Specific Character Set; a binary
 VR; a value of another type) get ``None`` and are built by
-:func:`app.server.qr_models.response_identifier`. ``tests/unit/server/test_find_encoding.py``
+:func:`app.server.qr_models.response_identifier`. ``tests/unit/server/test_qr_response.py``
 checks byte equality with pydicom's encoding over many rows.
 """
 
@@ -42,7 +42,10 @@ _QR_LEVEL = Tag(0x0008, 0x0052)
 
 
 class EncodedIdentifier(Dataset):
-    """A response identifier with its encoding in one transfer syntax (``implicit``, little endian)."""
+    """A response identifier with its encoding in one transfer syntax (``implicit``, little endian).
+
+    Made to be sent as it is: changing its elements afterwards would not change the bytes sent.
+    """
 
     def __init__(self, elements: dict[BaseTag, Any], encoded: bytes, implicit: bool) -> None:
         super().__init__(elements)
