@@ -26,7 +26,7 @@ from pynetdicom import AE, association, build_context, dul, evt
 from app.core.config import Destination, ServerConfig
 from app.server import store_fastpath
 from app.server.fastpath import encode_store_response, parse_command
-from app.server.handlers.store import data_set_offset
+from app.server.handlers.store import data_set_offset, open_received
 from app.server.scu import associate
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -59,9 +59,11 @@ class Peer:
             threading.Thread(target=event.assoc.abort).start()
             time.sleep(0.5)
         request = event.request
+        with open_received(event) as stream:  # in memory or in pynetdicom's file (STORE_RECV_CHUNKED_DATASET)
+            data = stream.read()
         self.received.append(
             (
-                request.DataSet.getvalue(),
+                data,
                 str(request.MoveOriginatorApplicationEntityTitle or "").strip(),
                 int(request.MoveOriginatorMessageID or 0),
             )
