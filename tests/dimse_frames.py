@@ -94,3 +94,21 @@ def find_and_cancel(assoc: Any, query: Any, model: str, msg_id: int) -> tuple[in
         else:
             final = int(status.Status)
     return pending, final
+
+
+def collect_find(assoc: Any, query: Any, model: str) -> tuple[list[Any], Any]:
+    """Send one C-FIND on an established association and release it: the pending identifiers
+    and the final status data set."""
+    from pydicom.dataset import Dataset
+
+    matches: list[Any] = []
+    final = Dataset()
+    try:
+        for status, identifier in assoc.send_c_find(query, model):
+            if status.Status in (0xFF00, 0xFF01):
+                matches.append(identifier)
+            else:
+                final = status
+    finally:
+        assoc.release()
+    return matches, final

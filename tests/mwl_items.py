@@ -18,6 +18,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 
 from tests.conftest import require_tool
+from tests.dimse_frames import collect_find
 
 MWL = "DICOM_MWL_SCP"
 MWL_FIND = "1.2.840.10008.5.1.4.31"
@@ -120,17 +121,7 @@ def find(port: int, query: Dataset) -> tuple[list[Dataset], Dataset]:
     ae.add_requested_context(MWL_FIND)
     assoc = ae.associate("127.0.0.1", port, ae_title=MWL)
     assert assoc.is_established
-    matches: list[Dataset] = []
-    final = Dataset()
-    try:
-        for status, identifier in assoc.send_c_find(query, MWL_FIND):
-            if status.Status in (0xFF00, 0xFF01):
-                matches.append(identifier)
-            else:
-                final = status
-    finally:
-        assoc.release()
-    return matches, final
+    return collect_find(assoc, query, MWL_FIND)
 
 
 def names(responses: list[Dataset]) -> set[str]:

@@ -64,6 +64,21 @@ class IndexStoresProtocol(Protocol):
 IndexOpener = Callable[[ServerConfig], IndexStoresProtocol]
 
 
+def _listening(
+    start: Callable[[], tuple[str, int]], cfg: ServerConfig, what: str, title: str, port: int, table: str
+) -> tuple[str, int]:
+    """Start one SCP AE service; a port that cannot be bound becomes a clear error naming the table."""
+    try:
+        address = start()
+    except OSError as exc:
+        raise ServerUnavailableError(
+            f"cannot listen for DICOM on {cfg.dicom_host} ({title}:{port}): {exc.strerror or exc}; "
+            f"choose another port in {table}"
+        ) from exc
+    LOGGER.info("%s %s listening on %s port %d", what, address[0], cfg.dicom_host, address[1])
+    return address
+
+
 @dataclass
 class Server:
     """One server process's parts, started and stopped in order.
@@ -123,23 +138,11 @@ class Server:
             self._jobs.register(RELAY_KIND, MppsRelay(cfg, index.jobs))
             mpps = MppsService(cfg, index.mpps, self._jobs.wake)
             self._qr = QueryRetrieveService(cfg, catalogue, self._storage.path_of, mpps)
-            try:
-                self.qr_address = self._qr.start()
-            except OSError as exc:
-                raise ServerUnavailableError(
-                    f"cannot listen for DICOM on {cfg.dicom_host} ({cfg.qr.ae_title}:{cfg.qr.port}): "
-                    f"{exc.strerror or exc}; choose another port in [server.qr]"
-                ) from exc
-            LOGGER.info("Q/R SCP %s listening on %s port %d", self.qr_address[0], cfg.dicom_host, self.qr_address[1])
+            self.qr_address = _listening(self._qr.start, cfg, "Q/R SCP", cfg.qr.ae_title, cfg.qr.port, "[server.qr]")
             self._mwl = WorklistService(cfg, index.worklist)
-            try:
-                self.mwl_address = self._mwl.start()
-            except OSError as exc:
-                raise ServerUnavailableError(
-                    f"cannot listen for DICOM on {cfg.dicom_host} ({cfg.mwl.ae_title}:{cfg.mwl.port}): "
-                    f"{exc.strerror or exc}; choose another port in [server.mwl]"
-                ) from exc
-            LOGGER.info("MWL SCP %s listening on %s port %d", self.mwl_address[0], cfg.dicom_host, self.mwl_address[1])
+            self.mwl_address = _listening(
+                self._mwl.start, cfg, "MWL SCP", cfg.mwl.ae_title, cfg.mwl.port, "[server.mwl]"
+            )
             self._jobs.start()
             ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes,
                              mpps=index.mpps, jobs=index.jobs, worklist=index.worklist)

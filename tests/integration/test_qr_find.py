@@ -23,7 +23,7 @@ from pynetdicom import AE
 
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
-from tests.dimse_frames import associate_qr
+from tests.dimse_frames import associate_qr, collect_find
 
 pytestmark = pytest.mark.peer
 
@@ -101,17 +101,7 @@ def find(
     query = Dataset()
     for keyword, value in keys.items():
         setattr(query, keyword, value)
-    matches: list[Dataset] = []
-    final = Dataset()
-    try:
-        for status, identifier in assoc.send_c_find(query, model):
-            if status.Status in (0xFF00, 0xFF01):
-                matches.append(identifier)
-            else:
-                final = status
-    finally:
-        assoc.release()
-    return matches, final
+    return collect_find(assoc, query, model)
 
 
 def _studies(matches: list[Dataset]) -> set[str]:
