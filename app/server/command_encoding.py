@@ -20,7 +20,7 @@ from typing import Any
 import pynetdicom
 from pydicom.dataset import Dataset
 
-from app.server.fastpath import PINNED_PYNETDICOM, is_supported
+from app.server.fastpath import PINNED_PYNETDICOM, _element, _even, is_supported
 
 LOGGER = logging.getLogger(__name__)
 
@@ -44,13 +44,10 @@ def encode_command(ds: Dataset) -> bytes | None:
                 return None
             raw = struct.pack(fmt, value)
         elif vr in _TEXTS and isinstance(value, str) and value.isascii() and "\\" not in value:
-            raw = value.encode("ascii")
-            if len(raw) % 2:
-                raw += b"\0" if vr == "UI" else b" "
+            raw = _even(value.encode("ascii"), b"\0" if vr == "UI" else b" ")
         else:
             return None
-        out += struct.pack("<HHI", 0, tag & 0xFFFF, len(raw))
-        out += raw
+        out += _element(tag, raw)
     return bytes(out)
 
 

@@ -70,6 +70,13 @@ def _transfer_syntax(event: Any) -> Any:
         return None
 
 
+def over_hit_limit(hit_limit: int, empty: bool) -> Iterator[tuple[Dataset, None]]:
+    """The answer to a C-FIND matching more than ``hit_limit``: 0xA700 asking to narrow the
+    search, or nothing (an empty success, the reference's behaviour) when ``empty``."""
+    if not empty:
+        yield failure(OUT_OF_RESOURCES, f"More than {hit_limit} matches: narrow the search"), None
+
+
 def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -> Iterator[tuple[Any, Any]]:
     """Answer a C-FIND request (PS3.4 C.4.1.3): pending responses, one per match.
 
@@ -105,8 +112,7 @@ def handle_find(event: Any, catalogue: CatalogueProtocol, qr: QueryRetrieveAE) -
         return
     if len(rows) > qr.hit_limit:
         LOGGER.info("C-FIND at %s level matched more than %d records", query.level.value, qr.hit_limit)
-        if not qr.hit_limit_empty:
-            yield failure(OUT_OF_RESOURCES, f"More than {qr.hit_limit} matches: narrow the search"), None
+        yield from over_hit_limit(qr.hit_limit, qr.hit_limit_empty)
         return
     charset = identifier.get("SpecificCharacterSet")
     pending = PENDING_UNSUPPORTED_KEYS if has_unsupported_keys(query) else PENDING

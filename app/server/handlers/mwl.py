@@ -26,11 +26,11 @@ from pydicom.dataset import Dataset
 
 from app.core.config import WorklistAE
 from app.server.cancel import is_cancelled
-from app.server.handlers.find import CANCEL, PENDING, failure
+from app.server.handlers.find import CANCEL, PENDING, failure, over_hit_limit
 from app.server.index.records import QueryError
 from app.server.index.worklist_records import FINAL_STATUSES, WorklistRecord, WorklistSearch, WorklistStoreProtocol
 from app.server.mwl_match import IdentifierError, WorklistQuery, matches, parse_identifier, response
-from app.server.qr_models import IDENTIFIER_MISMATCH, OUT_OF_RESOURCES, UNABLE_TO_PROCESS
+from app.server.qr_models import IDENTIFIER_MISMATCH, UNABLE_TO_PROCESS
 from app.server.worklist_items import item_dataset
 
 LOGGER = logging.getLogger(__name__)
@@ -128,8 +128,7 @@ def handle_mwl_find(
         return
     if len(found) > settings.hit_limit:
         LOGGER.info("MWL C-FIND matched more than %d items", settings.hit_limit)
-        if not settings.hit_limit_empty:
-            yield failure(OUT_OF_RESOURCES, f"More than {settings.hit_limit} matches: narrow the search"), None
+        yield from over_hit_limit(settings.hit_limit, settings.hit_limit_empty)
         return
     LOGGER.info("MWL C-FIND: %d matches", len(found))
     for _record, ds in found:
