@@ -8,6 +8,7 @@ loads the server (it starts it as a child process).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -16,12 +17,24 @@ from app.core.config import load_config
 from app.core.errors import AppError
 from app.core.logging import setup_logging
 
+# ``lightbox <name> ...`` runs ``main(argv)`` of the module (imported only when asked for).
+SUBCOMMANDS = {
+    "server": "app.server.__main__",
+    "render": "app.imaging.render_cli",
+    "query": "app.services.query_cli",
+    "retrieve": "app.services.retrieve_cli",
+    "media": "app.services.media_cli",
+    "print": "app.services.print_cli",
+}
+
 
 def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lightbox",
-        description="Lightbox radiology workstation. Subcommands: 'lightbox server --help' runs the "
-        "image server headless; 'lightbox render --help' renders an image frame to PNG.",
+        description="Lightbox radiology workstation. Subcommands (each has --help): 'server' runs the "
+        "image server headless; 'render' renders an image frame to PNG; 'query' and 'retrieve' search and "
+        "fetch from remote archives; 'media' imports and exports CDs and DICOMDIR file sets; 'print' prints "
+        "films to a DICOM printer.",
     )
     parser.add_argument("--version", action="version", version=f"Lightbox {__version__}")
     parser.add_argument("--server", metavar="URL", help="URL of a running Lightbox server "
@@ -35,14 +48,9 @@ def _gui_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``lightbox`` with ``argv`` (default: the process arguments)."""
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if args_in[:1] == ["server"]:
-        from app.server.__main__ import main as server_main
-
-        return server_main(args_in[1:])
-    if args_in[:1] == ["render"]:
-        from app.imaging.render_cli import main as render_main
-
-        return render_main(args_in[1:])
+    if args_in[:1] and args_in[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[args_in[0]])
+        return int(module.main(args_in[1:]))
 
     args, qt_args = _gui_parser().parse_known_args(args_in)
     setup_logging(args.log_level)

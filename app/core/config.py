@@ -11,12 +11,36 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from app.core.config_checks import bool_value as _bool
+from app.core.config_checks import port as _port
+from app.core.config_checks import positive_int as _positive_int
+from app.core.config_checks import server_table as _table
+from app.core.config_checks import validate_ae_title
 from app.core.errors import ConfigError
 from app.core.paths import default_config_file, user_config_file, user_data_dir
+from app.core.workstation_config import PrinterConfig, RemoteNode, TemporaryStore, WorkstationConfig, workstation_from
+
+__all__ = [
+    "CommitmentSettings",
+    "Config",
+    "Destination",
+    "KnownPeer",
+    "MppsSettings",
+    "PrinterConfig",
+    "QueryRetrieveAE",
+    "RemoteNode",
+    "ServerConfig",
+    "StorageAE",
+    "TemporaryStore",
+    "WorklistAE",
+    "WorkstationConfig",
+    "load_config",
+    "server_config_toml",
+    "validate_ae_title",
+]
 
 DuplicatePolicy = Literal["keep", "overwrite", "reject"]
 _DUPLICATE_POLICIES = ("keep", "overwrite", "reject")
-_AE_TITLE_CHARS = set(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
 
 
 @dataclass(frozen=True)
@@ -131,14 +155,6 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
-class WorkstationConfig:
-    """Settings of the workstation (``lightbox``)."""
-
-    server_url: str = ""
-    refresh_seconds: float = 3.0
-
-
-@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     workstation: WorkstationConfig = field(default_factory=WorkstationConfig)
@@ -164,28 +180,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Configuration file {path} is not valid TOML: {exc}. Fix the line it names.") from exc
 
 
-def validate_ae_title(title: str, where: str) -> str:
-    """Return a valid AE title or raise :class:`ConfigError` (PS3.5 6.2: 1-16 chars, no backslash)."""
-    if not isinstance(title, str) or not title.strip() or len(title) > 16 or not set(title) <= _AE_TITLE_CHARS:
-        raise ConfigError(
-            f"{where}: AE title {title!r} is invalid; use 1 to 16 printable ASCII characters, no backslash."
-        )
-    return title.strip()
-
-
-def _port(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
-        raise ConfigError(f"{where}: port {value!r} is invalid; use a number from 1 to 65535 (0 = any free port).")
-    return value
-
-
-def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
-    value = raw.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"[server] {key} = {value!r}: use a whole number of at least 1.")
-    return value
-
-
 def _qr_from(raw: Any) -> QueryRetrieveAE:
     if not isinstance(raw, Mapping):
         raise ConfigError("[server.qr] must be a table (ae_title, port, hit_limit, hit_limit_empty).")
@@ -205,22 +199,6 @@ def _qr_from(raw: Any) -> QueryRetrieveAE:
         hit_limit=hit_limit,
         hit_limit_empty=empty,
     )
-
-
-def _table(raw: Any, name: str, cls: type[Any]) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"[server.{name}] must be a table; see README 'Configuration' for the keys.")
-    unknown = set(raw) - set(cls.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(f"[server.{name}]: unknown key(s) {sorted(unknown)}; see README 'Configuration'.")
-    return raw
-
-
-def _bool(raw: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
-    value = raw.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where} {key} = {value!r}: use true or false.")
-    return value
 
 
 def _mwl_from(raw: Any) -> WorklistAE:
@@ -371,16 +349,6 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
     )
 
 
-def _workstation_from(raw: Mapping[str, Any]) -> WorkstationConfig:
-    unknown = set(raw) - set(WorkstationConfig.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(f"[workstation]: unknown key(s) {sorted(unknown)}; see README 'Configuration'.")
-    return WorkstationConfig(
-        server_url=str(raw.get("server_url", "")).rstrip("/"),
-        refresh_seconds=float(raw.get("refresh_seconds", 3.0)),
-    )
-
-
 def load_config(
     files: list[Path] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -407,7 +375,7 @@ def load_config(
         raw = _merge(raw, overrides)
     return Config(
         server=_server_from(raw.get("server", {})),
-        workstation=_workstation_from(raw.get("workstation", {})),
+        workstation=workstation_from(raw.get("workstation", {})),
     )
 
 
