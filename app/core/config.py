@@ -15,6 +15,7 @@ from app.core.config_checks import bool_value as _bool
 from app.core.config_checks import port as _port
 from app.core.config_checks import positive_int as _positive_int
 from app.core.config_checks import server_table as _table
+from app.core.config_checks import string as _string
 from app.core.config_checks import validate_ae_title
 from app.core.errors import ConfigError
 from app.core.paths import default_config_file, user_config_file, user_data_dir
@@ -26,9 +27,11 @@ __all__ = [
     "Destination",
     "KnownPeer",
     "MppsSettings",
+    "NotifySettings",
     "PrinterConfig",
     "QueryRetrieveAE",
     "RemoteNode",
+    "SendSettings",
     "ServerConfig",
     "StorageAE",
     "TemporaryStore",
@@ -98,6 +101,49 @@ class CommitmentSettings:
     report_to: str = ""
 
 
+#: Lossless transfer syntaxes the Storage SCU can compress to (RLE, JPEG-LS, JPEG 2000; PS3.5 A.4).
+COMPRESSED_SEND_SYNTAXES = ("1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90")
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """The Storage SCU of ``POST /api/studies/{uid}/send`` (the reference's 5.1, 10.3.2, appendix C).
+
+    ``compressed_transfer_syntax``: a lossless syntax proposed besides Implicit VR Little Endian and
+    the stored one ("" = none). ``private_attributes``: add our private block (creator
+    ``LIGHTBOX_Ident_01``). ``burn_in_overlays``: for a destination that does not accept
+    Grayscale Softcopy Presentation States, draw their graphics into an overlay plane (60xx).
+    """
+
+    compressed_transfer_syntax: str = ""
+    private_attributes: bool = False
+    burn_in_overlays: bool = False
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Study content notifications (the reference's 4.6, 10.3.1; PS3.4 Annex R).
+
+    The Basic Study Content Notification goes to ``ae_title`` at ``host``:``port`` (no host =
+    none); ``extended`` adds study date/time, accession number, birth date, sex and Study
+    Comments (``comment_added`` / ``comment_deleted``). ``ian_receivers``: destination AE titles
+    that get an Instance Availability Notification instead (N-CREATE). Events: approval
+    (``on_approve``), deletion of a study's last instance (``on_delete``), a study without a new
+    instance for ``stable_seconds`` (0 = never).
+    """
+
+    ae_title: str = "SCN_SCP"
+    host: str = ""
+    port: int = 104
+    extended: bool = False
+    ian_receivers: tuple[str, ...] = ()
+    on_approve: bool = True
+    on_delete: bool = False
+    stable_seconds: float = 0.0
+    comment_added: str = "ADD"
+    comment_deleted: str = "DELETE"
+
+
 @dataclass(frozen=True)
 class KnownPeer:
     """A calling AE title and the host it may connect from (the reference's known hosts);
@@ -140,6 +186,8 @@ class ServerConfig:
     mwl: WorklistAE = field(default_factory=WorklistAE)
     mpps: MppsSettings = field(default_factory=MppsSettings)
     commitment: CommitmentSettings = field(default_factory=CommitmentSettings)
+    send: SendSettings = field(default_factory=SendSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     # Calling-AE allow-list of every SCP AE: off by default; loopback peers stay allowed
     # unless allow_loopback is false.
     restrict_to_known_peers: bool = False
@@ -243,6 +291,52 @@ def _commitment_from(raw: Any, destinations: tuple[Destination, ...]) -> Commitm
     )
 
 
+def _send_from(raw: Any) -> SendSettings:
+    raw = _table(raw, "send", SendSettings)
+    syntax = _string(raw, "compressed_transfer_syntax", "", "[server.send]")
+    if syntax and syntax not in COMPRESSED_SEND_SYNTAXES:
+        raise ConfigError(
+            f"[server.send] compressed_transfer_syntax = {syntax!r}: use \"\" or one of the lossless syntaxes "
+            f"{', '.join(COMPRESSED_SEND_SYNTAXES)} (RLE, JPEG-LS, JPEG 2000)."
+        )
+    return SendSettings(
+        compressed_transfer_syntax=syntax,
+        private_attributes=_bool(raw, "private_attributes", False, "[server.send]"),
+        burn_in_overlays=_bool(raw, "burn_in_overlays", False, "[server.send]"),
+    )
+
+
+def _notify_from(raw: Any, destinations: tuple[Destination, ...]) -> NotifySettings:
+    raw = _table(raw, "notify", NotifySettings)
+    d, where = NotifySettings(), "[server.notify]"
+    receivers = raw.get("ian_receivers", [])
+    if not isinstance(receivers, list) or not all(isinstance(t, str) for t in receivers):
+        raise ConfigError(f"{where} ian_receivers = {receivers!r}: use a list of destination AE titles.")
+    known = {dest.ae_title for dest in destinations}
+    for title in receivers:
+        if title.strip() not in known:
+            raise ConfigError(f"{where} ian_receivers names {title!r}, which is not one of [[server.destinations]].")
+    stable = raw.get("stable_seconds", d.stable_seconds)
+    if not isinstance(stable, int | float) or isinstance(stable, bool) or stable < 0:
+        raise ConfigError(f"{where} stable_seconds = {stable!r}: use a number of seconds (0 = no stable notice).")
+    host = _string(raw, "host", d.host, where)
+    port = _port(raw.get("port", d.port), where)
+    if host and port == 0:
+        raise ConfigError(f"{where} port 0 is invalid for the RIS; give the port it listens on (default 104).")
+    return NotifySettings(
+        ae_title=validate_ae_title(raw.get("ae_title", d.ae_title), where),
+        host=host,
+        port=port,
+        extended=_bool(raw, "extended", d.extended, where),
+        ian_receivers=tuple(t.strip() for t in receivers),
+        on_approve=_bool(raw, "on_approve", d.on_approve, where),
+        on_delete=_bool(raw, "on_delete", d.on_delete, where),
+        stable_seconds=float(stable),
+        comment_added=_string(raw, "comment_added", d.comment_added, where) or d.comment_added,
+        comment_deleted=_string(raw, "comment_deleted", d.comment_deleted, where) or d.comment_deleted,
+    )
+
+
 def _known_peers_from(raw: Any) -> tuple[KnownPeer, ...]:
     if not isinstance(raw, list):
         raise ConfigError("[[server.known_peers]] must be an array of tables (ae_title, host, called_ae_titles).")
@@ -341,6 +435,8 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
         mwl=_mwl_from(raw.get("mwl", {})),
         mpps=_mpps_from(raw.get("mpps", {}), destinations),
         commitment=_commitment_from(raw.get("commitment", {}), destinations),
+        send=_send_from(raw.get("send", {})),
+        notify=_notify_from(raw.get("notify", {}), destinations),
         restrict_to_known_peers=_bool(raw, "restrict_to_known_peers", False, "[server]"),
         allow_loopback=_bool(raw, "allow_loopback", True, "[server]"),
         known_peers=_known_peers_from(raw.get("known_peers", [])),

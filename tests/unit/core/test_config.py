@@ -149,3 +149,44 @@ def test_invalid_service_settings_are_refused(tmp_path: Path, toml: str, expecte
     bad.write_text(toml)
     with pytest.raises(ConfigError, match=expected):
         load_config(files=[bad], include_user_file=False)
+
+
+def test_send_and_notify_defaults_and_values(tmp_path: Path) -> None:
+    server = load_config(include_user_file=False).server
+    assert (server.send.compressed_transfer_syntax, server.send.private_attributes, server.send.burn_in_overlays) == (
+        "", False, False,
+    )
+    notify = server.notify
+    assert (notify.ae_title, notify.host, notify.port, notify.extended) == ("SCN_SCP", "", 104, False)
+    assert (notify.ian_receivers, notify.on_approve, notify.on_delete, notify.stable_seconds) == ((), True, False, 0)
+    assert (notify.comment_added, notify.comment_deleted) == ("ADD", "DELETE")
+    site = tmp_path / "site.toml"
+    site.write_text(
+        '[[server.destinations]]\nae_title = "IAN_RX"\nhost = "127.0.0.1"\nport = 11112\n'
+        '[server.send]\ncompressed_transfer_syntax = "1.2.840.10008.1.2.5"\nprivate_attributes = true\n'
+        '[server.notify]\nhost = "ris.example"\nextended = true\nian_receivers = ["IAN_RX"]\nstable_seconds = 90\n'
+    )
+    loaded = load_config(files=[site], include_user_file=False).server
+    assert loaded.send.compressed_transfer_syntax == "1.2.840.10008.1.2.5" and loaded.send.private_attributes
+    assert (loaded.notify.host, loaded.notify.extended, loaded.notify.ian_receivers, loaded.notify.stable_seconds) == (
+        "ris.example", True, ("IAN_RX",), 90.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[server.send]\ncompressed_transfer_syntax = "1.2.840.10008.1.2.4.50"', "lossless"),
+        ('[server.send]\nprivate_attributes = "yes"', "true or false"),
+        ('[server.notify]\nian_receivers = ["NOWHERE"]', "not one of"),
+        ("[server.notify]\nstable_seconds = -1", "stable_seconds"),
+        ('[server.notify]\nhost = "ris"\nport = 0', "port 0"),
+        ('[server.notify]\nae_title = "WAY_TOO_LONG_AE_TITLE"', "AE title"),
+        ("[server.notify]\nbogus = 1", "unknown key"),
+    ],
+)
+def test_invalid_send_and_notify_settings_are_refused(tmp_path: Path, toml: str, expected: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(files=[bad], include_user_file=False)
