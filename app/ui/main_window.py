@@ -1,78 +1,118 @@
 """The main window: the information window of the studies on the server and their series.
 
-The study list refreshes without a restart: a worker polls the server's ``/api/status``
-every ``refresh_seconds`` and the studies are queried again when its ``changes`` counter
-moves. Double-click a study to list its series; double-click a series to open it.
+The study list comes from the server by QIDO-RS, filtered there by the quick filter bar
+(:mod:`app.ui.study_filters`); its status column (new, read, approved) comes from the admin API.
+A worker polls ``/api/status`` every ``refresh_seconds``; the list is queried again when its
+``changes`` counter moves. Selecting a study lists its series below; Enter or a double-click opens
+it in the viewer. Study actions (send, approve, delete) run through :mod:`app.ui.study_actions`.
+
+Hooks for other parts of the workstation (keep each hook a few lines)
+---------------------------------------------------------------------
+``window.menu(name)``
+    The menus ``"File"``, ``"Study"``, ``"View"``, ``"Tools"``, ``"Help"`` (a new name adds a menu
+    before Help). Add your ``QAction`` to the one it belongs to.
+``window.add_study_action(action, menu="Study", toolbar=False)``
+    An action on the selected studies: added to ``menu``, the study list's context menu and,
+    optionally, the toolbar; enabled only while studies are selected. Read them with
+    ``window.selected_studies()``.
+``window.add_panel(title, widget, area=LeftDockWidgetArea)``
+    A side panel (e.g. the search panel, the media import tree): a dock widget, tabified with the
+    other panels in its area, with a toggle in the View menu. Returns the ``QDockWidget``.
+``window.export_requested(list)`` / ``window.print_requested(list)``
+    Emitted with the selected :class:`~app.services.studies.StudySummary` objects by Study >
+    Export... and Study > Print... (connect your dialog to them). With nothing connected the user
+    is told the feature is not available.
+``window.open_study(study)`` / ``window.open_series(series)``
+    Open in the viewer; ``image_window_opened(window)`` is emitted.
+``window.refresh_studies()``
+    Query the list again (e.g. after an import).
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMainWindow, QSplitter, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.client.dicomweb import ServerStatus
-from app.core.errors import ServerUnavailableError
+from app.core.errors import AppError, ServerUnavailableError
 from app.services.studies import SeriesSummary, StudyService, StudySummary
+from app.services.study_actions import StudyActions
+from app.services.study_filters import StudyFilter
 from app.ui.image_window import ImageWindow
 from app.ui.models import SeriesTableModel, StudyTableModel, format_name
+from app.ui.study_actions import StudyActionController
+from app.ui.study_filters import FilterBar
+from app.ui.study_table import fit_columns, make_table
 from app.ui.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
-
-def _table(parent: QWidget) -> QTableView:
-    view = QTableView(parent)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setSortingEnabled(True)
-    view.verticalHeader().setVisible(False)
-    view.setWordWrap(False)
-    view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return view
-
-
-def _fit_columns(view: QTableView) -> None:
-    """Size the columns to their contents (capped), the last one taking the remaining width."""
-    header = view.horizontalHeader()
-    view.resizeColumnsToContents()
-    for column in range(header.count() - 1):
-        header.resizeSection(column, min(header.sectionSize(column) + 12, 300))
+Shortcut = QKeySequence | QKeySequence.StandardKey | str
+MENUS = ("File", "Study", "View", "Tools", "Help")
 
 
 class MainWindow(QMainWindow):
-    """Information window: studies above, the selected study's series below.
+    """Information window: quick filters and studies above, the selected study's series below.
 
     Signals
     -------
     studies_loaded(int)
         The study list was (re)loaded with this many studies.
+    statuses_loaded(object)
+        The study statuses were (re)loaded (a dict Study Instance UID -> status).
     series_loaded(int)
         The series list of the current study was loaded.
     image_window_opened(object)
-        An :class:`ImageWindow` was opened (it loads its series by itself).
+        A viewer window was opened (it loads its series by itself).
+    export_requested(list), print_requested(list)
+        The user asked to export / print these studies (see the module docstring).
     """
 
     studies_loaded = Signal(int)
+    statuses_loaded = Signal(object)
     series_loaded = Signal(int)
     image_window_opened = Signal(object)
+    export_requested = Signal(list)
+    print_requested = Signal(list)
 
-    def __init__(self, studies: StudyService, refresh_seconds: float = 3.0, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        studies: StudyService,
+        refresh_seconds: float = 3.0,
+        parent: QWidget | None = None,
+        actions: StudyActions | None = None,
+    ) -> None:
         super().__init__(parent)
         self.studies = studies
         self.pool = WorkerPool(self)
-        self.image_windows: list[ImageWindow] = []
+        self.image_windows: list[QWidget] = []
         self.current_study: StudySummary | None = None
         self.last_changes: int | None = None
+        self.study_filter = StudyFilter()
         self._polling = False
         self._querying = False
         self._query_again = False
+        self._owns_actions = actions is None
+        self.actions_error = ""
+        if actions is None:
+            try:
+                actions = StudyActions.connect(studies.url)
+            except AppError as exc:
+                self.actions_error = str(exc)
+        self.study_actions = actions
         self.setWindowTitle(f"Lightbox - {studies.url}")
 
         self.study_model = StudyTableModel()
@@ -84,45 +124,140 @@ class MainWindow(QMainWindow):
         self.series_proxy.setSourceModel(self.series_model)
         self.series_proxy.setSortRole(Qt.ItemDataRole.UserRole)
 
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.study_view = _table(splitter)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.filter_bar = FilterBar(central)
+        self.filter_bar.changed.connect(self.set_filter)
+        layout.addWidget(self.filter_bar)
+        splitter = QSplitter(Qt.Orientation.Vertical, central)
+        self.study_view = make_table(splitter, multi=True)
         self.study_view.setModel(self.study_proxy)
-        self.study_view.sortByColumn(3, Qt.SortOrder.DescendingOrder)
-        self.study_view.doubleClicked.connect(self.on_study_activated)
-        self.series_label = QLabel("Double-click a study to see its series.", splitter)
-        self.series_view = _table(splitter)
+        self.study_view.sortByColumn(StudyTableModel.STUDY_DATE, Qt.SortOrder.DescendingOrder)
+        self.study_view.activated.connect(self.on_study_activated)  # Enter, double-click
+        self.study_view.selectionModel().selectionChanged.connect(self._on_study_selection)
+        self.study_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.study_view.customContextMenuRequested.connect(self._context_menu)
+        self.series_label = QLabel("Select a study to see its series.", splitter)
+        self.series_view = make_table(splitter, multi=False)
         self.series_view.setModel(self.series_proxy)
         self.series_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.series_view.doubleClicked.connect(self.on_series_activated)
-        splitter.addWidget(self.study_view)
-        splitter.addWidget(self.series_label)
-        splitter.addWidget(self.series_view)
+        self.series_view.activated.connect(self.on_series_activated)
+        for widget in (self.study_view, self.series_label, self.series_view):
+            splitter.addWidget(widget)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(2, 2)
-        self.setCentralWidget(splitter)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.setDockNestingEnabled(True)
 
-        self.refresh_action = QAction("Refresh", self)
-        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
-        self.refresh_action.triggered.connect(self.refresh_studies)
-        self.open_action = QAction("Open series", self)
-        self.open_action.triggered.connect(self.open_selected_series)
-        toolbar = self.addToolBar("Studies")
-        toolbar.setObjectName("studies-toolbar")
-        toolbar.addAction(self.refresh_action)
-        toolbar.addAction(self.open_action)
+        self._menus: dict[str, QMenu] = {name: self.menuBar().addMenu(f"&{name}") for name in MENUS}
+        self.toolbar = self.addToolBar("Studies")
+        self.toolbar.setObjectName("studies-toolbar")
+        self.context_menu = QMenu(self)
+        self._selection_actions: list[QAction] = []
+        self._build_actions()
+        self.controller = StudyActionController(self)
         self.server_label = QLabel(studies.url, self)
         self.statusBar().addPermanentWidget(self.server_label)
 
         self.timer = QTimer(self)
         self.timer.setInterval(max(int(refresh_seconds * 1000), 200))
         self.timer.timeout.connect(self.poll)
-        self.resize(1100, 640)
+        self._update_actions()
+        self.resize(1200, 720)
+
+    # -- the shell others hook into ---------------------------------------------------------
+    def _action(self, text: str, slot: object, shortcut: Shortcut | None = None, tip: str = "") -> QAction:
+        """A window action with ``text``, calling ``slot``; ``tip`` shows in the status bar."""
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip or text.rstrip("."))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.refresh_action = self._action("Refresh", self.refresh_studies, QKeySequence.StandardKey.Refresh)
+        self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.menu("File").addAction(self.refresh_action)
+        self.menu("File").addSeparator()
+        self.menu("File").addAction(self.quit_action)
+
+        self.open_action = self._action("Open", self.open_selected, tip="Open the study in the viewer (Enter)")
+        self.add_study_action(self.open_action, toolbar=True)
+        self.open_series_action = self._action("Open series", self.open_selected_series)
+        self.menu("Study").addAction(self.open_series_action)
+        self.menu("Study").addSeparator()
+        self.context_menu.addSeparator()
+        self.find_action = self._action("Find patient", self.focus_filter, QKeySequence.StandardKey.Find)
+        self.clear_filter_action = self._action("Clear filters", self.filter_bar.clear, "Ctrl+Shift+F")
+        self.menu("View").addAction(self.find_action)
+        self.menu("View").addAction(self.clear_filter_action)
+        self.menu("View").addAction(self.refresh_action)
+        self.menu("View").addSeparator()
+        self.about_action = self._action("About Lightbox", self.show_about)
+        self.menu("Help").addAction(self.about_action)
+        self.toolbar.addAction(self.refresh_action)
+
+    def menu(self, name: str) -> QMenu:
+        """The menu ``name`` (File, Study, View, Tools, Help); another name adds a menu before Help."""
+        if name not in self._menus:
+            menu = QMenu(f"&{name}", self)
+            self.menuBar().insertMenu(self._menus["Help"].menuAction(), menu)
+            self._menus[name] = menu
+        return self._menus[name]
+
+    def add_study_action(self, action: QAction, menu: str = "Study", toolbar: bool = False) -> QAction:
+        """Add an action on the selected studies to ``menu``, the context menu and the toolbar."""
+        self.menu(menu).addAction(action)
+        self.context_menu.addAction(action)
+        if toolbar:
+            self.toolbar.addAction(action)
+        self._selection_actions.append(action)
+        action.setEnabled(bool(self.selected_studies()) if hasattr(self, "study_view") else False)
+        return action
+
+    def add_panel(
+        self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.LeftDockWidgetArea
+    ) -> QDockWidget:
+        """Add a side panel: a dock widget tabified with the other panels of ``area``."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"panel-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        others = [d for d in self.findChildren(QDockWidget) if d is not dock and self.dockWidgetArea(d) == area]
+        self.addDockWidget(area, dock)
+        if others:
+            self.tabifyDockWidget(others[-1], dock)
+        self.menu("View").addAction(dock.toggleViewAction())
+        return dock
+
+    def _context_menu(self, pos: QPoint) -> None:
+        if self.selected_studies():
+            self.context_menu.popup(self.study_view.viewport().mapToGlobal(pos))
+
+    def _update_actions(self) -> None:
+        selected = bool(self.selected_studies())
+        for action in self._selection_actions:
+            action.setEnabled(selected)
+        self.controller.update_actions()
+
+    def focus_filter(self) -> None:
+        self.filter_bar.patient_name.setFocus()
+        self.filter_bar.patient_name.selectAll()
+
+    def show_about(self) -> None:
+        from app import __version__
+
+        QMessageBox.about(self, "About Lightbox", f"Lightbox {__version__}\nServer: {self.studies.url}")
 
     def start(self) -> None:
         """Load the study list and start polling the server for changes."""
         self.refresh_studies()
         self.poll()
         self.timer.start()
+        if self.actions_error:
+            self.statusBar().showMessage(self.actions_error, 15000)
 
     # -- polling ----------------------------------------------------------------------------
     def poll(self) -> None:
@@ -131,6 +266,7 @@ class MainWindow(QMainWindow):
             return
         self._polling = True
         self.pool.submit(self.studies.status, on_done=self._on_status, on_error=self._on_poll_error)
+        self.controller.refresh_statuses()
 
     def _on_status(self, status: object) -> None:
         self._polling = False
@@ -148,44 +284,70 @@ class MainWindow(QMainWindow):
         self.show_error(exc, permanent=True)
 
     # -- studies ----------------------------------------------------------------------------
+    def set_filter(self, study_filter: object) -> None:
+        """Apply quick filters: the list is queried again from the server with them."""
+        assert isinstance(study_filter, StudyFilter)
+        self.study_filter = study_filter
+        self.refresh_studies()
+
     def refresh_studies(self) -> None:
-        """Query the study list again (on a worker)."""
+        """Query the study list again with the current filter (on a worker)."""
         if self._querying:
             self._query_again = True
             return
         self._querying = True
-        self.pool.submit(self.studies.list_studies, on_done=self._on_studies, on_error=self._on_studies_error)
+        params = self.study_filter.qido_params()
+        query = partial(self.studies.list_studies, None, **params)
+        self.pool.submit(query, on_done=self._on_studies, on_error=self._on_studies_error)
 
     def _on_studies(self, result: object) -> None:
         self._querying = False
-        assert isinstance(result, list)
-        selected = self.selected_study()
-        self.study_model.set_rows(result)
-        _fit_columns(self.study_view)
-        if selected is not None:
-            row = self.study_model.row_of(selected.study_instance_uid)
-            if row >= 0:
-                self.study_view.selectRow(self.study_proxy.mapFromSource(self.study_model.index(row, 0)).row())
-        self.statusBar().showMessage(f"{len(result)} studies", 5000)
-        self.studies_loaded.emit(len(result))
-        if self._query_again:
+        if self._query_again:  # a newer filter or change is waiting: this answer is stale
             self._query_again = False
             self.refresh_studies()
+            return
+        assert isinstance(result, list)
+        selected = {s.study_instance_uid for s in self.selected_studies()}
+        self.study_model.set_rows(result)
+        fit_columns(self.study_view)
+        for uid in selected:
+            row = self.study_model.row_of(uid)
+            if row >= 0:
+                self.study_view.selectRow(self.study_proxy.mapFromSource(self.study_model.index(row, 0)).row())
+        described = self.study_filter.describe()
+        self.statusBar().showMessage(f"{len(result)} studies" + (f" ({described})" if described else ""), 5000)
+        self._update_actions()
+        self.studies_loaded.emit(len(result))
 
     def _on_studies_error(self, exc: Exception) -> None:
         self._querying = False
         self._query_again = False
         self.show_error(exc)
 
+    def selected_studies(self) -> list[StudySummary]:
+        """The selected studies, in the order shown."""
+        selection = self.study_view.selectionModel()
+        rows = sorted(selection.selectedRows(), key=lambda i: i.row()) if selection else []
+        return [self.study_model.row(self.study_proxy.mapToSource(i).row()) for i in rows]
+
     def selected_study(self) -> StudySummary | None:
-        rows = self.study_view.selectionModel().selectedRows() if self.study_view.selectionModel() else []
-        if not rows:
-            return None
-        return self.study_model.row(self.study_proxy.mapToSource(rows[0]).row())
+        index = self.study_view.currentIndex()
+        if index.isValid() and self.study_view.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            return self.study_model.row(self.study_proxy.mapToSource(index).row())
+        studies = self.selected_studies()
+        return studies[0] if studies else None
+
+    def _on_study_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._update_actions()
+        study = self.selected_study()
+        if study is not None and (
+            self.current_study is None or self.current_study.study_instance_uid != study.study_instance_uid
+        ):
+            self.load_series(study)
 
     def on_study_activated(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.load_series(self.study_model.row(self.study_proxy.mapToSource(index).row()))
+            self.open_study(self.study_model.row(self.study_proxy.mapToSource(index).row()))
 
     def load_series(self, study: StudySummary) -> None:
         """List the series of ``study`` below the studies (on a worker)."""
@@ -202,12 +364,31 @@ class MainWindow(QMainWindow):
                 return  # another study was chosen meanwhile
             assert isinstance(result, list)
             self.series_model.set_rows(result)
-            _fit_columns(self.series_view)
+            fit_columns(self.series_view)
             self.series_loaded.emit(len(result))
 
         self.pool.submit(self.studies.list_series, uid, on_done=done, on_error=self.show_error)
 
-    # -- series -----------------------------------------------------------------------------
+    # -- opening ----------------------------------------------------------------------------
+    def open_selected(self) -> None:
+        study = self.selected_study()
+        if study is not None:
+            self.open_study(study)
+
+    def open_study(self, study: StudySummary) -> None:
+        """Open ``study`` in the viewer: its first series (by number), listed on a worker."""
+        self.statusBar().showMessage(f"Opening {format_name(study.patient_name)}...", 5000)
+
+        def done(result: object) -> None:
+            assert isinstance(result, list)
+            if not result:
+                self.statusBar().showMessage("The study has no series on the server; refresh the list.", 10000)
+                return
+            self.current_study = study
+            self.open_series(result[0])
+
+        self.pool.submit(self.studies.list_series, study.study_instance_uid, on_done=done, on_error=self.show_error)
+
     def on_series_activated(self, index: QModelIndex) -> None:
         if index.isValid():
             self.open_series(self.series_model.row(self.series_proxy.mapToSource(index).row()))
@@ -219,9 +400,9 @@ class MainWindow(QMainWindow):
         elif self.series_model.rowCount():
             self.open_series(self.series_model.row(0))
         else:
-            self.statusBar().showMessage("Double-click a study, then choose one of its series.", 5000)
+            self.statusBar().showMessage("Select a study, then one of its series.", 5000)
 
-    def open_series(self, series: SeriesSummary) -> ImageWindow:
+    def open_series(self, series: SeriesSummary) -> QWidget:
         """Open ``series`` in a new image window; it loads its images on a worker."""
         window = ImageWindow(self.studies, self.current_study, series, self.pool)
         window.load_failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
@@ -245,9 +426,13 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop polling, close image windows and wait for the workers."""
         self.timer.stop()
+        self.controller.stop()
         for window in self.image_windows:
             window.close()
         self.pool.shutdown()
+        if self._owns_actions and self.study_actions is not None:
+            self.study_actions.close()
+            self.study_actions = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

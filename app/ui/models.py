@@ -1,4 +1,8 @@
-"""Table models of the information window: studies and the series of one study."""
+"""Table models of the information window: studies (with their reading status) and the series of one study.
+
+Values are shown as people read them through :mod:`app.dicom.value_format` (PS3.5 6.2); the sort
+role (``Qt.UserRole``) carries the raw value (numbers as numbers, dates as ``YYYYMMDDHHMMSS``).
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
+from app.dicom.value_format import format_date, format_time
+from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import SeriesSummary, StudySummary
+
+__all__ = ["SeriesTableModel", "StudyTableModel", "format_date", "format_name"]  # the two re-exported for image_window
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
-
-
-def format_date(value: str) -> str:
-    """DICOM DA ``YYYYMMDD`` as ``YYYY-MM-DD`` (PS3.5 6.2); other text unchanged."""
-    value = value.strip()
-    if len(value) == 8 and value.isdigit():
-        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
-    return value
-
-
-def format_name(value: str) -> str:
-    """DICOM PN ``Family^Given^Middle^Prefix^Suffix`` as ``Family, Given Middle`` (PS3.5 6.2.1)."""
-    parts = value.split("=")[0].split("^")
-    family = parts[0].strip()
-    rest = " ".join(p.strip() for p in parts[1:3] if p.strip())
-    return f"{family}, {rest}" if family and rest else family or rest
 
 
 class _RowModel(QAbstractTableModel, Generic[T]):
@@ -47,16 +40,30 @@ class _RowModel(QAbstractTableModel, Generic[T]):
             return self.columns[section][0]
         return None
 
+    def value(self, item: T, column: int) -> Any:
+        """The sort value of one cell."""
+        return self.columns[column][1](item)
+
+    def display(self, item: T, column: int, value: Any) -> str:
+        """The text of one cell (its sort value as text unless a subclass formats it)."""
+        return "" if value is None else str(value)
+
+    def font(self, item: T) -> QFont | None:
+        return None
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        value = self.columns[index.column()][1](self._rows[index.row()])
+        item = self._rows[index.row()]
+        value = self.value(item, index.column())
         if role == Qt.ItemDataRole.DisplayRole:
-            return "" if value is None else str(value)
+            return self.display(item, index.column(), value)
         if role == Qt.ItemDataRole.UserRole:  # sort key
             return value
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole:
+            return self.font(item)
         return None
 
     def set_rows(self, rows: Sequence[T]) -> None:
@@ -71,20 +78,69 @@ class _RowModel(QAbstractTableModel, Generic[T]):
         return list(self._rows)
 
 
-class StudyTableModel(_RowModel[StudySummary]):
-    """Studies: patient name, ID, birth date, study date, description, modalities, accession, counts."""
+_STATUS_ORDER = {"new": 0, "read": 1, "approved": 2}
 
+
+class StudyTableModel(_RowModel[StudySummary]):
+    """Studies: status, patient name, ID, birth date, study date and time, description, modalities,
+    accession, numbers of series and images. New (unread) studies are shown in bold."""
+
+    STATUS, NAME, PATIENT_ID, BIRTH_DATE, STUDY_DATE, DESCRIPTION, MODALITIES, ACCESSION, SERIES, IMAGES = range(10)
     columns = (
-        ("Patient name", lambda s: format_name(s.patient_name)),
+        ("Status", lambda s: ""),  # from the admin API: see value()
+        ("Patient name", lambda s: s.patient_name),
         ("Patient ID", lambda s: s.patient_id),
-        ("Birth date", lambda s: format_date(s.patient_birth_date)),
-        ("Study date", lambda s: format_date(s.study_date)),
+        ("Birth date", lambda s: s.patient_birth_date),
+        ("Study date", lambda s: f"{s.study_date}{s.study_time.split('.')[0]}"),
         ("Description", lambda s: s.study_description),
         ("Modalities", lambda s: s.modalities.replace("\\", ", ")),
         ("Accession", lambda s: s.accession_number),
         ("Series", lambda s: s.number_of_series),
         ("Images", lambda s: s.number_of_images),
     )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._statuses: dict[str, str] | None = None  # None: not known (no admin API)
+
+    def status(self, study: StudySummary) -> str:
+        """``new``/``read``/``approved`` from the admin API ('' while unknown)."""
+        if self._statuses is None:
+            return ""
+        return self._statuses.get(study.study_instance_uid, "new")
+
+    def set_statuses(self, statuses: dict[str, str] | None) -> None:
+        """Statuses by Study Instance UID (a study absent from the answer is new); None = unknown."""
+        self._statuses = None if statuses is None else dict(statuses)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
+
+    def value(self, item: StudySummary, column: int) -> Any:
+        if column == self.STATUS:
+            return self.status(item)
+        return super().value(item, column)
+
+    def display(self, item: StudySummary, column: int, value: Any) -> str:
+        if column == self.NAME:
+            return format_name(value)
+        if column == self.BIRTH_DATE:
+            return format_date(value)
+        if column == self.STUDY_DATE:
+            time = format_time(item.study_time)[:5] if item.study_time else ""
+            return f"{format_date(item.study_date)} {time}".strip()
+        return super().display(item, column, value)
+
+    def font(self, item: StudySummary) -> QFont | None:
+        if self.status(item) != "new":
+            return None
+        bold = QFont()
+        bold.setBold(True)
+        return bold
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.UserRole and index.isValid() and index.column() == self.STATUS:
+            return _STATUS_ORDER.get(self.status(self._rows[index.row()]), -1)
+        return super().data(index, role)
 
     def row_of(self, study_instance_uid: str) -> int:
         """Row of a study by its UID, -1 when absent."""

@@ -1,0 +1,367 @@
+"""Actions on the selected studies of the information window: send, approve, delete, export, print.
+
+Each action runs its server call on the window's :class:`~app.ui.workers.WorkerPool` (the UI never
+blocks) and every dialog is opened window-modal without a nested event loop (``QDialog.open``).
+The dialog or message box being shown is kept in :attr:`StudyActionController.dialog`.
+
+- Send: the destinations come from the admin API (``GET /api/destinations``); one send job per
+  study is queued, and each job's progress is polled (``GET /api/jobs/{id}``) and shown in the
+  status bar until it ends.
+- Approve: the status column shows the new status once the server answers.
+- Delete: a confirmation naming the patient and the study (and what is lost) comes first.
+- Export and print: emitted as ``export_requested`` / ``print_requested`` for the media and print
+  dialogs (see :mod:`app.ui.main_window`).
+
+Failures are shown in a message box that says what failed and what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import SIGNAL, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.studies import StudySummary
+from app.services.study_actions import Destination, JobProgress, StudyActions
+from app.ui.models import format_date, format_name
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+JOB_POLL_MS = 500
+
+
+def describe_study(study: StudySummary) -> str:
+    """``DOE, JANE (ID 123): CT HEAD, 2024-01-31, accession A1`` for dialogs and messages."""
+    what = ", ".join(
+        t
+        for t in (
+            study.study_description or study.modalities.replace("\\", "/"),
+            format_date(study.study_date),
+            f"accession {study.accession_number}" if study.accession_number else "",
+        )
+        if t
+    )
+    return f"{format_name(study.patient_name) or '(no name)'} (ID {study.patient_id or '-'}): {what or 'study'}"
+
+
+class DestinationDialog(QDialog):
+    """Choose where to send the studies: one of the server's destinations."""
+
+    def __init__(self, parent: QWidget, destinations: list[Destination], studies: list[StudySummary]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Send to")
+        self.list = QListWidget(self)
+        for destination in destinations:
+            item = QListWidgetItem(destination.label, self.list)
+            item.setData(Qt.ItemDataRole.UserRole, destination)
+        self.list.setCurrentRow(0)
+        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
+        what = describe_study(studies[0]) if len(studies) == 1 else f"{len(studies)} studies"
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Send")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Send {what} to:", self))
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+
+    def choose(self, ae_title: str) -> None:
+        """Select the destination with this AE title."""
+        for row in range(self.list.count()):
+            if self.destination_at(row).ae_title == ae_title:
+                self.list.setCurrentRow(row)
+
+    def destination_at(self, row: int) -> Destination:
+        value = self.list.item(row).data(Qt.ItemDataRole.UserRole)
+        assert isinstance(value, Destination)
+        return value
+
+    def destination(self) -> Destination | None:
+        row = self.list.currentRow()
+        return self.destination_at(row) if row >= 0 else None
+
+
+class StudyActionController(QObject):
+    """The study actions of one :class:`MainWindow`: their ``QAction`` objects and their flows.
+
+    Signals
+    -------
+    job_updated(object)
+        A send job's :class:`JobProgress` after each poll.
+    action_done(str)
+        An action finished; the text is what the status bar shows.
+    """
+
+    job_updated = Signal(object)
+    action_done = Signal(str)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dialog: QDialog | QMessageBox | None = None
+        self.jobs: dict[int, str] = {}  # job id -> what it does, for the status bar
+        self._statuses_busy = False
+        self._jobs_busy = False
+        w = window
+        self.send_action = w._action("Send to...", self.send_selected, "Ctrl+Shift+S", "Send to a DICOM node")
+        self.approve_action = w._action("Approve", self.approve_selected, "Ctrl+Shift+A", "Approve the report")
+        self.delete_action = w._action("Delete...", self.delete_selected, QKeySequence.StandardKey.Delete)
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        w.study_view.addAction(self.delete_action)
+        self.export_action = w._action("Export...", self.export_selected, "Ctrl+E", "Export to a folder or CD/DVD")
+        self.print_action = w._action("Print...", self.print_selected, QKeySequence.StandardKey.Print)
+        for action in (self.send_action, self.approve_action, self.delete_action):
+            w.add_study_action(action, toolbar=True)
+        w.menu("Study").addSeparator()
+        w.context_menu.addSeparator()
+        for action in (self.export_action, self.print_action):
+            w.add_study_action(action, toolbar=True)
+
+        self.job_label = QLabel(w)
+        self.job_bar = QProgressBar(w)
+        self.job_bar.setMaximumWidth(180)
+        self.job_bar.setTextVisible(True)
+        w.statusBar().addWidget(self.job_label)
+        w.statusBar().addWidget(self.job_bar)
+        self.job_label.hide()
+        self.job_bar.hide()
+        self.job_timer = QTimer(self)
+        self.job_timer.setInterval(JOB_POLL_MS)
+        self.job_timer.timeout.connect(self.poll_jobs)
+
+    @property
+    def actions(self) -> StudyActions | None:
+        return self.window.study_actions
+
+    def update_actions(self) -> None:
+        """Admin actions are off (with the reason as tool tip) when the server has no admin API."""
+        if self.actions is None:
+            for action in (self.send_action, self.approve_action, self.delete_action):
+                action.setEnabled(False)
+                action.setToolTip(self.window.actions_error)
+
+    def stop(self) -> None:
+        self.job_timer.stop()
+
+    # -- messages ---------------------------------------------------------------------------
+    def _show(self, box: QDialog | QMessageBox) -> None:
+        self.dialog = box
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r: setattr(self, "dialog", None) if self.dialog is box else None)
+        box.open()
+
+    def fail(self, what: str, exc: Exception) -> None:
+        """Tell the user ``what`` failed, why, and (in the error's words) what to do."""
+        log.warning("%s: %s", what, exc)
+        self.window.statusBar().showMessage(f"{what}: {exc}", 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Lightbox", f"{what}.", QMessageBox.StandardButton.Ok, self.window)
+        box.setInformativeText(str(exc))
+        self._show(box)
+
+    def _failed_on(self, what: str, study: StudySummary, exc: Exception) -> None:
+        self.fail(f"{what} {describe_study(study)}", exc)
+
+    def _done(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 10000)
+        self.action_done.emit(text)
+
+    # -- statuses ---------------------------------------------------------------------------
+    def refresh_statuses(self) -> None:
+        """Ask the admin API for the study statuses (on a worker); the status column follows."""
+        actions = self.actions
+        if actions is None or self._statuses_busy:
+            return
+        self._statuses_busy = True
+
+        def done(result: object) -> None:
+            self._statuses_busy = False
+            assert isinstance(result, dict)
+            self.window.study_model.set_statuses(result)
+            self.window.statuses_loaded.emit(result)
+
+        def failed(exc: Exception) -> None:
+            self._statuses_busy = False
+            self.window.study_model.set_statuses(None)
+            self.window.statusBar().showMessage(f"Study statuses unavailable: {exc}", 10000)
+
+        self.window.pool.submit(actions.statuses, on_done=done, on_error=failed)
+
+    # -- approve ----------------------------------------------------------------------------
+    def approve_selected(self) -> None:
+        actions, studies = self.actions, self.window.selected_studies()
+        if actions is None or not studies:
+            return
+        for study in studies:
+            self.window.pool.submit(
+                actions.approve,
+                study.study_instance_uid,
+                on_done=partial(self._approved, study),
+                on_error=partial(self._failed_on, "Could not approve", study),
+            )
+
+    def _approved(self, study: StudySummary, status: object) -> None:
+        self.refresh_statuses()
+        self._done(f"{describe_study(study)}: {status}")
+
+    # -- delete -----------------------------------------------------------------------------
+    def delete_selected(self) -> None:
+        """Ask for confirmation naming the patients and studies, then delete them on the server."""
+        studies = self.window.selected_studies()
+        if self.actions is None or not studies:
+            return
+        names = "\n".join(describe_study(s) for s in studies[:10])
+        more = f"\n... and {len(studies) - 10} more" if len(studies) > 10 else ""
+        images = sum(s.number_of_images for s in studies)
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Delete studies")
+        box.setText(f"Delete {'this study' if len(studies) == 1 else f'these {len(studies)} studies'} from the server?")
+        box.setInformativeText(
+            f"{names}{more}\n\n{images} images are removed for every user of the server. This cannot be undone."
+        )
+        self.delete_button = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        delete = self.delete_button
+        box.buttonClicked.connect(lambda button: self._delete_confirmed(studies) if button is delete else None)
+        self._show(box)
+
+    def _delete_confirmed(self, studies: list[StudySummary]) -> None:
+        actions = self.actions
+        if actions is None:
+            return
+        for study in studies:
+            self.window.pool.submit(
+                actions.delete,
+                study.study_instance_uid,
+                on_done=partial(self._deleted, study),
+                on_error=partial(self._failed_on, "Could not delete", study),
+            )
+
+    def _deleted(self, study: StudySummary, _result: object) -> None:
+        self.window.refresh_studies()
+        self._done(f"Deleted {describe_study(study)}")
+
+    # -- send -------------------------------------------------------------------------------
+    def send_selected(self) -> None:
+        """Fetch the destinations (worker), let the user choose one, then queue one job per study."""
+        actions, studies = self.actions, self.window.selected_studies()
+        if actions is None or not studies:
+            return
+
+        def chosen(result: object) -> None:
+            assert isinstance(result, list)
+            if not result:
+                self.fail(
+                    "No destination to send to",
+                    ValueError("The server knows no DICOM destination. Add one to the server's configuration."),
+                )
+                return
+            dialog = DestinationDialog(self.window, result, studies)
+            dialog.accepted.connect(lambda: self._send(studies, dialog.destination()))
+            self._show(dialog)
+
+        self.window.pool.submit(
+            actions.destinations, on_done=chosen, on_error=lambda exc: self.fail("Could not list the destinations", exc)
+        )
+
+    def _send(self, studies: list[StudySummary], destination: Destination | None) -> None:
+        actions = self.actions
+        if actions is None or destination is None:
+            return
+        for study in studies:
+            what = f"{format_name(study.patient_name) or study.patient_id} to {destination.ae_title}"
+            self.window.pool.submit(
+                actions.send,
+                study.study_instance_uid,
+                destination,
+                on_done=partial(self._queued, what),
+                on_error=partial(self._failed_on, "Could not send", study),
+            )
+
+    def _queued(self, what: str, job_id: object) -> None:
+        assert isinstance(job_id, int)
+        self.jobs[job_id] = what
+        self.job_label.setText(f"Sending {what}: queued")
+        self.job_label.show()
+        self.job_bar.setRange(0, 0)
+        self.job_bar.show()
+        if not self.job_timer.isActive():
+            self.job_timer.start()
+
+    def poll_jobs(self) -> None:
+        """Ask for each running job's progress (one worker at a time)."""
+        actions = self.actions
+        if actions is None or self._jobs_busy or not self.jobs:
+            return
+        self._jobs_busy = True
+        ids = list(self.jobs)
+
+        def fetch() -> list[JobProgress]:
+            return [actions.job_progress(job_id) for job_id in ids]
+
+        def failed(exc: Exception) -> None:
+            self._jobs_busy = False
+            self.window.statusBar().showMessage(f"Job progress unavailable: {exc}", 5000)
+
+        self.window.pool.submit(fetch, on_done=self._on_jobs, on_error=failed)
+
+    def _on_jobs(self, result: object) -> None:
+        self._jobs_busy = False
+        assert isinstance(result, list)
+        for progress in result:
+            assert isinstance(progress, JobProgress)
+            what = self.jobs.get(progress.job_id, f"job {progress.job_id}")
+            self.job_updated.emit(progress)
+            if progress.finished:
+                self.jobs.pop(progress.job_id, None)
+                if progress.failed:
+                    self.fail(f"Sending {what} failed", RuntimeError(progress.message or progress.describe()))
+                else:
+                    self._done(f"Sent {what}: {progress.describe()}")
+                continue
+            self.job_label.setText(f"Sending {what}: {progress.describe()}")
+            if progress.total:
+                self.job_bar.setRange(0, progress.total)
+                self.job_bar.setValue(progress.done)
+            else:
+                self.job_bar.setRange(0, 0)
+        if not self.jobs:
+            self.job_timer.stop()
+            self.job_label.hide()
+            self.job_bar.hide()
+
+    # -- hooks for the media and print dialogs -----------------------------------------------
+    def _request(self, signal_name: str, what: str) -> None:
+        studies = self.window.selected_studies()
+        if not studies:
+            return
+        if self.window.receivers(SIGNAL(f"{signal_name}(QVariantList)")) == 0:
+            self.window.statusBar().showMessage(f"{what} is not available in this build of Lightbox.", 10000)
+            return
+        getattr(self.window, signal_name).emit(studies)
+
+    def export_selected(self) -> None:
+        self._request("export_requested", "Export")
+
+    def print_selected(self) -> None:
+        self._request("print_requested", "Printing")
