@@ -1,4 +1,5 @@
-"""A bound on the length of every PDU the server's SCP AEs receive (PS3.8 9.3.1, 9.3.5).
+"""A bound on the length of every PDU our associations receive (PS3.8 9.3.1, 9.3.5): the
+server's SCP AEs, the workstation's SCU and its temporary Storage SCP.
 
 A PDU header gives its length in 4 bytes (up to 4 GiB). pynetdicom reads whatever length a
 peer announces into memory, and a reader that allocates its buffer from the header would
@@ -9,7 +10,8 @@ the Maximum Length; 1 MiB holds any A-ASSOCIATE-RQ of 128 presentation contexts)
 connection is then closed with a WARNING.
 
 :func:`bound_pdu_reads` is bound to ``EVT_CONN_OPEN`` of every SCP AE by
-:func:`app.server.scp.serve`; the C-STORE fast path (:mod:`app.server.fastpath`), which
+:func:`app.server.scp.serve`, of the workstation's associations by :mod:`app.net.association`
+and :mod:`app.net.temporary_store`; the C-STORE fast path (:mod:`app.server.fastpath`), which
 reads PDUs itself, checks the same limit.
 """
 
