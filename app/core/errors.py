@@ -30,3 +30,11 @@ class ServerUnavailableError(AppError):
 
 class DicomInputError(AppError):
     """Received or read DICOM data is malformed or lacks a required attribute."""
+
+
+class ConflictError(AppError):
+    """The request conflicts with the current state (an approved study, an existing patient ID, ...)."""
+
+
+class InvalidRequestError(AppError):
+    """A request names unknown fields or gives values that are not valid (HTTP 422)."""

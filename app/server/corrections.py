@@ -16,7 +16,7 @@ from pydicom.charset import convert_encodings
 from pydicom.dataset import Dataset
 from pydicom.valuerep import validate_value
 
-from app.core.errors import DicomInputError
+from app.core.errors import InvalidRequestError
 from app.server.index.admin_records import PATIENT_KEYWORDS, STUDY_KEYWORDS, CatalogueValues
 
 #: VR of each correctable attribute (PS3.6 Table 6-1).
@@ -59,37 +59,37 @@ def check_changes(changes: Mapping[str, object], allowed: tuple[str, ...]) -> di
 
     Raises
     ------
-    DicomInputError
+    InvalidRequestError
         Naming the keyword and what a valid value looks like.
     """
     if not changes:
-        raise DicomInputError("no change given: send a JSON object of DICOM keywords and values, "
+        raise InvalidRequestError("no change given: send a JSON object of DICOM keywords and values, "
                               f"e.g. {{\"PatientName\": \"DOE^JANE\"}}; allowed: {', '.join(allowed)}")
     out: dict[str, str] = {}
     for keyword, raw in changes.items():
         if keyword not in allowed:
-            raise DicomInputError(f"{keyword!r} cannot be corrected here; allowed: {', '.join(allowed)}")
+            raise InvalidRequestError(f"{keyword!r} cannot be corrected here; allowed: {', '.join(allowed)}")
         if not isinstance(raw, str):
-            raise DicomInputError(f"{keyword}: give the value as a JSON string, not {type(raw).__name__}")
+            raise InvalidRequestError(f"{keyword}: give the value as a JSON string, not {type(raw).__name__}")
         value = raw.strip().upper() if keyword == "PatientSex" else raw.strip()
         vr = VRS[keyword]
         if "\\" in value:
-            raise DicomInputError(f"{keyword}: a backslash separates values; give one value without it")
+            raise InvalidRequestError(f"{keyword}: a backslash separates values; give one value without it")
         if any(ord(c) < 32 and c != "\x1b" for c in value):
-            raise DicomInputError(f"{keyword}: control characters are not allowed")
+            raise InvalidRequestError(f"{keyword}: control characters are not allowed")
         try:
             validate_value(vr, value, pydicom_config.RAISE)
         except (ValueError, TypeError):
-            raise DicomInputError(f"{keyword} ({vr}): {value!r} is not valid; {_HINTS[vr]}") from None
+            raise InvalidRequestError(f"{keyword} ({vr}): {value!r} is not valid; {_HINTS[vr]}") from None
         if vr == "DA" and value:
             try:
                 dt.datetime.strptime(value, "%Y%m%d")
             except ValueError:
-                raise DicomInputError(f"{keyword}: {value!r} is not a date; use YYYYMMDD, e.g. 19700131") from None
+                raise InvalidRequestError(f"{keyword}: {value!r} is not a date; use YYYYMMDD, e.g. 19700131") from None
         if keyword == "PatientSex" and value not in _SEXES:
-            raise DicomInputError("PatientSex: use M, F, O or an empty string (unknown)")
+            raise InvalidRequestError("PatientSex: use M, F, O or an empty string (unknown)")
         if keyword == "PatientID" and not value:
-            raise DicomInputError("PatientID cannot be empty; give the patient's identifier")
+            raise InvalidRequestError("PatientID cannot be empty; give the patient's identifier")
         out[keyword] = value
     return out
 

@@ -246,7 +246,7 @@ class Catalogue:
         replaced: tuple[StoredInstance, ...] = ()
         if duplicates == "overwrite" and existing:
             for old in existing:
-                self._remove(conn, old.id)
+                self.remove_rows(conn, old.id)
             replaced = tuple(existing)
         self._bump(conn, CHANGES, 1 + len(replaced))
         if series_study == study_pk:
@@ -271,8 +271,10 @@ class Catalogue:
         ).scalars()
         conn.execute(update(study).where(study.c.id == study_pk).values(modalities="\\".join(rows)))
 
-    def _remove(self, conn: Connection, instance_pk: int) -> None:
-        """Delete one instance row, keep the counts right and drop emptied parents."""
+    @staticmethod
+    def remove_rows(conn: Connection, instance_pk: int) -> None:
+        """Delete one instance row within the caller's write transaction, keep the counts
+        right and drop emptied parents (series, study, patient)."""
         series_pk = conn.execute(select(instance.c.series_fk).where(instance.c.id == instance_pk)).scalar_one()
         study_pk = conn.execute(select(series.c.study_fk).where(series.c.id == series_pk)).scalar_one()
         conn.execute(delete(instance).where(instance.c.id == instance_pk))
@@ -283,7 +285,7 @@ class Catalogue:
             return
         conn.execute(delete(series).where(series.c.id == series_pk))
         conn.execute(update(study).where(study.c.id == study_pk).values(num_series=study.c.num_series - 1))
-        self._refresh_modalities(conn, study_pk)
+        Catalogue._refresh_modalities(conn, study_pk)
         study_left = conn.execute(select(study.c.num_series).where(study.c.id == study_pk)).scalar_one()
         if study_left > 0:
             return
@@ -296,7 +298,7 @@ class Catalogue:
     def remove_instance(self, instance_pk: int) -> None:
         """Remove one instance row (its file is for the caller to delete)."""
         with self._writing() as conn:
-            self._remove(conn, instance_pk)
+            self.remove_rows(conn, instance_pk)
             self._bump(conn, CHANGES, 1)
 
     @staticmethod

@@ -42,6 +42,9 @@ patient = Table(
     Column("patient_name_lc", String(324), nullable=False, default=""),
     Column("birth_date", String(8), nullable=False, default=""),
     Column("sex", String(16), nullable=False, default=""),
+    # 1 once an administrator corrected the patient (revision 0005): its studies' files then
+    # carry other values than these columns, and outbound data sets are overlaid with them.
+    Column("corrected", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("patient_id", "issuer", name="uq_patient_id_issuer"),
 )
 # Name searches (single value or prefix wildcard) use it (revision 0004).
@@ -64,6 +67,8 @@ study = Table(
     Column("modalities", String(160), nullable=False, default=""),
     Column("num_series", Integer, nullable=False, default=0),
     Column("num_instances", Integer, nullable=False, default=0),
+    # 1 once corrected, merged into another patient or split off (revision 0005; see patient).
+    Column("corrected", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("study_instance_uid", name="uq_study_uid"),
 )
 Index("ix_study_patient", study.c.patient_fk)
@@ -186,6 +191,37 @@ job = Table(
     Column("updated_at", DateTime(timezone=False), nullable=False),
 )
 Index("ix_job_due", job.c.state, job.c.next_attempt_at)
+
+#: Reading status of a study (revision 0005): a row once it was read or approved, none while
+#: it is new; removed with the study.
+study_status = Table(
+    "study_status",
+    metadata,
+    Column("study_fk", Integer, ForeignKey("study.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False),  # read | approved
+    Column("approved_by", String(64), nullable=False, default=""),
+    Column("approved_at", DateTime(timezone=False), nullable=True),
+    Column("read_by", String(64), nullable=False, default=""),
+    Column("read_at", DateTime(timezone=False), nullable=True),
+)
+
+#: The change log (revision 0005): approvals, corrections, merges, splits, deletions, in the
+#: order they were committed (``id`` only grows; rows are never deleted). ``detail`` is JSON.
+change_log = Table(
+    "change_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("study_instance_uid", String(64), nullable=False, default=""),
+    Column("series_instance_uid", String(64), nullable=False, default=""),
+    Column("sop_instance_uid", String(64), nullable=False, default=""),
+    Column("patient_id", String(64), nullable=False, default=""),
+    Column("by", String(64), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default="{}"),
+    sqlite_autoincrement=True,
+)
 
 #: Named monotonically increasing counters (``changes``, ``request``), updated in the
 #: same transaction as the rows they count.

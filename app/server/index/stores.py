@@ -8,8 +8,12 @@ from sqlalchemy import Engine
 
 from app.server.index import engine as engine_mod
 from app.server.index.catalogue import Catalogue
+from app.server.index.changes import ChangeLog
+from app.server.index.corrections import CorrectionStore
+from app.server.index.deletion import DeletionStore
 from app.server.index.jobs import JobStore
 from app.server.index.mpps import MppsStore
+from app.server.index.study_status import StudyStatusStore
 from app.server.index.worklist import WorklistStore
 
 
@@ -22,6 +26,10 @@ class IndexStores:
     jobs: JobStore
     worklist: WorklistStore
     mpps: MppsStore
+    study_status: StudyStatusStore
+    changes: ChangeLog
+    corrections: CorrectionStore
+    deletions: DeletionStore
 
     def close(self) -> None:
         """Close the index (checkpoint the SQLite WAL, close pooled connections)."""
@@ -33,4 +41,7 @@ def open_index(
 ) -> IndexStores:
     """Create the engine, bring the schema up to date (``alembic upgrade head``), open the stores."""
     engine = engine_mod.open_engine(url, busy_timeout_ms=busy_timeout_ms, synchronous_full=synchronous_full)
-    return IndexStores(engine, Catalogue(engine), JobStore(engine), WorklistStore(engine), MppsStore(engine))
+    return IndexStores(
+        engine, Catalogue(engine), JobStore(engine), WorklistStore(engine), MppsStore(engine),
+        StudyStatusStore(engine), ChangeLog(engine), CorrectionStore(engine), DeletionStore(engine),
+    )

@@ -9,7 +9,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from app.core.errors import DicomInputError
+from app.core.errors import InvalidRequestError
 from app.server.corrections import apply_catalogue_values, check_changes
 from app.server.index.admin_records import PATIENT_KEYWORDS, STUDY_KEYWORDS, CatalogueValues
 
@@ -78,12 +78,12 @@ def test_overlay_keeps_a_charset_that_can_carry_the_value() -> None:
     ],
 )
 def test_bad_changes_are_refused_with_the_keyword_named(changes: dict[str, object], message: str) -> None:
-    with pytest.raises(DicomInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InvalidRequestError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_changes(changes, ALL)
 
 
 def test_good_changes_are_cleaned() -> None:
     assert check_changes({"PatientSex": "f", "PatientName": " DOE^JANE ", "StudyDate": "20240229"}, ALL) == {
         "PatientSex": "F", "PatientName": "DOE^JANE", "StudyDate": "20240229"}
-    with pytest.raises(DicomInputError):
+    with pytest.raises(InvalidRequestError):
         check_changes({"StudyDate": "20240229"}, PATIENT_KEYWORDS)
