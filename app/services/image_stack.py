@@ -1,30 +1,26 @@
 """The images of an opened series as a stack of frames, rendered by :mod:`app.imaging`.
 
-Every frame of every instance, in display order, is one position of the stack. Grey frames
-go through their own image's :class:`~app.imaging.pipeline.GreyPipeline` (one cached table
-per window), colour frames to RGB (DESIGN.md section 4).
+Every frame of every instance, in the order of a sort key (:mod:`app.imaging.stacks`), is one
+position of the stack. Grey frames go through their own image's
+:class:`~app.imaging.pipeline.GreyPipeline` (one cached table per window), colour frames to
+RGB (DESIGN.md section 4). A stack grows while its series loads (:meth:`ImageStack.append`
+puts new frames at the end; :meth:`ImageStack.resort` puts them in order): caches are keyed
+by (data set, frame), so re-sorting keeps them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
 from app.imaging.pipeline import GreyPipeline
+from app.imaging.stacks import SortKey, StackPosition, build_stack
 from app.imaging.voi_lut import VOI, Window
 
 _CACHE_FRAMES = 64
-
-
-@dataclass(frozen=True)
-class FrameRef:
-    """Position ``frame`` (0-based) of instance ``dataset`` in the stack."""
-
-    instance: int
-    frame: int
 
 
 def _pipeline_key(ds: Dataset) -> tuple[object, ...] | None:
@@ -47,19 +43,50 @@ def _pipeline_key(ds: Dataset) -> tuple[object, ...] | None:
 class ImageStack:
     """Frames of a series with cached decoded indices and per-instance pipelines."""
 
-    def __init__(self, datasets: list[Dataset]) -> None:
-        self.datasets = datasets
-        self.frames = [FrameRef(i, f) for i, ds in enumerate(datasets) for f in range(number_of_frames(ds))]
+    def __init__(
+        self, datasets: Iterable[Dataset] = (), key: SortKey = SortKey.INSTANCE_NUMBER, descending: bool = False
+    ) -> None:
+        self.datasets: list[Dataset] = []
+        self.frames: list[StackPosition] = []
+        self.key = key
+        self.descending = descending
         self._pipelines: dict[int, GreyPipeline] = {}
         self._shared: dict[tuple[object, ...], GreyPipeline] = {}
-        self._indices: dict[FrameRef, np.ndarray] = {}
-        self._ranges: dict[FrameRef, tuple[float, float]] = {}
+        self._indices: dict[StackPosition, np.ndarray] = {}
+        self._ranges: dict[StackPosition, tuple[float, float]] = {}
+        for ds in datasets:
+            self.append(ds)
+        self.resort()
 
     def __len__(self) -> int:
         return len(self.frames)
 
+    def append(self, ds: Dataset) -> None:
+        """Add an instance's frames at the end (call :meth:`resort` to put them in order)."""
+        index = len(self.datasets)
+        self.datasets.append(ds)
+        self.frames.extend(StackPosition(index, f) for f in range(number_of_frames(ds)))
+
+    def resort(self, key: SortKey | None = None, descending: bool | None = None) -> None:
+        """Order the frames by ``key`` (default: the current one) with :func:`~app.imaging.stacks.build_stack`."""
+        self.key = key if key is not None else self.key
+        self.descending = descending if descending is not None else self.descending
+        if self.datasets:
+            self.frames = list(build_stack(self.datasets, self.key, descending=self.descending).positions)
+
+    def position_of(self, ref: StackPosition) -> int | None:
+        """Where frame ``ref`` is in the current order, or None."""
+        try:
+            return self.frames.index(ref)
+        except ValueError:
+            return None
+
     def dataset(self, position: int) -> Dataset:
-        return self.datasets[self.frames[position].instance]
+        return self.datasets[self.frames[position].dataset_index]
+
+    def frame(self, position: int) -> int:
+        """The 0-based frame number, within its instance, of stack position ``position``."""
+        return self.frames[position].frame
 
     def is_grey(self, position: int) -> bool:
         return is_grey(self.dataset(position))
@@ -70,7 +97,7 @@ class ImageStack:
         A CT series usually has one rescale and one window for all its images: sharing keeps
         one 64 K-entry table per series instead of one per image.
         """
-        instance = self.frames[position].instance
+        instance = self.frames[position].dataset_index
         pipe = self._pipelines.get(instance)
         if pipe is None:
             ds = self.datasets[instance]
@@ -88,7 +115,7 @@ class ImageStack:
         ref = self.frames[position]
         idx = self._indices.get(ref)
         if idx is None:
-            stored, _ = decode_frame(self.datasets[ref.instance], ref.frame)
+            stored, _ = decode_frame(self.datasets[ref.dataset_index], ref.frame)
             idx = self.pipeline(position).index(stored)
             if len(self._indices) >= _CACHE_FRAMES:
                 self._indices.pop(next(iter(self._indices)))
@@ -116,7 +143,7 @@ class ImageStack:
         """uint8 display pixels: (rows, columns) for grey, (rows, columns, 3) RGB for colour."""
         ref = self.frames[position]
         if not self.is_grey(position):
-            return rgb_frame(self.datasets[ref.instance], ref.frame)
+            return rgb_frame(self.datasets[ref.dataset_index], ref.frame)
         pipe = self.pipeline(position)
         idx = self.index(position)
         return pipe.render(idx, voi if voi is not None else pipe.default_voi(idx))

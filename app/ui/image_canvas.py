@@ -1,18 +1,31 @@
-"""A widget showing one uint8 image rendered by :mod:`app.imaging`, with corner text.
+"""A widget painting one displayed frame (uint8, from :mod:`app.imaging`), its text layer and drawn layers.
 
-The pipeline does the rendering; this widget only scales the display pixels to the widget
-(keeping the pixel aspect ratio) and reports the user's gestures: a left-button drag
-(window/level) and wheel steps (scrolling the stack).
+The pipeline renders; this widget scales the displayed frame into the widget (fit, a zoom or
+true size, computed by :mod:`app.services.view_state`), paints the text layer
+(:mod:`app.ui.text_overlay`) and the drawn layers (:class:`CanvasLayer`, e.g. measurements),
+and turns mouse gestures into signals. A tool (:class:`CanvasTool`), when set, receives the
+left button; otherwise the left button drags through the stack, the right button windows,
+the middle button (or Shift + left) pans, the wheel scrolls and Ctrl + wheel zooms.
+
+Coordinates: :meth:`ImageCanvas.image_to_widget` / :meth:`ImageCanvas.widget_to_image` map
+image (column, row) points, continuous (PS3.3 C.10.5.1.2 PIXEL units), to widget points and
+back, through the rotation/flip and the scale/pan.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
+from app.imaging.corner_text import CORNERS
+from app.imaging.view_geometry import ViewGeometry
+from app.services.view_state import Placement, to_image
+from app.services.view_text import ViewText
+from app.ui.text_overlay import paint_message, paint_view_text
 
 
 def to_qimage(arr: np.ndarray) -> QImage:
@@ -28,139 +41,229 @@ def to_qimage(arr: np.ndarray) -> QImage:
     return image.copy()
 
 
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """RGB uint8 (rows, columns, 3) pixels of a QImage (a widget grab, for tests and export)."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows, columns = rgb.height(), rgb.width()
+    data = np.frombuffer(rgb.constBits(), dtype=np.uint8, count=rgb.bytesPerLine() * rows)
+    return data.reshape(rows, rgb.bytesPerLine())[:, : columns * 3].reshape(rows, columns, 3).copy()
+
+
+class CanvasLayer(Protocol):
+    """Something drawn over the image (a measurement, a presentation state's graphics)."""
+
+    def paint(self, painter: QPainter, canvas: ImageCanvas) -> None:
+        """Draw with ``painter`` in widget coordinates (use ``canvas.image_to_widget``)."""
+        ...
+
+
+class CanvasTool(Protocol):
+    """The active mouse tool; it receives the left button (press/move/release) while set."""
+
+    def press(self, canvas: ImageCanvas, event: QMouseEvent) -> None: ...
+
+    def move(self, canvas: ImageCanvas, event: QMouseEvent) -> None: ...
+
+    def release(self, canvas: ImageCanvas, event: QMouseEvent) -> None: ...
+
+
 class ImageCanvas(QWidget):
-    """Paints the current display image and its corner texts.
+    """Paints the displayed frame, the text layer and the drawn layers; reports gestures.
 
     Signals
     -------
-    dragged(dx, dy)
-        Mouse moved by (dx, dy) device pixels with the left button held.
-    drag_finished()
-        The left button was released after a drag.
+    pressed()
+        Any mouse button went down (makes the viewport active).
+    window_dragged(dx, dy)
+        Right button moved by (dx, dy) widget pixels (window/level).
+    stack_dragged(dy)
+        Left button (no tool) moved vertically by ``dy`` widget pixels.
+    panned(dx, dy)
+        Middle button or Shift + left moved.
     wheel_steps(steps)
-        Wheel turned by ``steps`` notches (positive = towards the user = next image).
+        Wheel notches, positive towards the user (next image).
+    zoom_steps(steps, x, y)
+        Ctrl + wheel notches at widget point (x, y), positive = zoom in.
     """
 
-    dragged = Signal(float, float)
-    drag_finished = Signal()
+    pressed = Signal()
+    window_dragged = Signal(float, float)
+    stack_dragged = Signal(float)
+    panned = Signal(float, float)
     wheel_steps = Signal(int)
+    zoom_steps = Signal(int, float, float)
+    drag_finished = Signal()
+    resized = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMouseTracking(False)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._array: np.ndarray | None = None
         self._image: QImage | None = None
-        self._aspect = 1.0
-        self._texts: dict[str, str] = dict.fromkeys(CORNERS, "")
+        self.geometry_: ViewGeometry | None = None
+        self.placement: Placement | None = None
+        self.view_text: ViewText | None = None
+        self.text_visible = True
         self._message = ""
-        self._last: QPointF | None = None
+        self._layers: list[CanvasLayer] = []
+        self.tool: CanvasTool | None = None
+        self._drag: tuple[Qt.MouseButton, QPointF, bool] | None = None  # button, last point, pan
         self._wheel_rest = 0
 
     def sizeHint(self) -> QSize:
-        return QSize(640, 640)
+        return QSize(512, 512)
 
     # -- content ----------------------------------------------------------------------------
-    def set_image(self, arr: np.ndarray | None, pixel_aspect: float = 1.0) -> None:
-        """Show ``arr`` (uint8 display values); ``pixel_aspect`` = pixel height / width."""
-        self._array = None if arr is None else np.ascontiguousarray(arr, dtype=np.uint8)
+    def set_frame(self, displayed: np.ndarray | None, geometry: ViewGeometry | None, where: Placement | None) -> None:
+        """Show ``displayed`` (uint8, already rotated/flipped) placed by ``where``; None clears."""
+        self._array = None if displayed is None else np.ascontiguousarray(displayed, dtype=np.uint8)
         self._image = None if self._array is None else to_qimage(self._array)
-        self._aspect = pixel_aspect if pixel_aspect > 0 else 1.0
+        self.geometry_ = geometry
+        self.placement = where
         self.update()
 
+    def set_placement(self, where: Placement | None) -> None:
+        self.placement = where
+        self.update()
+
+    def qimage(self) -> QImage | None:
+        """The displayed frame as the QImage drawn (for a magnifier)."""
+        return self._image
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
     def displayed_array(self) -> np.ndarray | None:
-        """The uint8 display values currently shown (for tests and export)."""
+        """The uint8 displayed frame currently shown (image resolution, rotated/flipped, with overlays)."""
         return self._array
 
-    def set_corner_text(self, **texts: str) -> None:
-        """Set any of ``top_left``, ``top_right``, ``bottom_left``, ``bottom_right``."""
-        for key, value in texts.items():
-            if key not in self._texts:
-                raise KeyError(key)
-            self._texts[key] = value
+    def set_view_text(self, text: ViewText | None) -> None:
+        self.view_text = text
         self.update()
 
     def corner_text(self, corner: str) -> str:
-        return self._texts[corner]
+        """The lines of a corner as shown, joined by newlines."""
+        if corner not in CORNERS:
+            raise KeyError(corner)
+        return "\n".join(self.view_text.corners.corner(corner)) if self.view_text else ""
 
     def set_message(self, text: str) -> None:
-        """A centred message (loading, errors) shown instead of or over the image."""
+        """A centred message (loading, errors) shown over the image."""
         self._message = text
         self.update()
 
+    def message(self) -> str:
+        return self._message
+
+    def add_layer(self, layer: CanvasLayer) -> None:
+        self._layers.append(layer)
+        self.update()
+
+    def remove_layer(self, layer: CanvasLayer) -> None:
+        if layer in self._layers:
+            self._layers.remove(layer)
+        self.update()
+
+    def layers(self) -> list[CanvasLayer]:
+        return list(self._layers)
+
     def image_rect(self) -> QRectF:
-        """Where the image is drawn: fitted to the widget, centred, with the pixel aspect kept."""
-        if self._image is None:
+        """Where the displayed frame is drawn, in widget coordinates."""
+        if self._array is None or self.placement is None:
             return QRectF()
-        width = float(self._image.width())
-        height = float(self._image.height()) * self._aspect
-        scale = min(self.width() / width, self.height() / height) if width and height else 1.0
-        w, h = width * scale, height * scale
-        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+        rows, columns = self._array.shape[:2]
+        p = self.placement
+        return QRectF(p.left, p.top, columns * p.scale_x, rows * p.scale_y)
+
+    # -- coordinates ------------------------------------------------------------------------
+    def image_to_widget(self, x: float, y: float) -> QPointF:
+        """Widget point of image point (column ``x``, row ``y``)."""
+        if self.geometry_ is None or self.placement is None:
+            return QPointF(x, y)
+        return QPointF(*self.placement.to_widget(*self.geometry_.from_pixel(x, y)))
+
+    def widget_to_image(self, x: float, y: float) -> tuple[float, float]:
+        """Image (column, row) under widget point (x, y) (may lie outside the image)."""
+        if self.geometry_ is None or self.placement is None:
+            return x, y
+        return to_image(self.geometry_, *self.placement.from_widget(x, y))
 
     # -- painting ---------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(0, 0, 0))
-        if self._image is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        if self._image is not None and self.placement is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.placement.scale_x < 2.0)
             painter.drawImage(self.image_rect(), self._image)
-        font = QFont(self.font())
-        font.setPointSizeF(max(9.0, font.pointSizeF()))
-        painter.setFont(font)
-        margin = 6
-        area = self.rect().adjusted(margin, margin, -margin, -margin)
-        flags = {
-            "top_left": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-            "top_right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
-            "bottom_left": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-            "bottom_right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-        }
-        for corner, align in flags.items():
-            text = self._texts[corner]
-            if text:
-                painter.setPen(QColor(0, 0, 0))
-                painter.drawText(area.translated(1, 1), int(align), text)
-                painter.setPen(QColor(255, 220, 80))
-                painter.drawText(area, int(align), text)
+        for layer in self._layers:
+            painter.save()
+            layer.paint(painter, self)
+            painter.restore()
+        if self.view_text is not None and self.text_visible:
+            paint_view_text(painter, self.rect(), self.view_text)
         if self._message:
-            painter.setPen(QColor(230, 230, 230))
-            painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._message)
+            paint_message(painter, self.rect(), self._message)
         painter.end()
 
     # -- gestures ---------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._last = event.position()
-            event.accept()
+        self.pressed.emit()
+        button = event.button()
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if button == Qt.MouseButton.LeftButton and self.tool is not None and not shift:
+            self.tool.press(self, event)
+            self._drag = (button, event.position(), False)
+        elif button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
+            pan = button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and shift)
+            self._drag = (button, event.position(), pan)
         else:
             super().mousePressEvent(event)
+            return
+        event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._last is not None and event.buttons() & Qt.MouseButton.LeftButton:
-            pos = event.position()
-            dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
-            self._last = pos
-            if dx or dy:
-                self.dragged.emit(dx, dy)
-            event.accept()
-        else:
+        if self._drag is None:
             super().mouseMoveEvent(event)
+            return
+        button, last, pan = self._drag
+        pos = event.position()
+        dx, dy = pos.x() - last.x(), pos.y() - last.y()
+        self._drag = (button, pos, pan)
+        if button == Qt.MouseButton.LeftButton and self.tool is not None and not pan:
+            self.tool.move(self, event)
+        elif pan:
+            self.panned.emit(dx, dy)
+        elif button == Qt.MouseButton.RightButton:
+            self.window_dragged.emit(dx, dy)
+        elif button == Qt.MouseButton.LeftButton:
+            self.stack_dragged.emit(dy)
+        event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._last is not None:
-            self._last = None
-            self.drag_finished.emit()
-            event.accept()
-        else:
+        if self._drag is None or event.button() != self._drag[0]:
             super().mouseReleaseEvent(event)
+            return
+        button, _, pan = self._drag
+        self._drag = None
+        if button == Qt.MouseButton.LeftButton and self.tool is not None and not pan:
+            self.tool.release(self, event)
+        self.drag_finished.emit()
+        event.accept()
+
+    def contextMenuEvent(self, event: object) -> None:  # the right button windows; no menu
+        return
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         self._wheel_rest += event.angleDelta().y()
         steps = int(self._wheel_rest / 120)
         if steps:
             self._wheel_rest -= steps * 120
-            self.wheel_steps.emit(-steps)  # wheel towards the user (negative delta) = next image
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                pos = event.position()
+                self.zoom_steps.emit(steps, pos.x(), pos.y())
+            else:
+                self.wheel_steps.emit(-steps)  # wheel towards the user (negative delta) = next image
         event.accept()

@@ -28,7 +28,7 @@ def viewer(qtbot: QtBot, service: StudyService) -> Iterator[tuple[ImageWindow, l
     win = ImageWindow(service, study, series, pool)
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.loaded, timeout=15000):
+    with qtbot.waitSignal(win.series_loaded, timeout=15000):
         win.load()
     yield win, images
     win.close()
@@ -45,44 +45,47 @@ def _mouse(widget, kind, pos: QPointF, button, buttons) -> None:  # type: ignore
     QApplication.sendEvent(widget, event)
 
 
-def test_first_image_is_the_pipelines_output(viewer: tuple[ImageWindow, list]) -> None:
+def test_first_image_is_the_pipelines_output(qtbot: QtBot, viewer: tuple[ImageWindow, list]) -> None:
     win, images = viewer
     shown = win.canvas.displayed_array()
     assert shown is not None and shown.dtype == np.uint8
     np.testing.assert_array_equal(shown, _expected(images[0]))  # instance 1, its own window W 400 L 40
-    assert win.canvas.corner_text("bottom_right") == "W 400 L 40"
+    np.testing.assert_array_equal(win.rendered_image(), _expected(images[0]))
+    assert "W 400 L 40" in win.canvas.corner_text("bottom_right")
     assert "Image 1 / 3" in win.canvas.corner_text("bottom_left")
+    qtbot.waitUntil(lambda: win.matrix.thumbnail(win.series.series_instance_uid) is not None, timeout=10000)
+    assert win.matrix.count() == 1
 
 
-def test_window_level_drag_and_reset(qtbot: QtBot, viewer: tuple[ImageWindow, list]) -> None:
+def test_window_level_right_drag_and_reset(qtbot: QtBot, viewer: tuple[ImageWindow, list]) -> None:
     win, images = viewer
+    vp = win.active_viewport()
     before = win.canvas.displayed_array().copy()
     canvas = win.canvas
     start = QPointF(canvas.width() / 2, canvas.height() / 2)
-    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
-    _mouse(canvas, QMouseEvent.Type.MouseButtonPress, start, left, left)
-    _mouse(canvas, QMouseEvent.Type.MouseMove, start + QPointF(80, 30), none, left)
-    _mouse(canvas, QMouseEvent.Type.MouseButtonRelease, start + QPointF(80, 30), left, none)
+    right, none = Qt.MouseButton.RightButton, Qt.MouseButton.NoButton
+    _mouse(canvas, QMouseEvent.Type.MouseButtonPress, start, right, right)
+    _mouse(canvas, QMouseEvent.Type.MouseMove, start + QPointF(80, 30), none, right)
+    _mouse(canvas, QMouseEvent.Type.MouseButtonRelease, start + QPointF(80, 30), right, none)
     after = canvas.displayed_array()
-    assert win.user_voi is not None
-    assert win.user_voi.width > 400 and win.user_voi.center > 40  # right = wider, down = higher center
+    window = vp.state.window
+    assert window is not None
+    assert window.width > 400 and window.center > 40  # right = wider, down = higher center
     assert not np.array_equal(before, after)
-    np.testing.assert_array_equal(after, _expected(images[0], win.user_voi))
-    assert canvas.corner_text("bottom_right") != "W 400 L 40"
+    np.testing.assert_array_equal(after, _expected(images[0], window))
+    assert "W 400 L 40" not in canvas.corner_text("bottom_right")
 
     # the user's window stays when scrolling, R resets it
     qtbot.keyClick(canvas, Qt.Key.Key_Down)
-    np.testing.assert_array_equal(canvas.displayed_array(), _expected(images[1], win.user_voi))
+    np.testing.assert_array_equal(canvas.displayed_array(), _expected(images[1], window))
     qtbot.keyClick(canvas, Qt.Key.Key_R)
-    assert win.user_voi is None
+    assert vp.state.window is None
     np.testing.assert_array_equal(canvas.displayed_array(), _expected(images[1]))
-    win.on_drag(-30, 0)
-    win.reset_action.trigger()
-    assert canvas.corner_text("bottom_right") == "W 400 L 40"
 
 
 def test_scrolling_wheel_keys_scroll_bar(qtbot: QtBot, viewer: tuple[ImageWindow, list]) -> None:
     win, images = viewer
+    vp = win.active_viewport()
     canvas = win.canvas
     pos = QPointF(10, 10)
     wheel = QWheelEvent(
@@ -90,21 +93,27 @@ def test_scrolling_wheel_keys_scroll_bar(qtbot: QtBot, viewer: tuple[ImageWindow
         Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
     )  # fmt: skip
     QApplication.sendEvent(canvas, wheel)
-    assert win.position == 1 and win.scroll_bar.value() == 1
+    assert vp.position == 1 and vp.scroll_bar.value() == 1
     np.testing.assert_array_equal(canvas.displayed_array(), _expected(images[1]))
     qtbot.keyClick(canvas, Qt.Key.Key_Down)
-    assert win.position == 2
+    assert vp.position == 2
     assert "Image 3 / 3" in canvas.corner_text("bottom_left")
     qtbot.keyClick(canvas, Qt.Key.Key_Down)  # clamped at the end
-    assert win.position == 2
+    assert vp.position == 2
     qtbot.keyClick(canvas, Qt.Key.Key_Home)
-    assert win.position == 0
+    assert vp.position == 0
     qtbot.keyClick(canvas, Qt.Key.Key_End)
-    assert win.position == 2
+    assert vp.position == 2
     qtbot.keyClick(canvas, Qt.Key.Key_PageUp)
-    assert win.position == 0
-    win.scroll_bar.setValue(1)
-    assert win.position == 1
+    assert vp.position == 0
+    vp.scroll_bar.setValue(1)
+    assert vp.position == 1
     np.testing.assert_array_equal(canvas.displayed_array(), _expected(images[1]))
-    qtbot.keyClick(canvas, Qt.Key.Key_Up)
-    assert win.position == 0
+    # a left-button drag (no tool) moves through the stack: down = next
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    start = QPointF(50, 50)
+    _mouse(canvas, QMouseEvent.Type.MouseButtonPress, start, left, left)
+    _mouse(canvas, QMouseEvent.Type.MouseMove, start + QPointF(0, 7), none, left)
+    _mouse(canvas, QMouseEvent.Type.MouseButtonRelease, start + QPointF(0, 7), left, none)
+    assert vp.position == 2
+    np.testing.assert_array_equal(canvas.displayed_array(), _expected(images[2]))

@@ -8,6 +8,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from app.imaging.pipeline import GreyPipeline
+from app.imaging.stacks import SortKey, StackPosition
 from app.imaging.voi_lut import Window
 from app.services.image_stack import ImageStack, describe_voi
 from app.services.studies import sort_for_display
@@ -37,16 +38,17 @@ def test_stack_of_single_and_multiframe() -> None:
     ct, emri, rgb = _file("CT_small.dcm"), _file("emri_small.dcm"), _file("SC_rgb.dcm")
     stack = ImageStack([ct, emri, rgb])
     assert len(stack) == 1 + int(emri.NumberOfFrames) + int(rgb.get("NumberOfFrames", 1))
-    first = stack.render(0)
+    at = {ref: i for i, ref in enumerate(stack.frames)}
+    first = stack.render(at[StackPosition(0, 0)])
     pipe = GreyPipeline.from_dataset(ct)
     index = pipe.index(ct.pixel_array)
     expected = pipe.render(index, pipe.default_voi(index))
     np.testing.assert_array_equal(first, expected)
-    windowed = stack.render(0, Window(0, 100))
+    windowed = stack.render(at[StackPosition(0, 0)], Window(0, 100))
     assert not np.array_equal(first, windowed)
-    assert stack.render(2).shape == (emri.Rows, emri.Columns)
-    assert stack.render(len(stack) - 1).shape == (rgb.Rows, rgb.Columns, 3)
-    assert stack.default_voi(len(stack) - 1) is None
+    assert stack.render(at[StackPosition(1, 1)]).shape == (emri.Rows, emri.Columns)
+    assert stack.render(at[StackPosition(2, 0)]).shape == (rgb.Rows, rgb.Columns, 3)
+    assert stack.default_voi(at[StackPosition(2, 0)]) is None
     assert describe_voi(Window(40.2, 400)) == "W 400 L 40"
 
 
@@ -56,3 +58,27 @@ def test_pipelines_shared_within_a_series() -> None:
     stack = ImageStack([a, b, c])
     assert stack.pipeline(0) is stack.pipeline(1)
     assert stack.pipeline(2) is not stack.pipeline(0)
+
+
+def _slice(number: int, location: float) -> Dataset:
+    ds = _file("CT_small.dcm")
+    ds.InstanceNumber = number
+    ds.SliceLocation = location
+    return ds
+
+
+def test_stack_grows_and_resorts_keeping_caches() -> None:
+    """Frames appended while loading go to the end; resort() orders them by the sort key."""
+    stack = ImageStack()
+    for number, location in [(3, 10.0), (1, 30.0), (2, 20.0)]:
+        stack.append(_slice(number, location))
+    assert [ref.dataset_index for ref in stack.frames] == [0, 1, 2]  # arrival order until resorted
+    before = stack.render(0)  # decoded once, cached by (data set, frame)
+    stack.resort()
+    assert [int(stack.dataset(i).InstanceNumber) for i in range(3)] == [1, 2, 3]
+    stack.resort(SortKey.SLICE_LOCATION)
+    assert [float(stack.dataset(i).SliceLocation) for i in range(3)] == [10.0, 20.0, 30.0]
+    stack.resort(SortKey.SLICE_LOCATION, descending=True)
+    assert [float(stack.dataset(i).SliceLocation) for i in range(3)] == [30.0, 20.0, 10.0]
+    assert stack.position_of(StackPosition(0, 0)) == 2
+    np.testing.assert_array_equal(stack.render(2), before)

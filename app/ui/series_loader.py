@@ -1,0 +1,75 @@
+"""Loading a :class:`~app.services.series_source.SeriesSource` on a pool thread, progressively.
+
+The first data set is handed to the GUI thread as soon as it arrives (so the first image
+shows while the rest load); later ones in batches (every :data:`BATCH_SECONDS` or
+:data:`BATCH_SIZE` data sets) so a fast source does not flood the event loop. Cancel sets
+the token the source checks between data sets. Connect the signals before starting it on a
+``QThreadPool``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from pydicom.dataset import Dataset
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+from app.services.cancel import CancelledError, CancelToken
+from app.services.series_source import SeriesSource
+
+log = logging.getLogger(__name__)
+
+BATCH_SECONDS = 0.1
+BATCH_SIZE = 64
+
+
+class LoaderSignals(QObject):
+    """``arrived(list[Dataset])``, ``finished(count)``, ``failed(exception)``, ``cancelled()``."""
+
+    arrived = Signal(object)
+    finished = Signal(int)
+    failed = Signal(object)
+    cancelled = Signal()
+
+
+class SeriesLoader(QRunnable):
+    """Reads ``source.load(cancel)`` on a pool thread and emits the data sets in batches."""
+
+    def __init__(self, source: SeriesSource) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.source = source
+        self.cancel_token = CancelToken()
+        self.signals = LoaderSignals()
+        self.done = False
+
+    def cancel(self) -> None:
+        self.cancel_token.cancel()
+
+    def run(self) -> None:
+        batch: list[Dataset] = []
+        count = 0
+        last = time.monotonic()
+        try:
+            for ds in self.source.load(self.cancel_token):
+                batch.append(ds)
+                count += 1
+                now = time.monotonic()
+                if count == 1 or len(batch) >= BATCH_SIZE or now - last >= BATCH_SECONDS:
+                    self.signals.arrived.emit(batch)
+                    batch, last = [], now
+            self.cancel_token.raise_if_cancelled()
+            if batch:
+                self.signals.arrived.emit(batch)
+        except CancelledError:
+            self.done = True
+            self.signals.cancelled.emit()
+            return
+        except Exception as exc:  # every failure goes back to the UI
+            log.debug("loading %s failed: %s", getattr(self.source, "title", "?"), exc)
+            self.done = True
+            self.signals.failed.emit(exc)
+            return
+        self.done = True
+        self.signals.finished.emit(count)

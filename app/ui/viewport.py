@@ -1,0 +1,398 @@
+"""One cell of an image window: a series as a stack, its view state, loading, navigation and text.
+
+A viewport opens a :class:`~app.services.series_source.SeriesSource` (loaded on a pool thread,
+the first image shown as soon as it arrives), renders the current position with its
+:class:`~app.services.view_state.ViewState` through :class:`~app.services.view_render.StackRenderer`
+(everything drawn comes from :mod:`app.imaging`) and shows it on its :attr:`Viewport.canvas`.
+Gestures and keys (:mod:`app.ui.viewport_keys`) change the position or the view state.
+
+Entry points for other parts of the viewer (annotation, print, export):
+``canvas`` (with ``image_to_widget`` / ``widget_to_image``, ``add_layer``, ``tool``),
+:meth:`Viewport.current_dataset`, :meth:`Viewport.current_frame`,
+:meth:`Viewport.rendered_image`, :meth:`Viewport.set_presentation_state`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+from pydicom.dataset import Dataset
+from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtWidgets import QFrame, QGridLayout, QProgressBar, QScrollBar, QToolButton, QWidget
+
+from app.imaging.annotations import AnnotationLayer
+from app.imaging.burn_in import burn_in
+from app.imaging.calibration import calibration_from
+from app.imaging.corner_text import CornerTemplates
+from app.imaging.render import RenderedFrame
+from app.imaging.stacks import SortKey
+from app.imaging.voi_lut import Window
+from app.services.image_stack import ImageStack
+from app.services.series_source import SeriesSource
+from app.services.view_render import StackRenderer
+from app.services.view_state import ViewState, displayed_aspect, placement, scale_for
+from app.services.view_text import view_text
+from app.ui.cine import Cine
+from app.ui.image_canvas import CanvasLayer, ImageCanvas
+from app.ui.series_loader import SeriesLoader
+from app.ui.viewport_keys import handle_key
+
+log = logging.getLogger(__name__)
+
+SERIES_MIME = "application/x-lightbox-series"
+PAGE_STEP = 10
+RESORT_EVERY = 32
+
+
+class Viewport(QFrame):
+    """A stack viewer cell. Signals: ``activated(self)``, ``position_changed(int)``,
+    ``first_image()``, ``loaded(int)``, ``load_failed(str)``, ``series_dropped(str)``, ``view_changed()``."""
+
+    activated = Signal(object)
+    position_changed = Signal(int)
+    first_image = Signal()
+    loaded = Signal(int)
+    load_failed = Signal(str)
+    series_dropped = Signal(str)
+    view_changed = Signal()
+
+    def __init__(
+        self, pool: QThreadPool, templates: CornerTemplates | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.pool = pool
+        self.templates = templates
+        self.source: SeriesSource | None = None
+        self.stack: ImageStack | None = None
+        self.renderer: StackRenderer | None = None
+        self.position = 0
+        self.state = ViewState()
+        self.presentation_state: Dataset | None = None
+        self.presentation_label = ""
+        self.annotation_layers: list[AnnotationLayer] = []
+        self.screen_pixel_mm: float | None = None
+        self.scale = 1.0
+        self._loader: SeriesLoader | None = None
+        self._pending = 0
+        self._drag_rest = 0.0
+        self.setAcceptDrops(True)
+        self.setFrameShape(QFrame.Shape.Box)
+        self.setLineWidth(2)
+        self.canvas = ImageCanvas(self)
+        self.cine = Cine(self)
+        self.scroll_bar = QScrollBar(self)
+        self.scroll_bar.setRange(0, 0)
+        self.scroll_bar.setPageStep(PAGE_STEP)
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_loading)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(2, 2, 2, 2)
+        grid.setSpacing(0)
+        grid.addWidget(self.canvas, 0, 0)
+        grid.addWidget(self.scroll_bar, 0, 1)
+        grid.addWidget(self.progress, 1, 0)
+        grid.addWidget(self.cancel_button, 1, 1)
+        self._show_progress(False)
+        self.set_active(False)
+        self.canvas.pressed.connect(lambda: self.activated.emit(self))
+        self.canvas.wheel_steps.connect(self.step)
+        self.canvas.window_dragged.connect(self.drag_window)
+        self.canvas.stack_dragged.connect(self._stack_drag)
+        self.canvas.panned.connect(self.pan_by)
+        self.canvas.zoom_steps.connect(self.zoom_at)
+        self.canvas.resized.connect(self._place)
+        self.scroll_bar.valueChanged.connect(self.go_to)
+
+    # -- loading ----------------------------------------------------------------------------
+    def open_source(self, source: SeriesSource) -> None:
+        """Load ``source`` on a pool thread; the first image shows as soon as it arrives."""
+        self.cancel_loading()
+        self.cine.stop()
+        self.source, self.stack, self.renderer = source, ImageStack(), None
+        self.position, self.state, self._pending = 0, ViewState(), 0
+        self.presentation_state, self.presentation_label = None, ""
+        self.canvas.set_frame(None, None, None)
+        self.canvas.set_view_text(None)
+        self.canvas.set_message(f"Loading {source.title}...")
+        total = source.count_hint()
+        self.progress.setRange(0, total or 0)
+        self.progress.setValue(0)
+        self._show_progress(True)
+        loader = SeriesLoader(source)
+        loader.signals.arrived.connect(lambda batch, ld=loader: self._arrived(ld, batch))
+        loader.signals.finished.connect(lambda count, ld=loader: self._finished(ld, count))
+        loader.signals.failed.connect(lambda exc, ld=loader: self._failed(ld, exc))
+        loader.signals.cancelled.connect(lambda ld=loader: self._failed(ld, None))
+        self._loader = loader
+        self.pool.start(loader)
+
+    def cancel_loading(self) -> None:
+        """Stop loading (what arrived stays shown)."""
+        if self._loader is not None:
+            self._loader.cancel()
+            self._loader = None
+        self._show_progress(False)
+
+    @property
+    def loading(self) -> bool:
+        return self._loader is not None
+
+    def _show_progress(self, shown: bool) -> None:
+        self.progress.setVisible(shown)
+        self.cancel_button.setVisible(shown)
+
+    def _arrived(self, loader: SeriesLoader, batch: list[Dataset]) -> None:
+        if loader is not self._loader or self.stack is None:
+            return
+        first = not len(self.stack)
+        for ds in batch:
+            self.stack.append(ds)
+        self._pending += len(batch)
+        self.progress.setValue(len(self.stack.datasets))
+        if first:
+            self.renderer = StackRenderer(self.stack)
+            self._pending = 0
+            self._update_scroll_range()
+            self.canvas.set_message("")
+            self.show_current()
+            self.first_image.emit()
+        elif self._pending >= RESORT_EVERY:
+            self._resort()
+        else:
+            self._update_scroll_range()
+
+    def _finished(self, loader: SeriesLoader, count: int) -> None:
+        if loader is not self._loader:
+            return
+        self._loader = None
+        self._show_progress(False)
+        if self.stack is None or not len(self.stack):
+            self.canvas.set_message("The series has no images.")
+            self.load_failed.emit("The series has no images.")
+            return
+        self._resort()
+        self.loaded.emit(count)
+
+    def _failed(self, loader: SeriesLoader, exc: object) -> None:
+        if loader is not self._loader:
+            return
+        self._loader = None
+        self._show_progress(False)
+        if exc is None:
+            return
+        message = f"Cannot open the series: {exc}"
+        log.warning("%s", message)
+        self.canvas.set_message(message)
+        self.load_failed.emit(message)
+
+    def _resort(self) -> None:
+        """Put arrived frames in sort order, keeping the frame shown."""
+        if self.stack is None or not len(self.stack):
+            return
+        shown = self.stack.frames[self.position]
+        self.stack.resort()
+        self._pending = 0
+        self.position = self.stack.position_of(shown) or 0
+        self._update_scroll_range()
+        self.show_current()
+
+    def _update_scroll_range(self) -> None:
+        assert self.stack is not None
+        self.scroll_bar.blockSignals(True)
+        self.scroll_bar.setRange(0, max(len(self.stack) - 1, 0))
+        self.scroll_bar.setValue(self.position)
+        self.scroll_bar.blockSignals(False)
+
+    def set_sort(self, key: SortKey, descending: bool = False) -> None:
+        """Order the stack by ``key`` (one of :mod:`app.imaging.stacks`' keys); the frame shown stays."""
+        if self.stack is None or not len(self.stack):
+            return
+        shown = self.stack.frames[self.position]
+        self.stack.resort(key, descending)
+        self.position = self.stack.position_of(shown) or 0
+        self._update_scroll_range()
+        self.show_current()
+
+    # -- state ------------------------------------------------------------------------------
+    def set_active(self, active: bool) -> None:
+        """Highlight the active viewport's frame."""
+        self.setStyleSheet("Viewport { border: 2px solid %s; }" % ("#e0a000" if active else "#303030"))
+
+    def current_dataset(self) -> Dataset | None:
+        """The data set of the image shown, or None."""
+        return self.stack.dataset(self.position) if self.stack is not None and len(self.stack) else None
+
+    def current_frame(self) -> int:
+        """The 0-based frame (within its data set) shown."""
+        return self.stack.frame(self.position) if self.stack is not None and len(self.stack) else 0
+
+    def set_state(self, state: ViewState) -> None:
+        self.state = state
+        self.show_current()
+        self.view_changed.emit()
+
+    def set_presentation_state(self, state: Dataset | None, label: str = "") -> None:
+        """Render under ``state`` (a GSPS, or None) and show ``label`` in the text layer."""
+        self.presentation_state = state
+        self.presentation_label = label
+        self.show_current()
+
+    def add_layer(self, layer: CanvasLayer) -> None:
+        """Draw ``layer`` over the image (see :class:`~app.ui.image_canvas.CanvasLayer`)."""
+        self.canvas.add_layer(layer)
+
+    # -- rendering --------------------------------------------------------------------------
+    def render_frame(self) -> RenderedFrame | None:
+        """The current frame as the pipeline renders it with the view state (layers apart)."""
+        if self.renderer is None or self.stack is None or not len(self.stack):
+            return None
+        return self.renderer.render(self.position, self.state, self.presentation_state)
+
+    def rendered_image(self, annotations: bool = True) -> np.ndarray | None:
+        """The current frame as displayed, at image resolution (uint8 grey or RGB): shutter, overlays,
+        rotation/flip, and with ``annotations`` the presentation state's graphics and
+        :attr:`annotation_layers` burnt in (:func:`app.imaging.burn_in.burn_in`)."""
+        frame = self.render_frame()
+        if frame is None:
+            return None
+        out = frame.composite(annotations=annotations)
+        if annotations and self.annotation_layers:
+            if out.ndim == 2 and any(layer.rgb is not None for layer in self.annotation_layers):
+                out = np.repeat(out[:, :, None], 3, axis=2)
+            burn_in(out, self.annotation_layers, frame.geometry)
+        return out
+
+    def show_current(self) -> None:
+        """Render the current position and update the text layer."""
+        frame = None
+        try:
+            frame = self.render_frame()
+            displayed = frame.composite() if frame is not None else None
+        except Exception as exc:  # a broken image must not take the viewer down
+            log.warning("cannot render image %d: %s", self.position + 1, exc)
+            self.canvas.set_frame(None, None, None)
+            self.canvas.set_message(f"Cannot display image {self.position + 1}: {exc}")
+            return
+        if frame is None or displayed is None:
+            return
+        self.canvas.set_frame(displayed, frame.geometry, None)
+        self._place()
+        assert self.stack is not None
+        ds = self.stack.dataset(self.position)
+        self.canvas.set_view_text(
+            view_text(
+                ds, self.current_frame(), templates=self.templates, voi=frame.voi, zoom=self.scale,
+                transform=self.state.transform, position=(self.position + 1, len(self.stack)),
+                presentation_label=self.presentation_label, scale=self.scale, width_px=self.canvas.width(),
+            )
+        )  # fmt: skip
+
+    def _place(self) -> None:
+        """Scale and place the displayed frame for the widget's size and the view state."""
+        geometry = self.canvas.geometry_
+        if geometry is None or self.stack is None or not len(self.stack):
+            return
+        ds, frame = self.stack.dataset(self.position), self.current_frame()
+        aspect = displayed_aspect(self.stack.pixel_aspect(self.position), self.state.rotation)
+        cal = calibration_from(ds, frame)
+        size_mm = cal.pixel_size if cal.is_calibrated else None
+        if size_mm is not None and self.state.rotation in (90, 270):
+            size_mm = (size_mm[1], size_mm[0])
+        widget = (self.canvas.width(), self.canvas.height())
+        self.scale = scale_for(self.state, geometry.shape, widget, size_mm, self.screen_mm(), aspect)
+        self.canvas.set_placement(placement(geometry.shape, widget, self.scale, self.state.pan, aspect))
+
+    def screen_mm(self) -> float | None:
+        """Size of one screen pixel in mm (set :attr:`screen_pixel_mm`, else the screen's physical DPI)."""
+        if self.screen_pixel_mm:
+            return self.screen_pixel_mm
+        screen = self.screen()
+        dpi = screen.physicalDotsPerInchX() if screen is not None else 0.0
+        return 25.4 / dpi if dpi > 0 else None
+
+    # -- navigation -------------------------------------------------------------------------
+    def go_to(self, position: int) -> None:
+        """Show stack position ``position`` (0-based), clamped."""
+        if self.stack is None or not len(self.stack):
+            return
+        position = max(0, min(int(position), len(self.stack) - 1))
+        if position == self.position and self.canvas.displayed_array() is not None:
+            return
+        self.position = position
+        if self.scroll_bar.value() != position:
+            self.scroll_bar.blockSignals(True)
+            self.scroll_bar.setValue(position)
+            self.scroll_bar.blockSignals(False)
+        self.show_current()
+        self.position_changed.emit(position)
+
+    def step(self, steps: int) -> None:
+        self.go_to(self.position + steps)
+
+    def _stack_drag(self, dy: float) -> None:
+        self._drag_rest += dy
+        steps = int(self._drag_rest / 6)
+        if steps:
+            self._drag_rest -= steps * 6
+            self.step(steps)
+
+    # -- manipulation -----------------------------------------------------------------------
+    def drag_window(self, dx: float, dy: float) -> None:
+        """Right-drag: right widens the window, down raises its centre (PS3.3 C.11.2.1.2)."""
+        if self.stack is None or not len(self.stack) or not self.stack.is_grey(self.position):
+            return
+        lo, hi = self.stack.modality_range(self.position)
+        base = self.state.window or (self.renderer.voi(self.position, self.state) if self.renderer else None)
+        if not isinstance(base, Window):  # a VOI LUT: start from a window over the whole range
+            base = Window((lo + hi) / 2, max(hi - lo, 1.0))
+        step = max(hi - lo, 1.0) / 400.0
+        self.set_window(Window(base.center + dy * step, max(base.width + dx * step, 1.0), base.function))
+
+    def set_window(self, window: Window | None) -> None:
+        """The user's window for every image of the stack (None: each image's own)."""
+        self.set_state(replace(self.state, window=window))
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        self.set_state(replace(self.state, pan=(self.state.pan[0] + dx, self.state.pan[1] + dy)))
+
+    def zoom_at(self, steps: int, x: float | None = None, y: float | None = None) -> None:
+        """Zoom by 1.25^steps keeping the image point under widget (x, y) (default: the centre) in place."""
+        where = self.canvas.placement
+        if where is None:
+            return
+        x = self.canvas.width() / 2 if x is None else x
+        y = self.canvas.height() / 2 if y is None else y
+        px, py = where.from_widget(x, y)
+        state = self.state.zoomed(1.25**steps, self.scale)
+        rows, columns = self.canvas.geometry_.shape if self.canvas.geometry_ else (0, 0)
+        sx = state.zoom
+        sy = sx * (where.scale_y / where.scale_x)
+        pan = (
+            x - px * sx - (self.canvas.width() - columns * sx) / 2,
+            y - py * sy - (self.canvas.height() - rows * sy) / 2,
+        )
+        self.set_state(replace(state, pan=pan))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if handle_key(self, event):
+            event.accept()
+        else:
+            super().keyPressEvent(event)
+
+    # -- drag and drop from the matrix ------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(SERIES_MIME):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        data = event.mimeData()
+        if data.hasFormat(SERIES_MIME):
+            self.series_dropped.emit(bytes(data.data(SERIES_MIME).data()).decode("utf-8"))
+            event.acceptProposedAction()
