@@ -1,6 +1,6 @@
 """Actions on studies through the server's admin API: status, send, approve, delete.
 
-Thin, Qt-free use-cases over the admin HTTP client (``app.client.admin.AdminClient``): its answers
+Thin, Qt-free use-cases over the admin HTTP client (:class:`app.client.admin.AdminClient`): its answers
 become frozen dataclasses the information window shows. Every call blocks; the UI runs them on a
 worker. Errors are the client's (:class:`~app.core.errors.AppError` subclasses, with a message
 that says what to do).
@@ -8,11 +8,10 @@ that says what to do).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from app.core.errors import AppError
+from app.client.admin import AdminClient
 
 #: Study statuses of the admin API, in workflow order.
 STATUSES = ("new", "read", "approved")
@@ -49,13 +48,6 @@ class Destination:
         return f"{self.ae_title} ({self.host}:{self.port})" if self.host else self.ae_title
 
 
-def _first(data: dict[str, Any], *keys: str, default: Any = None) -> Any:
-    for key in keys:
-        if data.get(key) is not None:
-            return data[key]
-    return default
-
-
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -63,51 +55,66 @@ def _int(value: Any) -> int:
         return 0
 
 
+#: Job states after which a job never changes (the server's ``JobState``).
+FINAL_STATES = frozenset({"done", "failed", "cancelled"})
+
+
 @dataclass(frozen=True)
 class JobProgress:
-    """Where an outbound job (e.g. a send) stands.
+    """Where an outbound job (e.g. a send) stands (``GET /api/jobs/{id}``).
 
     Attributes
     ----------
     state
-        The server's job state, e.g. ``pending``, ``running``, ``done``, ``failed``, ``cancelled``.
-    done, total
-        Instances sent so far and to send (``total`` 0 while unknown).
-    message
-        The server's error or status text ('' when none).
+        ``queued``, ``running``, ``done``, ``failed`` or ``cancelled``.
+    completed, total, failed_count
+        Instances sent, to send (0 while unknown) and refused by the destination.
+    attempts, max_attempts
+        The server retries a job whose association fails, with back-off.
+    last_error
+        The last failure's text ('' when none): shown while retrying and when the job failed.
     """
 
     job_id: int
     state: str
-    done: int = 0
+    completed: int = 0
     total: int = 0
     failed_count: int = 0
-    message: str = ""
+    attempts: int = 0
+    max_attempts: int = 0
+    last_error: str = ""
 
     @property
     def finished(self) -> bool:
-        return self.state in ("done", "completed", "succeeded", "success", "failed", "error", "cancelled", "canceled")
+        return self.state in FINAL_STATES
 
     @property
     def failed(self) -> bool:
-        return self.state in ("failed", "error") or (self.finished and self.failed_count > 0)
+        return self.state in ("failed", "cancelled") or (self.state == "done" and self.failed_count > 0)
 
     @classmethod
     def from_json(cls, job_id: int, data: dict[str, Any]) -> JobProgress:
-        """Read the admin API's job object (tolerant of the counters' names)."""
+        """Read the admin API's job object (its ``progress`` holds the send's counters)."""
+        progress = data.get("progress") if isinstance(data.get("progress"), dict) else {}
+        assert isinstance(progress, dict)
         return cls(
-            job_id=_int(_first(data, "id", default=job_id)) or job_id,
-            state=str(_first(data, "state", "status", default="pending")).lower(),
-            done=_int(_first(data, "completed", "done", "sent", "progress_done", default=0)),
-            total=_int(_first(data, "total", "remaining_total", "progress_total", default=0)),
-            failed_count=_int(_first(data, "failed", "failures", default=0)),
-            message=str(_first(data, "error", "last_error", "message", default="") or ""),
+            job_id=_int(data.get("id")) or job_id,
+            state=str(data.get("state", "queued")),
+            completed=_int(progress.get("completed")),
+            total=_int(progress.get("total")),
+            failed_count=_int(progress.get("failed")),
+            attempts=_int(data.get("attempts")),
+            max_attempts=_int(data.get("max_attempts")),
+            last_error=str(data.get("last_error") or ""),
         )
 
     def describe(self) -> str:
-        counts = f"{self.done}/{self.total}" if self.total else f"{self.done}"
-        text = f"{self.state} ({counts} images)"
-        return f"{text}: {self.message}" if self.message and (self.failed or not self.finished) else text
+        """``running (3/10 images)``; with the last error while retrying or after a failure."""
+        counts = f"{self.completed}/{self.total}" if self.total else f"{self.completed}"
+        text = f"{self.state} ({counts} images" + (f", {self.failed_count} refused)" if self.failed_count else ")")
+        if self.last_error and not self.finished and self.attempts:
+            return f"{text}; retrying (attempt {self.attempts + 1} of {self.max_attempts}): {self.last_error}"
+        return f"{text}: {self.last_error}" if self.last_error and self.failed else text
 
 
 class StudyActions:
@@ -118,16 +125,8 @@ class StudyActions:
 
     @classmethod
     def connect(cls, url: str, timeout: float = 30.0) -> StudyActions:
-        """Actions on the server at ``url`` (its admin client, ``app.client.admin.AdminClient``)."""
-        try:
-            module = importlib.import_module("app.client.admin")
-        except ImportError as exc:  # the admin client is not part of this build yet
-            raise AppError(
-                "This build has no admin API client (app.client.admin); study status, send, approve "
-                "and delete are unavailable. Update Lightbox."
-            ) from exc
-        client: AdminApi = module.AdminClient(url, timeout=timeout)
-        return cls(client)
+        """Actions on the server at ``url`` through its admin API client."""
+        return cls(AdminClient(url, timeout=timeout))
 
     def close(self) -> None:
         self.admin.close()

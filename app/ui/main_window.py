@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.client.dicomweb import ServerStatus
-from app.core.errors import AppError, ServerUnavailableError
+from app.core.errors import ServerUnavailableError
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 from app.services.study_actions import StudyActions
 from app.services.study_filters import StudyFilter
@@ -106,13 +106,7 @@ class MainWindow(QMainWindow):
         self._querying = False
         self._query_again = False
         self._owns_actions = actions is None
-        self.actions_error = ""
-        if actions is None:
-            try:
-                actions = StudyActions.connect(studies.url)
-            except AppError as exc:
-                self.actions_error = str(exc)
-        self.study_actions = actions
+        self.study_actions: StudyActions | None = actions or StudyActions.connect(studies.url)
         self.setWindowTitle(f"Lightbox - {studies.url}")
 
         self.study_model = StudyTableModel()
@@ -256,8 +250,6 @@ class MainWindow(QMainWindow):
         self.refresh_studies()
         self.poll()
         self.timer.start()
-        if self.actions_error:
-            self.statusBar().showMessage(self.actions_error, 15000)
 
     # -- polling ----------------------------------------------------------------------------
     def poll(self) -> None:

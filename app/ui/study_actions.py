@@ -152,11 +152,10 @@ class StudyActionController(QObject):
         return self.window.study_actions
 
     def update_actions(self) -> None:
-        """Admin actions are off (with the reason as tool tip) when the server has no admin API."""
+        """Admin actions are off once the window has shut its admin client."""
         if self.actions is None:
             for action in (self.send_action, self.approve_action, self.delete_action):
                 action.setEnabled(False)
-                action.setToolTip(self.window.actions_error)
 
     def stop(self) -> None:
         self.job_timer.stop()
@@ -335,14 +334,14 @@ class StudyActionController(QObject):
             if progress.finished:
                 self.jobs.pop(progress.job_id, None)
                 if progress.failed:
-                    self.fail(f"Sending {what} failed", RuntimeError(progress.message or progress.describe()))
+                    self.fail(f"Sending {what} failed", RuntimeError(progress.describe()))
                 else:
                     self._done(f"Sent {what}: {progress.describe()}")
                 continue
             self.job_label.setText(f"Sending {what}: {progress.describe()}")
             if progress.total:
                 self.job_bar.setRange(0, progress.total)
-                self.job_bar.setValue(progress.done)
+                self.job_bar.setValue(progress.completed)
             else:
                 self.job_bar.setRange(0, 0)
         if not self.jobs:

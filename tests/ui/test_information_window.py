@@ -10,10 +10,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
-from app.services.studies import StudyService
-from app.ui.main_window import MainWindow
 from app.dicom.value_format import format_date
 from app.dicom.value_format import format_person_name as format_name
+from app.services.studies import StudyService
+from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
 from tests.ui.uihelpers import ct_series, dicom_path, to_bytes
 
