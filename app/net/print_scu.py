@@ -1,0 +1,276 @@
+"""Print SCU: one composed film printed over one association (PS3.4 H; reference 3.3, Tables 3.1-3.4).
+
+The job runs in the reference's order, one request at a time: N-GET Printer (all of Table 3.2
+or the minimal set of Table 3.3); NORMAL continues, WARNING continues and keeps Printer Status
+Info for the user, FAILURE stops. A printer that refuses some requested attributes (0x0105 No
+Such Attribute; DCMTK's print SCP does so for Printer Name) is asked again for the others and
+printed to. Then N-CREATE Basic Film Session, N-CREATE Presentation LUT (when given), N-CREATE
+Basic Film Box (``STANDARD\\1,1``, referencing the session and the LUT), N-SET of its one
+Basic Grayscale Image Box with the film image, N-ACTION print on the film box, and N-DELETE of
+the film box and the film session. Each response is kept as a
+:class:`~app.net.print_statuses.StepOutcome` with its meaning; after a failure the objects
+already created are deleted and the outcome says what was and was not done. Only a failed
+association raises (:class:`~app.net.association.AssociationError`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    BasicFilmBox,
+    BasicFilmSession,
+    BasicGrayscaleImageBox,
+    BasicGrayscalePrintManagementMeta,
+    PresentationLUT,
+    Printer,
+    PrinterInstance,
+)
+
+from app.dicom.uids import generate_uid
+from app.net.association import Peer, ScuSettings, associated
+from app.net.print_statuses import StepOutcome
+
+#: Reference Table 3.2: N-GET Printer, all attributes.
+PRINTER_ATTRIBUTES_ALL = (
+    "PrinterStatus", "PrinterStatusInfo", "PrinterName", "Manufacturer", "ManufacturerModelName",
+    "DeviceSerialNumber", "SoftwareVersions", "DateOfLastCalibration", "TimeOfLastCalibration",
+)
+#: Reference Table 3.3: N-GET Printer, the minimal set.
+PRINTER_ATTRIBUTES_MINIMAL = PRINTER_ATTRIBUTES_ALL[:3]
+#: The two Printer attributes a printer must return (PS3.4 H.4.11.1.1: Type 1 for the SCP).
+PRINTER_ATTRIBUTES_REQUIRED = PRINTER_ATTRIBUTES_ALL[:2]
+_REFUSED_ATTRIBUTE_STATUSES = (0x0105, 0x0106, 0x0107, 0x0116)
+_PRINT_ACTION = 1  # N-ACTION Action Type ID "Print" (PS3.4 H.4.2.2.4)
+
+
+@dataclass(frozen=True, eq=False)
+class FilmJob:
+    """What to print: the film image and the attributes of the objects to create (PS3.3 C.13)."""
+
+    pixels: np.ndarray  # uint8 (8 bits) or uint16 (12 bits), MONOCHROME2
+    bits: int
+    session: Dataset  # Basic Film Session N-CREATE attributes
+    film_box: Dataset  # Basic Film Box N-CREATE attributes (without the references and display format)
+    polarity: str = "NORMAL"
+    presentation_lut: Dataset | None = None  # Presentation LUT N-CREATE attributes; None: not created
+    printer_attributes: tuple[str, ...] = PRINTER_ATTRIBUTES_ALL
+    implicit_vr_only: bool = False
+    max_pdu: int = 16384
+
+
+@dataclass(frozen=True)
+class PrinterState:
+    """What N-GET Printer returned (PS3.3 C.13.9): status, status info and the other attributes."""
+
+    status: str
+    info: str
+    attributes: dict[str, str]
+    refused: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        name = self.attributes.get("PrinterName") or self.attributes.get("ManufacturerModelName") or "printer"
+        info = f" ({self.info})" if self.info else ""
+        return f"{name}: {self.status or 'status unknown'}{info}"
+
+
+@dataclass(frozen=True)
+class PrintOutcome:
+    """The outcome of one print job: whether the film was printed, and every response on the way."""
+
+    printed: bool
+    printer: PrinterState | None
+    steps: tuple[StepOutcome, ...]
+    message: str
+    cleaned_up: bool = True
+    film_session_uid: str = ""
+    film_box_uid: str = ""
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = field(default=())
+
+    def lines(self) -> list[str]:
+        """The printer status, each step's meaning and the conclusion, for the user."""
+        out = [f"Printer {self.printer.describe()}"] if self.printer is not None else []
+        return out + [s.describe() for s in self.steps] + [self.message]
+
+
+def _syntaxes(job: FilmJob) -> tuple[str, ...]:
+    if job.implicit_vr_only:
+        return (ImplicitVRLittleEndian,)
+    return (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+
+
+def _image_box_set(job: FilmJob) -> Dataset:
+    """Basic Grayscale Image Box N-SET attributes (PS3.3 C.13.5): position 1, polarity, the film image."""
+    rows, columns = job.pixels.shape
+    image = Dataset()
+    image.SamplesPerPixel = 1
+    image.PhotometricInterpretation = "MONOCHROME2"
+    image.Rows, image.Columns = rows, columns
+    image.PixelAspectRatio = [1, 1]
+    image.BitsAllocated = 8 if job.bits == 8 else 16
+    image.BitsStored = job.bits
+    image.HighBit = job.bits - 1
+    image.PixelRepresentation = 0
+    dtype = "<u1" if job.bits == 8 else "<u2"
+    image.PixelData = np.ascontiguousarray(job.pixels, dtype=dtype).tobytes()
+    image["PixelData"].VR = "OB" if job.bits == 8 else "OW"
+    box = Dataset()
+    box.ImageBoxPosition = 1
+    box.Polarity = job.polarity
+    box.BasicGrayscaleImageSequence = [image]
+    return box
+
+
+def _reference(class_uid: str, instance_uid: str) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID = class_uid
+    item.ReferencedSOPInstanceUID = instance_uid
+    return item
+
+
+def _printer_state(attrs: Dataset | None, refused: tuple[str, ...]) -> PrinterState:
+    values = {}
+    for elem in attrs or []:
+        if elem.keyword and elem.value not in (None, ""):
+            values[elem.keyword] = str(elem.value)
+    status = values.pop("PrinterStatus", "").strip().upper()
+    return PrinterState(status, values.pop("PrinterStatusInfo", "").strip(), values, refused)
+
+
+class _Job:
+    """One print job on an established association (see the module docstring)."""
+
+    def __init__(self, assoc: Any, job: FilmJob) -> None:
+        self.assoc, self.job = assoc, job
+        self.steps: list[StepOutcome] = []
+        self.msg_id = 0
+
+    def step(self, operation: str, status: Dataset) -> StepOutcome:
+        code = int(status.Status) if "Status" in status else None
+        outcome = StepOutcome(operation, code, str(status.get("ErrorComment", "") or ""))
+        self.steps.append(outcome)
+        return outcome
+
+    def next_id(self) -> int:
+        self.msg_id += 1
+        return self.msg_id
+
+    def printer(self) -> tuple[PrinterState | None, StepOutcome]:
+        """N-GET Printer; when some attributes are refused and none came back, asks again without
+        them (those listed in Attribute Identifier List (0000,1005), else all but the two the
+        standard makes mandatory, Printer Status and Printer Status Info)."""
+        wanted = list(self.job.printer_attributes)
+        status, attrs = self._get(wanted)
+        outcome = self.step("N-GET Printer", status)
+        if outcome.status not in _REFUSED_ATTRIBUTE_STATUSES:
+            return (_printer_state(attrs, ()) if outcome.ok else None), outcome
+        listed = status.get((0x0000, 0x1005))
+        named = {int(Tag(t)) for t in (listed.value if listed is not None else [])}
+        if not attrs:
+            keep = [k for k in wanted if int(Tag(k)) not in named] if named else list(PRINTER_ATTRIBUTES_REQUIRED)
+            status, attrs = self._get(keep)
+            outcome = self.step("N-GET Printer (without the refused attributes)", status)
+            if not outcome.ok and outcome.status not in _REFUSED_ATTRIBUTE_STATUSES:
+                return None, outcome
+        returned = {e.keyword for e in attrs or []}
+        return _printer_state(attrs, tuple(k for k in wanted if k not in returned)), outcome
+
+    def _get(self, keywords: list[str]) -> tuple[Dataset, Dataset | None]:
+        status, attrs = self.assoc.send_n_get(
+            [Tag(k) for k in keywords], Printer, PrinterInstance, msg_id=self.next_id(),
+            meta_uid=BasicGrayscalePrintManagementMeta)
+        return status, attrs
+
+    def create(self, operation: str, ds: Dataset, class_uid: UID) -> tuple[str, StepOutcome, Dataset | None]:
+        uid = generate_uid()
+        meta = None if class_uid == PresentationLUT else BasicGrayscalePrintManagementMeta
+        status, attrs = self.assoc.send_n_create(ds, class_uid, uid, msg_id=self.next_id(), meta_uid=meta)
+        return uid, self.step(operation, status), attrs
+
+    def delete(self, operation: str, class_uid: UID, uid: str) -> StepOutcome:
+        status = self.assoc.send_n_delete(
+            class_uid, uid, msg_id=self.next_id(), meta_uid=BasicGrayscalePrintManagementMeta)
+        return self.step(operation, status)
+
+
+def print_film(address: Peer, job: FilmJob, calling_ae_title: str, timeout: float = 30.0) -> PrintOutcome:
+    """Print ``job`` on the printer at ``address`` over one association (see the module docstring).
+
+    Raises
+    ------
+    AssociationError
+        When the association is refused, rejected, aborted or cannot be made: nothing was printed.
+    """
+    started = time.perf_counter()
+    syntaxes = [BasicGrayscalePrintManagementMeta] + ([PresentationLUT] if job.presentation_lut is not None else [])
+    settings = ScuSettings(calling_ae_title, job.max_pdu, timeout)
+    with associated(settings, address, syntaxes, _syntaxes(job)) as assoc:
+        outcome = _run(_Job(assoc, job))
+    return PrintOutcome(**{**outcome.__dict__, "seconds": time.perf_counter() - started})
+
+
+def _run(run: _Job) -> PrintOutcome:
+    job = run.job
+    printer, got = run.printer()
+    warnings: list[str] = []
+
+    def result(printed: bool, message: str, cleaned: bool = True, session: str = "", box: str = "") -> PrintOutcome:
+        warnings.extend(s.describe() for s in run.steps if s.category == "Warning")
+        return PrintOutcome(printed, printer, tuple(run.steps), message, cleaned, session, box, 0.0, tuple(warnings))
+
+    if not got.ok and printer is None:
+        return result(False, "Nothing was printed: the printer's status could not be read.")
+    if printer is not None and printer.status == "FAILURE":
+        return result(False, f"Nothing was printed: the printer reports FAILURE ({printer.info or 'no details'}).")
+    if printer is not None and printer.status == "WARNING":
+        warnings.append(f"The printer reports WARNING: {printer.info or 'no details'}")
+    if printer is not None and printer.refused:
+        warnings.append(f"The printer did not return {', '.join(printer.refused)}")
+    session_uid, made, _ = run.create("N-CREATE Basic Film Session", job.session, BasicFilmSession)
+    if not made.ok:
+        return result(False, "Nothing was printed: the film session was not created.")
+    box = Dataset()
+    box.update(job.film_box)
+    box.ImageDisplayFormat = "STANDARD\\1,1"
+    box.ReferencedFilmSessionSequence = [_reference(BasicFilmSession, session_uid)]
+    if job.presentation_lut is not None:
+        lut_uid, made, _ = run.create("N-CREATE Presentation LUT", job.presentation_lut, PresentationLUT)
+        if not made.ok:
+            cleaned = run.delete("N-DELETE Basic Film Session", BasicFilmSession, session_uid).ok
+            return result(False, "Nothing was printed: the Presentation LUT was not created.", cleaned, session_uid)
+        box.ReferencedPresentationLUTSequence = [_reference(PresentationLUT, lut_uid)]
+    box_uid, made, attrs = run.create("N-CREATE Basic Film Box", box, BasicFilmBox)
+    printed = False
+    message = "Nothing was printed: the film box was not created."
+    if made.ok:
+        boxes = (attrs or Dataset()).get("ReferencedImageBoxSequence") or []
+        if len(boxes) != 1:
+            message = f"Nothing was printed: the printer made {len(boxes)} image boxes for STANDARD\\1,1, not 1."
+        else:
+            image_box = boxes[0]
+            status, _ = run.assoc.send_n_set(
+                _image_box_set(job), image_box.ReferencedSOPClassUID or BasicGrayscaleImageBox,
+                image_box.ReferencedSOPInstanceUID, msg_id=run.next_id(), meta_uid=BasicGrayscalePrintManagementMeta)
+            if not run.step("N-SET Basic Grayscale Image Box", status).ok:
+                message = "Nothing was printed: the printer did not take the film image."
+            else:
+                status, _ = run.assoc.send_n_action(
+                    None, _PRINT_ACTION, BasicFilmBox, box_uid, msg_id=run.next_id(),
+                    meta_uid=BasicGrayscalePrintManagementMeta)
+                printed = run.step("N-ACTION Print (film box)", status).ok
+                message = "The film was printed." if printed else "Nothing was printed: the print request failed."
+        cleaned = run.delete("N-DELETE Basic Film Box", BasicFilmBox, box_uid).ok
+    else:
+        cleaned = True
+    cleaned = run.delete("N-DELETE Basic Film Session", BasicFilmSession, session_uid).ok and cleaned
+    if not cleaned:
+        message += " The printer still holds the film session or box (its N-DELETE failed); the printer removes it "\
+            "when the association ends."
+    return result(printed, message, cleaned, session_uid, box_uid if made.ok else "")

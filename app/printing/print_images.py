@@ -1,0 +1,143 @@
+"""Images ready for a film: rendered pixels with their physical pixel size and header text.
+
+An image is printed as the display pipeline renders it (:func:`app.imaging.render.render_frame`
+and :meth:`~app.imaging.render.RenderedFrame.composite`): window, displayed area, rotation and
+flip, shutter, overlays and presentation-state annotations burnt in. For a 12-bit film a grey
+image without a presentation state is rendered again through the same modality and VOI stages
+into 0..4095 (PS3.4 N.2; the printer's 12-bit grey scale), and the pixels the layers drew keep
+their 8-bit value scaled to 12 bits; other images are scaled from 8 bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from app.dicom.value_format import format_date, format_person_name
+from app.imaging.calibration import calibration_from
+from app.imaging.frames import decode_frame, is_grey
+from app.imaging.pipeline import GreyPipeline
+from app.imaging.presentation_lut import apply_presentation_lut
+from app.imaging.render import render_frame
+from app.imaging.voi_lut import Window
+
+
+@dataclass(frozen=True)
+class FilmHeader:
+    """Text printed across the top of a film: patient, study and institution lines."""
+
+    patient: str = ""
+    study: str = ""
+    institution: str = ""
+
+    @property
+    def lines(self) -> list[str]:
+        return [t for t in (self.patient, self.study, self.institution) if t]
+
+
+def header_from(ds: Dataset) -> FilmHeader:
+    """The :class:`FilmHeader` of an image: name, ID, birth date; study date, description, accession; institution."""
+
+    def joined(*parts: str) -> str:
+        return "   ".join(p for p in parts if p)
+
+    name = format_person_name(ds.get("PatientName", "") or "")
+    born = format_date(ds.get("PatientBirthDate", "") or "")
+    patient = joined(name, str(ds.get("PatientID", "") or ""), f"born {born}" if born else "")
+    study = joined(
+        format_date(ds.get("StudyDate", "") or ""),
+        str(ds.get("StudyDescription", "") or ""),
+        f"Acc {ds.AccessionNumber}" if ds.get("AccessionNumber") else "",
+    )
+    return FilmHeader(patient, study, str(ds.get("InstitutionName", "") or ""))
+
+
+@dataclass(frozen=True, eq=False)
+class PrintImage:
+    """One image for a film cell.
+
+    Attributes
+    ----------
+    pixels
+        Grey (rows, columns) of ``bits`` bits (uint8 for 8, uint16 for 12), or RGB uint8 (printed as luminance).
+    bits
+        Depth of grey ``pixels``: 8 or 12.
+    pixel_spacing
+        (row, column) mm per displayed pixel, or None when the image is not calibrated.
+    aspect
+        (vertical, horizontal) size of a displayed pixel when uncalibrated.
+    header
+        Text of the film header when this image is the first of its film.
+    label
+        Short name shown in the preview (e.g. series and instance number).
+    """
+
+    pixels: np.ndarray
+    bits: int = 8
+    pixel_spacing: tuple[float, float] | None = None
+    aspect: tuple[float, float] = (1.0, 1.0)
+    header: FilmHeader | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.bits not in (8, 12):
+            raise ValueError(f"bits must be 8 or 12, not {self.bits}")
+        if self.pixels.ndim not in (2, 3):
+            raise ValueError(f"pixels must be grey or RGB, got shape {self.pixels.shape}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.pixels.shape[0]), int(self.pixels.shape[1])
+
+    @property
+    def pixel_height_ratio(self) -> float:
+        """Height of a displayed pixel over its width (1.0 for square pixels)."""
+        if self.pixel_spacing is not None:
+            return self.pixel_spacing[0] / self.pixel_spacing[1]
+        return self.aspect[0] / self.aspect[1]
+
+    def grey(self, bits: int) -> np.ndarray:
+        """The pixels as float32 grey values of ``bits`` bits (RGB: Rec. 601 luminance)."""
+        arr = self.pixels.astype(np.float32)
+        if arr.ndim == 3:
+            arr = arr[:, :, 0] * 0.299 + arr[:, :, 1] * 0.587 + arr[:, :, 2] * 0.114
+        if self.bits != bits:
+            arr = arr * ((2**bits - 1) / (2**self.bits - 1))
+        return arr
+
+
+def print_image(
+    ds: Dataset,
+    frame: int = 0,
+    presentation_state: Dataset | None = None,
+    window: Window | None = None,
+    bits: int = 8,
+) -> PrintImage:
+    """Render frame ``frame`` of ``ds`` for a film of ``bits`` bits (see the module docstring)."""
+    rendered = render_frame(ds, frame, presentation_state, window)
+    shown = rendered.composite()
+    geometry = rendered.geometry
+    calibration = calibration_from(ds, frame, rendered.displayed_area)
+    swap = rendered.transform.rotation in (90, 270)
+    spacing: tuple[float, float] | None = None
+    if calibration.row_spacing_mm is not None and calibration.column_spacing_mm is not None:
+        rs, cs = calibration.row_spacing_mm, calibration.column_spacing_mm
+        spacing = (cs, rs) if swap else (rs, cs)
+    aspect = calibration.aspect_ratio[::-1] if swap else calibration.aspect_ratio
+    number = ds.get("InstanceNumber")
+    label = f"{ds.get('Modality', '')} {ds.get('SeriesNumber', '')}:{number if number is not None else ''}".strip()
+    pixels: np.ndarray = shown
+    out_bits = 8
+    if bits == 12 and shown.ndim == 2 and presentation_state is None and is_grey(ds) and rendered.voi is not None \
+            and "MaskSubtractionSequence" not in ds:
+        pipe = GreyPipeline.from_dataset(ds)
+        stored, _ = decode_frame(ds, frame)
+        values = rendered.voi.apply(pipe.modality.apply(np.asarray(stored, dtype=np.int64)), 0.0, 4095.0)
+        values = apply_presentation_lut(values, pipe.shape, 0.0, 4095.0)
+        deep = geometry.to_display(np.clip(np.rint(values), 0, 4095).astype(np.uint16))
+        layered = shown != geometry.to_display(rendered.pixels)  # shutter, overlays, annotations
+        deep[layered] = np.rint(shown[layered].astype(np.float32) * (4095.0 / 255.0)).astype(np.uint16)
+        pixels, out_bits = deep, 12
+    return PrintImage(pixels, out_bits, spacing, (float(aspect[0]), float(aspect[1])), header_from(ds), label)
