@@ -34,6 +34,7 @@ from app.server.mpps_relay import RELAY_KIND, MppsRelay
 from app.server.mwl import WorklistService
 from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
+from app.server.send import SEND_KIND, SendRequests, StudySender
 from app.server.storage import Storage
 
 LOGGER = logging.getLogger(__name__)
@@ -143,9 +144,13 @@ class Server:
             self.mwl_address = _listening(
                 self._mwl.start, cfg, "MWL SCP", cfg.mwl.ae_title, cfg.mwl.port, "[server.mwl]"
             )
+            corrections = getattr(index, "corrections", None)
+            values_of = corrections.catalogue_values if corrections is not None else None
+            self._jobs.register(SEND_KIND, StudySender(cfg, catalogue, self._storage.path_of, values_of))
+            sends = SendRequests(cfg, catalogue, index.jobs, self._jobs.wake)
             self._jobs.start()
             ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes,
-                             mpps=index.mpps, jobs=index.jobs, worklist=index.worklist)
+                             mpps=index.mpps, jobs=index.jobs, worklist=index.worklist, sends=sends)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
             LOGGER.info("HTTP API (DICOMweb at /dicom-web, admin at /api) on %s", self._http.url)

@@ -159,6 +159,21 @@ class StoreSender:
         if context_id not in self._assoc._accepted_cx:
             raise NotSendable(f"presentation context {context_id} was not accepted")
         self._buffer, data = read_data_set(path, self._buffer)
+        return self.send_data(
+            data, context_id, sop_class_uid, sop_instance_uid, message_id, originator_aet, originator_id
+        )
+
+    def send_data(
+        self, data: memoryview, context_id: int, sop_class_uid: str, sop_instance_uid: str, message_id: int,
+        originator_aet: str = "", originator_id: int | None = None,
+    ) -> int | None:
+        """Send a data set already encoded in the transfer syntax of ``context_id`` (as
+        :meth:`send` does with a file's); the response's status, or ``None`` when the
+        association failed. Raises :class:`NotSendable` when the context was not accepted."""
+        if not self.usable:
+            return None
+        if context_id not in self._assoc._accepted_cx:
+            raise NotSendable(f"presentation context {context_id} was not accepted")
         command = encode_store_request(
             message_id, sop_class_uid, sop_instance_uid, originator_aet, originator_id
         )

@@ -29,7 +29,8 @@ from app.core.errors import AppError
 from app.dicom.uids import generate_uid
 from app.imaging.gsps_writer import MANUFACTURER
 from app.services.cancel import CancelToken
-from app.services.presentation_save import store, study_objects
+from app.services.presentation_display import study_objects
+from app.services.presentation_save import store
 from app.services.studies import StudyService
 
 logger = logging.getLogger(__name__)

@@ -7,22 +7,17 @@ layer per kind, C.10.7) become a :class:`~app.imaging.gsps_model.PresentationMod
 :mod:`app.imaging.gsps_writer` with a new SOP Instance UID each time it changes and stored in the
 study by STOW-RS (PS3.18 10.5), so it goes wherever the study goes and any GSPS viewer shows it.
 
-:func:`study_objects` fetches the presentation states (and key object documents) of a study for
-the viewer to offer (:mod:`app.imaging.state_choice`); :func:`without_own_items` strips the
-annotations the viewer makes editable from a state before the pipeline draws the rest.
+Showing the states of a study is :mod:`app.services.presentation_display`'s.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
 
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import GrayscaleSoftcopyPresentationStateStorage
 
 from app.core.errors import AppError
 from app.imaging.frames import is_grey, number_of_frames
@@ -39,9 +34,8 @@ from app.imaging.gsps_writer import PresentationStateAuthor
 from app.imaging.overlays import overlays_from
 from app.imaging.spatial import DisplayedArea, SpatialTransform
 from app.imaging.voi_lut import Window, windows_from
-from app.services.annotations_model import LAYERS, Kind, Measurement, UserAnnotation, graphic_objects, is_own_item
+from app.services.annotations_model import LAYERS, Kind, Measurement, UserAnnotation, graphic_objects
 from app.services.annotations_model import text_objects as label_objects
-from app.services.cancel import CancelToken
 from app.services.studies import StudyService
 
 logger = logging.getLogger(__name__)
@@ -290,47 +284,3 @@ def store(studies: StudyService, ds: Dataset) -> None:
             f"The server did not store the {ds.get('Modality', '')} object (HTTP {result.http_status}); "
             "check the server log and that the study still exists, then save again."
         )
-
-
-def study_objects(
-    studies: StudyService, study_instance_uid: str, modality: str, cancel: CancelToken | None = None
-) -> list[Dataset]:
-    """Every instance of the study's series of ``modality`` ("PR", "KO"), fetched by WADO-RS."""
-    out: list[Dataset] = []
-    for series in studies.list_series(study_instance_uid):
-        if series.modality.strip().upper() != modality:
-            continue
-        out.extend(studies.load_series(study_instance_uid, series.series_instance_uid, cancel=cancel))
-    return out
-
-
-def presentation_states(
-    studies: StudyService, study_instance_uid: str, cancel: CancelToken | None = None
-) -> list[Dataset]:
-    """The Grayscale Softcopy Presentation States of a study (PS3.3 A.33.1), as stored."""
-    return [
-        ds
-        for ds in study_objects(studies, study_instance_uid, "PR", cancel)
-        if str(ds.get("SOPClassUID", "")) == GrayscaleSoftcopyPresentationStateStorage
-    ]
-
-
-def without_own_items(state: Dataset) -> Dataset:
-    """A copy of ``state`` without the annotations :mod:`app.services.annotations_model` makes editable.
-
-    The viewer draws those itself (editable); the pipeline draws the rest of the state. Layers
-    left without annotations stay listed (harmless: an empty layer draws nothing).
-    """
-    out = Dataset()  # a new mapping over the same elements: only the annotation sequence differs
-    for element in state:
-        out.add(element)
-    if hasattr(state, "file_meta"):
-        out.file_meta = copy.deepcopy(state.file_meta)
-    items = [item for item in state.get("GraphicAnnotationSequence") or [] if not is_own_item(item)]
-    if "GraphicAnnotationSequence" in state:
-        if items:
-            out.GraphicAnnotationSequence = DicomSequence(items)
-        else:
-            del out.GraphicAnnotationSequence
-    return out
-

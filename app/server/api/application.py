@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.core.errors import AppError, DicomInputError, IndexFailure, NotFoundError, StorageError
-from app.server.api import jobs, mpps, qido, stow, wado, worklist
+from app.server.api import jobs, mpps, qido, send, stow, wado, worklist
 from app.server.api.deps import ApiContext
 
 LOGGER = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(mpps.router)
     app.include_router(jobs.router)
     app.include_router(worklist.router)
+    app.include_router(send.router)
 
     @app.get("/api/health")
     def health() -> dict[str, str]:

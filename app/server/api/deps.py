@@ -9,6 +9,7 @@ from app.server.index.job_records import JobStoreProtocol
 from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
 from app.server.index.worklist_records import WorklistStoreProtocol
+from app.server.send import SendRequests
 from app.server.storage import Storage
 
 #: Default bound of a request body read from the network (STOW-RS): 2 GiB.
@@ -27,3 +28,4 @@ class ApiContext:
     mpps: MppsStoreProtocol | None = None
     jobs: JobStoreProtocol | None = None
     worklist: WorklistStoreProtocol | None = None
+    sends: SendRequests | None = None

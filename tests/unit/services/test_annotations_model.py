@@ -19,7 +19,8 @@ from app.services.annotations_model import (
     graphic_objects,
     measure,
 )
-from app.services.presentation_save import ViewSettings, presentation_model, without_own_items
+from app.services.presentation_display import without_own_items
+from app.services.presentation_save import ViewSettings, presentation_model
 from tests.unit.services.calibrated import COLUMN_MM, ROW_MM, calibrated_image, hounsfield, stored_values
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydicom.uid import generate_uid
 
 from app.services.key_images import KeyImageRef, KeyImages, is_of_interest, key_object_document, newest, references_of
-from app.services.presentation_save import study_objects
+from app.services.presentation_display import study_objects
 from app.services.studies import StudyService
 from tests.conftest import require_tool
 from tests.unit.services.calibrated import calibrated_image

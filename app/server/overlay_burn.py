@@ -1,0 +1,74 @@
+"""Presentation-state graphics as an overlay plane, for receivers without presentation states.
+
+The reference (10.3.2) exports annotations as overlays when the receiver does not take
+Grayscale Softcopy Presentation States. Here the PIXEL- and DISPLAY-unit graphics of every
+presentation state that references an image (its Graphic Annotation Sequence, PS3.3
+C.10.5, through :func:`app.imaging.annotations.annotation_layers`) are drawn into one
+graphics overlay (Overlay Type G) in the first free even group 6000..601E (PS3.3 C.9.2),
+covering the image's first frame at Overlay Origin 1\\1. Text objects are not drawn.
+The pixel data are never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.pixels import pack_bits
+
+from app.imaging.annotations import annotation_layers
+from app.imaging.overlays import GROUPS
+
+#: Overlay Description of the plane we add.
+DESCRIPTION = "Annotations from presentation states"
+
+
+def referenced_images(state: Dataset) -> set[str]:
+    """SOP Instance UIDs a presentation state applies to (PS3.3 C.11.11 Referenced Series Sequence)."""
+    out: set[str] = set()
+    for series in state.get("ReferencedSeriesSequence") or []:
+        for image in series.get("ReferencedImageSequence") or []:
+            uid = str(image.get("ReferencedSOPInstanceUID", ""))
+            if uid:
+                out.add(uid)
+    return out
+
+
+def annotation_mask(image: Dataset, states: Iterable[Dataset]) -> np.ndarray | None:
+    """The union of the states' graphics over the image's first frame; None when nothing is drawn."""
+    rows, columns = int(image.get("Rows", 0) or 0), int(image.get("Columns", 0) or 0)
+    if rows <= 0 or columns <= 0:
+        return None
+    mask = np.zeros((rows, columns), dtype=bool)
+    for state in states:
+        for layer in annotation_layers(state, image, 0):
+            mask |= layer.mask((rows, columns))
+            mask |= layer.display_mask((rows, columns))
+    return mask if mask.any() else None
+
+
+def add_overlay(image: Dataset, mask: np.ndarray) -> int | None:
+    """Store ``mask`` as a graphics overlay in the first free 60xx group; the group used,
+    or None when all 16 are taken (the image then goes without it)."""
+    used = {elem.tag.group for elem in image if 0x6000 <= elem.tag.group <= 0x601E}
+    free = [group for group in GROUPS if group not in used]
+    if not free:
+        return None
+    group = free[0]
+    rows, columns = mask.shape
+    image.add_new((group, 0x0010), "US", rows)
+    image.add_new((group, 0x0011), "US", columns)
+    image.add_new((group, 0x0022), "LO", DESCRIPTION)
+    image.add_new((group, 0x0040), "CS", "G")
+    image.add_new((group, 0x0050), "SS", [1, 1])
+    image.add_new((group, 0x0100), "US", 1)
+    image.add_new((group, 0x0102), "US", 0)
+    image.add_new((group, 0x3000), "OW", pack_bits(mask.astype(np.uint8).ravel(), pad=True))
+    return group
+
+
+def burn_states(image: Dataset, states: Iterable[Dataset]) -> int | None:
+    """Add the states' graphics to ``image`` as an overlay; the group used, or None."""
+    mask = annotation_mask(image, states)
+    return add_overlay(image, mask) if mask is not None else None

@@ -1,0 +1,115 @@
+"""Test studies for the send and notification tests: CT images plus a presentation state.
+
+Images are pydicom's ``CT_small.dcm`` with fresh UIDs (Explicit VR Little Endian); the
+Grayscale Softcopy Presentation State draws one PIXEL-unit polyline on the first image.
+"""
+
+from __future__ import annotations
+
+import copy
+import socket
+from dataclasses import dataclass
+
+from pydicom import dcmread
+from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pynetdicom import AE
+
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+GSPS = "1.2.840.10008.5.1.4.1.1.11.1"
+#: The polyline of the presentation state (column, row pairs, PIXEL units).
+LINE = [10.0, 10.0, 50.0, 10.0, 50.0, 40.0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Study:
+    """One test study: its images by series, and one presentation state."""
+
+    uid: str
+    images: list[Dataset]
+    state: Dataset
+
+    @property
+    def series(self) -> list[str]:
+        return list(dict.fromkeys(str(ds.SeriesInstanceUID) for ds in self.images))
+
+    @property
+    def all(self) -> list[Dataset]:
+        return [*self.images, self.state]
+
+
+def make_study(series: int = 2, per_series: int = 3, patient: str = "SEND^TEST", patient_id: str = "PSEND") -> Study:
+    base = dcmread(get_testdata_file("CT_small.dcm"))  # type: ignore[arg-type]
+    study_uid = generate_uid()
+    images = []
+    for s in range(series):
+        series_uid = generate_uid()
+        for n in range(per_series):
+            ds = copy.deepcopy(base)
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+            ds.PatientName, ds.PatientID = patient, patient_id
+            ds.PatientBirthDate, ds.PatientSex = "19700101", "F"
+            ds.AccessionNumber, ds.StudyID = "ACC42", "S42"
+            ds.StudyDate, ds.StudyTime = "20240102", "101500"
+            ds.SeriesNumber, ds.InstanceNumber = s + 1, n + 1
+            images.append(ds)
+    return Study(study_uid, images, _state(images[0]))
+
+
+def _state(image: Dataset) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = GSPS
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate",
+                    "StudyTime", "AccessionNumber", "StudyID", "ReferringPhysicianName"):
+        setattr(ds, keyword, image.get(keyword, ""))
+    ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber, ds.InstanceNumber = "PR", generate_uid(), 99, 1
+    ds.ContentLabel, ds.ContentDescription, ds.ContentCreatorName = "TEST", "", ""
+    ds.PresentationCreationDate, ds.PresentationCreationTime = "20240102", "120000"
+    ref_image = Dataset()
+    ref_image.ReferencedSOPClassUID, ref_image.ReferencedSOPInstanceUID = image.SOPClassUID, image.SOPInstanceUID
+    ref_series = Dataset()
+    ref_series.SeriesInstanceUID = image.SeriesInstanceUID
+    ref_series.ReferencedImageSequence = Sequence([ref_image])
+    ds.ReferencedSeriesSequence = Sequence([ref_series])
+    layer = Dataset()
+    layer.GraphicLayer, layer.GraphicLayerOrder = "LAYER1", 1
+    layer.GraphicLayerRecommendedDisplayGrayscaleValue = 0xFFFF
+    ds.GraphicLayerSequence = Sequence([layer])
+    graphic = Dataset()
+    graphic.GraphicAnnotationUnits, graphic.GraphicDimensions = "PIXEL", 2
+    graphic.NumberOfGraphicPoints, graphic.GraphicData = len(LINE) // 2, LINE
+    graphic.GraphicType, graphic.GraphicFilled = "POLYLINE", "N"
+    annotation = Dataset()
+    annotation.GraphicLayer = "LAYER1"
+    annotation.ReferencedImageSequence = Sequence([ref_image])
+    annotation.GraphicObjectSequence = Sequence([graphic])
+    ds.GraphicAnnotationSequence = Sequence([annotation])
+    ds.PresentationLUTShape = "IDENTITY"
+    return ds
+
+
+def store(port: int, datasets: list[Dataset], called: str = "DICOM_STORAGE") -> None:
+    """C-STORE ``datasets`` (Explicit VR Little Endian) into a Storage SCP."""
+    ae = AE("SEND_TEST")
+    for sop_class in dict.fromkeys(str(ds.SOPClassUID) for ds in datasets):
+        ae.add_requested_context(sop_class, ExplicitVRLittleEndian)
+    assoc = ae.associate("127.0.0.1", port, ae_title=called)
+    assert assoc.is_established
+    try:
+        for ds in datasets:
+            assert assoc.send_c_store(ds).Status == 0x0000
+    finally:
+        assoc.release()
