@@ -149,7 +149,7 @@ def request(
 
     start = time.monotonic()
     assoc = ae.associate(
-        peer.host, peer.port, contexts=contexts, ae_title=peer.ae_title,
+        peer.host, peer.port, contexts=contexts, ae_title=peer.ae_title, max_pdu=settings.max_pdu,
         evt_handlers=[(evt.EVT_CONN_OPEN, on_open)],
     )
     if assoc.is_established:

@@ -44,13 +44,16 @@ class LocalSeriesSource:
     wait
         ``wait(seen, timeout)`` blocks until more than ``seen`` files may be there; by default
         a short sleep.
+    key
+        The viewer's matrix key (a Series Instance UID), when known.
     """
 
     def __init__(
         self, title: str, files: Callable[[], Sequence[Path]], *, finished: Callable[[], bool] = _always,
-        expected: int | None = None, wait: Callable[[int, float], object] | None = None,
+        expected: int | None = None, wait: Callable[[int, float], object] | None = None, key: str = "",
     ) -> None:
         self.title = title
+        self.key = key
         self._files = files
         self._finished = finished
         self._expected = expected
@@ -77,7 +80,7 @@ class LocalSeriesSource:
         def wait(_seen: int, timeout: float) -> object:
             return area.wait_for_more(len(area.images()), timeout)
 
-        return cls(title, files, finished=finished, expected=expected, wait=wait)
+        return cls(title, files, finished=finished, expected=expected, wait=wait, key=series)
 
     def count_hint(self) -> int | None:
         return self._expected

@@ -17,6 +17,7 @@ from app.core.config import Config
 from app.core.errors import AppError
 from app.services.session import Session
 from app.ui.main_window import MainWindow
+from app.ui.search_panel import install_search_panel
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def run(config: Config, argv: list[str]) -> int:
         return 1
     splash.close()
     window = MainWindow(session.studies, config.workstation.refresh_seconds)
+    install_search_panel(window, config, session)
     try:
         window.show()
         window.start()
