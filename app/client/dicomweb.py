@@ -42,6 +42,8 @@ class StoreResult:
     stored: int
     failed: int
     http_status: int
+    #: SOP Instance UID and Failure Reason of each refused instance (Failed SOP Sequence), when the server said.
+    failed_instances: tuple[tuple[str, int], ...] = ()
 
 
 def _query_value(value: Any) -> str:
@@ -197,12 +199,16 @@ class DicomWebClient:
             except ValueError:
                 answer = DicomJson({})
             referenced = len(answer.values("ReferencedSOPSequence"))
+            failed_items = [DicomJson(i) for i in answer.values("FailedSOPSequence") if isinstance(i, dict)]
             failed = len(answer.values("FailedSOPSequence"))
             if response.status_code == 409 and not failed:
                 failed = len(contents)
             if response.status_code < 300 and not referenced and not failed:
                 referenced = len(contents)
-            return StoreResult(stored=referenced, failed=failed, http_status=response.status_code)
+            failed_instances = tuple(
+                (i.text("ReferencedSOPInstanceUID"), i.integer("FailureReason")) for i in failed_items
+            )
+            return StoreResult(referenced, failed, response.status_code, failed_instances)
         self._check(response, "STOW-RS")
         raise AppError(f"STOW-RS: unexpected HTTP {response.status_code}.")  # pragma: no cover
 
