@@ -1,0 +1,180 @@
+"""The search panel (pytest-qt, offscreen) against real peers: DCMTK ``dcmqrscp`` as the remote
+archive, a node that is down, a slow C-FIND peer for cancel, the Lightbox server as the Import
+destination and the temporary Storage SCP as the Fetch destination (opened in the viewer)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.core.config import Config
+from app.core.workstation_config import RemoteNode, TemporaryStore, WorkstationConfig
+from app.net.temporary_store import TemporaryStorageSCP
+from app.services.search import SearchOutcome
+from app.services.studies import StudyService
+from app.ui.search_panel import MATCH_ROLE, SearchPanel
+from tests.conftest import RunningServer
+from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, write_study
+from tests.slow_find_peer import SlowFindPeer
+
+pytestmark = pytest.mark.peer
+
+STORE_AE = "UITESTSTORE"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
+    scp = TemporaryStorageSCP(tmp_path / "temporary", STORE_AE, 0, 5, host="127.0.0.1", timeout=20)
+    scp.start()
+    yield scp
+    scp.stop()
+
+
+@pytest.fixture
+def studies(tmp_path: Path) -> list[Study]:
+    return [
+        write_study(tmp_path / "in", "P001", "SMITH^ANNA", [4, 3], size=64),
+        write_study(tmp_path / "in", "P002", "SMITHSON^PAUL", [2], size=64),
+        write_study(tmp_path / "in", "P003", "JONES^MARY", [1], size=64),
+    ]
+
+
+@pytest.fixture
+def archive(tmp_path: Path, studies: list[Study], store: TemporaryStorageSCP,
+            server: RunningServer) -> Iterator[Dcmqrscp]:
+    storage_ae = next(iter(server.storage))
+    running = Dcmqrscp(tmp_path, [(STORE_AE, store.port), (storage_ae, server.storage_port)]).start()
+    running.load([f for s in studies for f in s.files])
+    yield running
+    running.stop()
+
+
+def _panel(qtbot: QtBot, nodes: tuple[RemoteNode, ...], server: RunningServer,
+           store: TemporaryStorageSCP | None) -> SearchPanel:
+    config = Config(workstation=WorkstationConfig(
+        calling_ae_title=STORE_AE, network_timeout=10, nodes=nodes,
+        temporary_store=TemporaryStore(ae_title=STORE_AE, port=0),
+    ))
+    panel = SearchPanel(config, next(iter(server.storage)), store)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    return panel
+
+
+def _search(qtbot: QtBot, panel: SearchPanel, name: str = "SMITH*") -> SearchOutcome:
+    panel.form.patient_name.setText(name)
+    with qtbot.waitSignal(panel.search_finished, timeout=60000) as finished:
+        panel.search_button.click()
+    assert isinstance(finished.args[0], SearchOutcome)
+    return finished.args[0]
+
+
+def _node(archive: Dcmqrscp) -> RemoteNode:
+    return RemoteNode("archive", ARCHIVE_AE, "127.0.0.1", archive.port)
+
+
+def test_two_nodes_one_down(qtbot: QtBot, archive: Dcmqrscp, server: RunningServer, studies: list[Study],
+                            store: TemporaryStorageSCP) -> None:
+    down = RemoteNode("down", "NOBODY", "127.0.0.1", _closed_port())
+    panel = _panel(qtbot, (down, _node(archive)), server, store)
+    outcome = _search(qtbot, panel)
+    assert panel.statuses.rowCount() == 2
+    assert panel.statuses.item(0, 0).text() == "down" and "Connection refused" in panel.statuses.item(0, 1).text()
+    assert panel.statuses.item(1, 0).text() == "archive" and "2 matches" in panel.statuses.item(1, 1).text()
+    uids = {panel.results.topLevelItem(i).text(9) for i in range(panel.results.topLevelItemCount())}
+    assert uids == {studies[0].study_uid, studies[1].study_uid}
+    assert {panel.results.topLevelItem(i).text(0) for i in range(2)} == {"archive"}
+    assert "1 node(s) failed" in panel.message.text() and len(outcome.matches) == 2
+    # The Test button: the exact failure of the down node, then the archive's answer.
+    panel.nodes.list.setCurrentRow(0)
+    with qtbot.waitSignal(panel.echo_finished, timeout=30000) as echoed:
+        panel.nodes.test_button.click()
+    assert "Connection refused" in echoed.args[0] and panel.nodes.answer.text() == echoed.args[0]
+    panel.nodes.list.setCurrentRow(1)
+    with qtbot.waitSignal(panel.echo_finished, timeout=30000) as echoed:
+        panel.nodes.test_button.click()
+    assert echoed.args[0].startswith("Success (0x0000)")
+
+
+def test_expand_study_to_series(qtbot: QtBot, archive: Dcmqrscp, server: RunningServer, studies: list[Study],
+                                store: TemporaryStorageSCP) -> None:
+    panel = _panel(qtbot, (_node(archive),), server, store)
+    _search(qtbot, panel, "SMITH^ANNA")
+    item = panel.results.topLevelItem(0)
+    item.setExpanded(True)
+    qtbot.waitUntil(lambda: item.childCount() == 2, timeout=30000)
+    assert {item.child(i).text(9) for i in range(2)} == set(studies[0].series)
+    item.child(1).setSelected(True)
+    [request] = panel.selected_requests()
+    assert request.study_instance_uid == studies[0].study_uid
+    assert request.series_instance_uids == (item.child(1).text(9),)
+
+
+def test_cancel_sends_c_cancel(qtbot: QtBot, server: RunningServer) -> None:
+    slow = SlowFindPeer(matches=400, delay=0.03)
+    port = slow.start()
+    try:
+        panel = _panel(qtbot, (RemoteNode("slow", slow.ae_title, "127.0.0.1", port),), server, None)
+        panel.search_button.click()
+        qtbot.waitUntil(lambda: slow.sent >= 5, timeout=20000)
+        with qtbot.waitSignal(panel.search_finished, timeout=30000) as finished:
+            panel.cancel_button.click()
+        assert slow.cancelled.is_set()
+        outcome = finished.args[0]
+        assert outcome.cancelled and 5 <= len(outcome.matches) < 400
+        assert panel.results.topLevelItemCount() == len(outcome.matches)
+        assert "cancelled" in panel.statuses.item(0, 1).text() and panel.search_button.isEnabled()
+        assert not panel.fetch_button.isEnabled()  # no temporary store in this panel
+    finally:
+        slow.stop()
+
+
+def test_import_to_server(qtbot: QtBot, archive: Dcmqrscp, server: RunningServer, studies: list[Study],
+                          store: TemporaryStorageSCP) -> None:
+    panel = _panel(qtbot, (_node(archive),), server, store)
+    _search(qtbot, panel, "SMITHSON*")
+    panel.results.topLevelItem(0).setSelected(True)
+    with qtbot.waitSignal(panel.import_finished, timeout=60000) as finished:
+        panel.import_button.click()
+    [result] = finished.args[0]
+    assert result.ok and result.counts.completed == 2, result.describe()
+    assert "Success" in panel.message.text()
+    service = StudyService.connect(server.http_url)
+    try:
+        found = service.list_studies(StudyInstanceUID=studies[1].study_uid)
+        assert [s.number_of_images for s in found] == [2]
+    finally:
+        service.close()
+
+
+def test_fetch_opens_the_viewer(qtbot: QtBot, archive: Dcmqrscp, server: RunningServer, studies: list[Study],
+                                store: TemporaryStorageSCP) -> None:
+    panel = _panel(qtbot, (_node(archive),), server, store)
+    _search(qtbot, panel, "SMITH^ANNA")
+    item = panel.results.topLevelItem(0)
+    assert item.data(0, MATCH_ROLE).uid == studies[0].study_uid
+    item.setSelected(True)
+    with qtbot.waitSignal(panel.fetch_finished, timeout=60000) as finished, \
+            qtbot.waitSignal(panel.source_opened, timeout=60000) as opened:
+        panel.fetch_button.click()
+    [result] = finished.args[0]
+    assert result.ok and result.counts.completed == 7
+    source = opened.args[0]
+    assert source.key in studies[0].series and "SMITH" in source.title
+    [viewer] = panel.viewers
+    viewport = viewer.active_viewport()
+    expected = len(studies[0].series[source.key])
+    qtbot.waitUntil(lambda: viewport.stack is not None and len(viewport.stack) == expected, timeout=30000)
+    assert viewport.current_dataset() is not None
+    assert str(viewport.current_dataset().SeriesInstanceUID) == source.key
+    viewer.close()
