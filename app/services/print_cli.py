@@ -15,8 +15,9 @@ from pathlib import Path
 
 from app.core.config import load_config
 from app.core.errors import AppError
-from app.net.association import Peer
-from app.printing.compose import FILL, FIT
+from app.net.association import AssociationError, Peer
+from app.net.print_scu import PrintOutcome
+from app.printing.compose import FILL, FIT, FilmImage
 from app.printing.film_sizes import FILM_SIZES
 from app.services.printing import (
     FilmSettings,
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    films: list[FilmImage] = []
+    outcomes: list[PrintOutcome] = []
     try:
         config = load_config(files=args.config).workstation
         service = PrintService(config)
@@ -71,7 +74,11 @@ def main(argv: list[str]) -> int:
             return 0
         print(f"printing {len(films)} film(s) of {settings.film_size_id} {settings.orientation} {settings.layout}, "
               f"{profile.bits} bit, to {peer} as {config.print_calling_ae_title} (profile {profile.name})")
-        outcomes = service.print_films(peer, profile, films)
+        service.print_films(peer, profile, films, on_film=lambda _i, o: outcomes.append(o))
+    except AssociationError as exc:
+        done = sum(o.printed for o in outcomes)
+        print(f"lightbox print: {exc} {done} of {len(films)} film(s) printed.", file=sys.stderr)
+        return 1
     except AppError as exc:
         print(f"lightbox print: {exc}", file=sys.stderr)
         return 1
