@@ -26,6 +26,8 @@ class AdminApi(Protocol):
 
     def approve_study(self, study_uid: str) -> dict[str, Any]: ...
 
+    def mark_read(self, study_uid: str) -> dict[str, Any]: ...
+
     def study_statuses(self) -> dict[str, str]: ...
 
     def delete_study(self, study_uid: str) -> None: ...
@@ -154,6 +156,10 @@ class StudyActions:
     def approve(self, study_uid: str) -> str:
         """Approve the study; returns its new status."""
         return str(self.admin.approve_study(study_uid).get("status", "approved"))
+
+    def mark_read(self, study_uid: str) -> str:
+        """Mark the study read (an approved one stays approved); returns its status."""
+        return str(self.admin.mark_read(study_uid).get("status", "read"))
 
     def delete(self, study_uid: str) -> None:
         """Delete the study from the server (all its series and instances)."""

@@ -23,7 +23,8 @@ Hooks for other parts of the workstation (keep each hook a few lines)
     Export... and Study > Print... (connect your dialog to them). With nothing connected the user
     is told the feature is not available.
 ``window.open_study(study)`` / ``window.open_series(series)``
-    Open in the viewer; ``image_window_opened(window)`` is emitted.
+    Open in the viewer (one :class:`~app.ui.viewer_window.ViewerWindow` per study, its series in
+    the matrix); ``viewer_opened(window)`` is emitted and the study is marked read.
 ``window.refresh_studies()``
     Query the list again (e.g. after an import).
 """
@@ -33,13 +34,10 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget,
     QLabel,
-    QMainWindow,
-    QMenu,
     QMessageBox,
     QSplitter,
     QVBoxLayout,
@@ -51,20 +49,20 @@ from app.core.errors import ServerUnavailableError
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 from app.services.study_actions import StudyActions
 from app.services.study_filters import StudyFilter
-from app.ui.image_window import ImageWindow
 from app.ui.models import SeriesTableModel, StudyTableModel, format_name
 from app.ui.study_actions import StudyActionController
 from app.ui.study_filters import FilterBar
 from app.ui.study_table import fit_columns, make_table
+from app.ui.viewer_launch import ViewerLauncher
+from app.ui.viewer_window import ViewerWindow
+from app.ui.window_shell import WindowShell
 from app.ui.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
-Shortcut = QKeySequence | QKeySequence.StandardKey | str
-MENUS = ("File", "Study", "View", "Tools", "Help")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowShell):
     """Information window: quick filters and studies above, the selected study's series below.
 
     Signals
@@ -75,8 +73,8 @@ class MainWindow(QMainWindow):
         The study statuses were (re)loaded (a dict Study Instance UID -> status).
     series_loaded(int)
         The series list of the current study was loaded.
-    image_window_opened(object)
-        A viewer window was opened (it loads its series by itself).
+    viewer_opened(object)
+        A :class:`~app.ui.viewer_window.ViewerWindow` was opened or raised (it loads by itself).
     export_requested(list), print_requested(list)
         The user asked to export / print these studies (see the module docstring).
     """
@@ -84,7 +82,7 @@ class MainWindow(QMainWindow):
     studies_loaded = Signal(int)
     statuses_loaded = Signal(object)
     series_loaded = Signal(int)
-    image_window_opened = Signal(object)
+    viewer_opened = Signal(object)
     export_requested = Signal(list)
     print_requested = Signal(list)
 
@@ -98,7 +96,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.studies = studies
         self.pool = WorkerPool(self)
-        self.image_windows: list[QWidget] = []
+        self.launcher = ViewerLauncher(studies, self.pool.pool)
         self.current_study: StudySummary | None = None
         self.last_changes: int | None = None
         self.study_filter = StudyFilter()
@@ -131,7 +129,7 @@ class MainWindow(QMainWindow):
         self.study_view.activated.connect(self.on_study_activated)  # Enter, double-click
         self.study_view.selectionModel().selectionChanged.connect(self._on_study_selection)
         self.study_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.study_view.customContextMenuRequested.connect(self._context_menu)
+        self.study_view.customContextMenuRequested.connect(lambda pos: self.show_context_menu(self.study_view, pos))
         self.series_label = QLabel("Select a study to see its series.", splitter)
         self.series_view = make_table(splitter, multi=False)
         self.series_view.setModel(self.series_proxy)
@@ -143,13 +141,6 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(2, 2)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        self.setDockNestingEnabled(True)
-
-        self._menus: dict[str, QMenu] = {name: self.menuBar().addMenu(f"&{name}") for name in MENUS}
-        self.toolbar = self.addToolBar("Studies")
-        self.toolbar.setObjectName("studies-toolbar")
-        self.context_menu = QMenu(self)
-        self._selection_actions: list[QAction] = []
         self._build_actions()
         self.controller = StudyActionController(self)
         self.server_label = QLabel(studies.url, self)
@@ -161,79 +152,35 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.resize(1200, 720)
 
-    # -- the shell others hook into ---------------------------------------------------------
-    def _action(self, text: str, slot: object, shortcut: Shortcut | None = None, tip: str = "") -> QAction:
-        """A window action with ``text``, calling ``slot``; ``tip`` shows in the status bar."""
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip or text.rstrip("."))
-        action.triggered.connect(slot)
-        return action
-
+    # -- actions ---------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        self.refresh_action = self._action("Refresh", self.refresh_studies, QKeySequence.StandardKey.Refresh)
-        self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.refresh_action = self.make_action("Refresh", self.refresh_studies, QKeySequence.StandardKey.Refresh)
+        self.quit_action = self.make_action("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.menu("File").addAction(self.refresh_action)
         self.menu("File").addSeparator()
         self.menu("File").addAction(self.quit_action)
 
-        self.open_action = self._action("Open", self.open_selected, tip="Open the study in the viewer (Enter)")
+        self.open_action = self.make_action("Open", self.open_selected, tip="Open the study in the viewer (Enter)")
         self.add_study_action(self.open_action, toolbar=True)
-        self.open_series_action = self._action("Open series", self.open_selected_series)
+        self.open_series_action = self.make_action("Open series", self.open_selected_series)
         self.menu("Study").addAction(self.open_series_action)
         self.menu("Study").addSeparator()
         self.context_menu.addSeparator()
-        self.find_action = self._action("Find patient", self.focus_filter, QKeySequence.StandardKey.Find)
-        self.clear_filter_action = self._action("Clear filters", self.filter_bar.clear, "Ctrl+Shift+F")
+        self.find_action = self.make_action("Find patient", self.focus_filter, QKeySequence.StandardKey.Find)
+        self.clear_filter_action = self.make_action("Clear filters", self.filter_bar.clear, "Ctrl+Shift+F")
         self.menu("View").addAction(self.find_action)
         self.menu("View").addAction(self.clear_filter_action)
         self.menu("View").addAction(self.refresh_action)
         self.menu("View").addSeparator()
-        self.about_action = self._action("About Lightbox", self.show_about)
+        self.about_action = self.make_action("About Lightbox", self.show_about)
         self.menu("Help").addAction(self.about_action)
         self.toolbar.addAction(self.refresh_action)
 
-    def menu(self, name: str) -> QMenu:
-        """The menu ``name`` (File, Study, View, Tools, Help); another name adds a menu before Help."""
-        if name not in self._menus:
-            menu = QMenu(f"&{name}", self)
-            self.menuBar().insertMenu(self._menus["Help"].menuAction(), menu)
-            self._menus[name] = menu
-        return self._menus[name]
-
-    def add_study_action(self, action: QAction, menu: str = "Study", toolbar: bool = False) -> QAction:
-        """Add an action on the selected studies to ``menu``, the context menu and the toolbar."""
-        self.menu(menu).addAction(action)
-        self.context_menu.addAction(action)
-        if toolbar:
-            self.toolbar.addAction(action)
-        self._selection_actions.append(action)
-        action.setEnabled(bool(self.selected_studies()) if hasattr(self, "study_view") else False)
-        return action
-
-    def add_panel(
-        self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.LeftDockWidgetArea
-    ) -> QDockWidget:
-        """Add a side panel: a dock widget tabified with the other panels of ``area``."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"panel-{title.lower().replace(' ', '-')}")
-        dock.setWidget(widget)
-        others = [d for d in self.findChildren(QDockWidget) if d is not dock and self.dockWidgetArea(d) == area]
-        self.addDockWidget(area, dock)
-        if others:
-            self.tabifyDockWidget(others[-1], dock)
-        self.menu("View").addAction(dock.toggleViewAction())
-        return dock
-
-    def _context_menu(self, pos: QPoint) -> None:
-        if self.selected_studies():
-            self.context_menu.popup(self.study_view.viewport().mapToGlobal(pos))
+    def has_selection(self) -> bool:
+        return hasattr(self, "study_view") and bool(self.selected_studies())
 
     def _update_actions(self) -> None:
-        selected = bool(self.selected_studies())
-        for action in self._selection_actions:
-            action.setEnabled(selected)
+        self.update_selection_actions()
         self.controller.update_actions()
 
     def focus_filter(self) -> None:
@@ -368,7 +315,7 @@ class MainWindow(QMainWindow):
             self.open_study(study)
 
     def open_study(self, study: StudySummary) -> None:
-        """Open ``study`` in the viewer: its first series (by number), listed on a worker."""
+        """Open ``study`` in the viewer (its series listed on a worker) and mark it read."""
         self.statusBar().showMessage(f"Opening {format_name(study.patient_name)}...", 5000)
 
         def done(result: object) -> None:
@@ -376,8 +323,7 @@ class MainWindow(QMainWindow):
             if not result:
                 self.statusBar().showMessage("The study has no series on the server; refresh the list.", 10000)
                 return
-            self.current_study = study
-            self.open_series(result[0])
+            self._show_viewer(study, result, None)
 
         self.pool.submit(self.studies.list_series, study.study_instance_uid, on_done=done, on_error=self.show_error)
 
@@ -394,15 +340,19 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage("Select a study, then one of its series.", 5000)
 
-    def open_series(self, series: SeriesSummary) -> QWidget:
-        """Open ``series`` in a new image window; it loads its images on a worker."""
-        window = ImageWindow(self.studies, self.current_study, series, self.pool)
-        window.load_failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
-        self.image_windows = [w for w in self.image_windows if w.isVisible()] + [window]
-        window.show()
-        window.load()
-        self.image_window_opened.emit(window)
-        return window
+    def open_series(self, series: SeriesSummary) -> ViewerWindow:
+        """Open ``series`` of the current study in the viewer (its other series in the matrix)."""
+        listed = self.series_model.rows() or [series]
+        return self._show_viewer(self.current_study, listed, series)
+
+    def _show_viewer(
+        self, study: StudySummary | None, series: list[SeriesSummary], first: SeriesSummary | None
+    ) -> ViewerWindow:
+        viewer = self.launcher.open(study, series, first)
+        if study is not None:
+            self.controller.mark_read(study)
+        self.viewer_opened.emit(viewer)
+        return viewer
 
     # -- errors and shutdown ----------------------------------------------------------------
     def show_error(self, exc: Exception, permanent: bool = False) -> None:
@@ -416,11 +366,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 15000)
 
     def shutdown(self) -> None:
-        """Stop polling, close image windows and wait for the workers."""
+        """Stop polling, close the viewers and wait for the workers."""
         self.timer.stop()
         self.controller.stop()
-        for window in self.image_windows:
-            window.close()
+        self.launcher.close_all()
         self.pool.shutdown()
         if self._owns_actions and self.study_actions is not None:
             self.study_actions.close()

@@ -121,13 +121,13 @@ class StudyActionController(QObject):
         self._statuses_busy = False
         self._jobs_busy = False
         w = window
-        self.send_action = w._action("Send to...", self.send_selected, "Ctrl+Shift+S", "Send to a DICOM node")
-        self.approve_action = w._action("Approve", self.approve_selected, "Ctrl+Shift+A", "Approve the report")
-        self.delete_action = w._action("Delete...", self.delete_selected, QKeySequence.StandardKey.Delete)
+        self.send_action = w.make_action("Send to...", self.send_selected, "Ctrl+Shift+S", "Send to a DICOM node")
+        self.approve_action = w.make_action("Approve", self.approve_selected, "Ctrl+Shift+A", "Approve the report")
+        self.delete_action = w.make_action("Delete...", self.delete_selected, QKeySequence.StandardKey.Delete)
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         w.study_view.addAction(self.delete_action)
-        self.export_action = w._action("Export...", self.export_selected, "Ctrl+E", "Export to a folder or CD/DVD")
-        self.print_action = w._action("Print...", self.print_selected, QKeySequence.StandardKey.Print)
+        self.export_action = w.make_action("Export...", self.export_selected, "Ctrl+E", "Export to a folder or CD/DVD")
+        self.print_action = w.make_action("Print...", self.print_selected, QKeySequence.StandardKey.Print)
         for action in (self.send_action, self.approve_action, self.delete_action):
             w.add_study_action(action, toolbar=True)
         w.menu("Study").addSeparator()
@@ -219,6 +219,18 @@ class StudyActionController(QObject):
     def _approved(self, study: StudySummary, status: object) -> None:
         self.refresh_statuses()
         self._done(f"{describe_study(study)}: {status}")
+
+    def mark_read(self, study: StudySummary) -> None:
+        """Opened in the viewer: the study becomes read (unless approved), quietly."""
+        actions = self.actions
+        if actions is None or self.window.study_model.status(study) not in ("new", ""):
+            return
+        self.window.pool.submit(
+            actions.mark_read,
+            study.study_instance_uid,
+            on_done=lambda _status: self.refresh_statuses(),
+            on_error=lambda exc: self.window.statusBar().showMessage(f"Could not mark the study read: {exc}", 10000),
+        )
 
     # -- delete -----------------------------------------------------------------------------
     def delete_selected(self) -> None:

@@ -70,15 +70,13 @@ def test_double_click_study_then_series_opens_viewer(qtbot: QtBot, service: Stud
     assert window.series_model.rowCount() == 1
     assert window.series_model.row(0).number_of_images == 3
 
-    with qtbot.waitSignal(window.image_window_opened, timeout=5000) as opened:
+    with qtbot.waitSignal(window.viewer_opened, timeout=5000) as opened:
         _double_click(qtbot, window.series_view, 0)
     viewer = opened.args[0]
-    qtbot.addWidget(viewer)
-    qtbot.waitUntil(lambda: viewer.stack is not None, timeout=15000)
-    assert len(viewer.stack) == 3
-    assert viewer.canvas.displayed_array() is not None
-    assert "Image 1 / 3" in viewer.canvas.corner_text("bottom_left")
-    viewer.close()
+    viewport = viewer.active_viewport()
+    qtbot.waitUntil(lambda: viewport.stack is not None and len(viewport.stack) == 3, timeout=15000)
+    assert viewport.rendered_image() is not None
+    assert viewer.matrix.keys() == [window.series_model.row(0).series_instance_uid]
 
 
 def test_server_down_is_shown(qtbot: QtBot) -> None:

@@ -13,6 +13,7 @@ from app.services.studies import StudyService
 from app.services.study_filters import DatePreset
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
+from app.ui.viewer_window import ViewerWindow
 from tests.ui.study_fixtures import reading_room, store_study
 
 TODAY = dt.date.today()
@@ -144,9 +145,21 @@ def test_enter_opens_the_study_in_the_viewer(qtbot: QtBot, window: MainWindow) -
     view = window.study_view
     view.setFocus()
     view.selectRow(2)  # Moe^Anna, 10 MR images
-    with qtbot.waitSignal(window.image_window_opened, timeout=10000) as opened:
+    study = window.selected_study()
+    assert study is not None and study.patient_id == "XID003"
+    with qtbot.waitSignal(window.viewer_opened, timeout=10000) as opened:
         qtbot.keyClick(view, Qt.Key.Key_Return)
     viewer = opened.args[0]
-    qtbot.addWidget(viewer)
-    assert "Moe" in viewer.windowTitle()
-    viewer.close()
+    assert isinstance(viewer, ViewerWindow)
+    assert viewer.windowTitle().startswith("Moe, Anna")
+    assert len(viewer.matrix.keys()) == 1  # the study's one series
+    viewport = viewer.active_viewport()
+    qtbot.waitUntil(lambda: viewport.stack is not None and len(viewport.stack) == 10, timeout=20000)
+    assert viewport.rendered_image() is not None
+    # opened = read: the status column says so once the server answered
+    qtbot.waitUntil(lambda: window.study_model.status(study) == "read", timeout=10000)
+
+    # Enter again brings the same window back, no second one
+    with qtbot.waitSignal(window.viewer_opened, timeout=10000) as again:
+        qtbot.keyClick(view, Qt.Key.Key_Enter)
+    assert again.args[0] is viewer
