@@ -1,0 +1,203 @@
+"""Study actions of the information window against a real server and a real DICOM peer.
+
+Approve (status column), delete with its confirmation (cancel and accept), send to a destination
+(DCMTK storescp) with the job's progress shown, a send that fails (nothing listening), and the
+export/print hooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from app.services.studies import StudyService
+from app.services.study_actions import JobProgress
+from app.ui.main_window import MainWindow
+from app.ui.models import StudyTableModel as M
+from app.ui.study_actions import DestinationDialog
+from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.ui.study_fixtures import StudySpec, store_study
+
+TODAY = dt.date.today()
+JANE = StudySpec("Doe^Jane", "PID001", "ACC100", TODAY, "CT", 1, "CT Head")
+ANNA = StudySpec("Moe^Anna", "XID003", "ACC210", TODAY - dt.timedelta(days=1), "MR", 6, "MR Knee")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def peer(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
+    """A server whose destinations are a DCMTK storescp (STORESCP) and a closed port (NOWHERE)."""
+    received = tmp_path / "received"
+    received.mkdir()
+    port = _free_port()
+    storescp = subprocess.Popen(
+        [require_tool("storescp"), "-od", str(received), "-aet", "STORESCP", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    qr = (
+        "[server.qr]\nport = 0\n"
+        f'[[server.destinations]]\nae_title = "STORESCP"\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[[server.destinations]]\nae_title = "NOWHERE"\nhost = "127.0.0.1"\nport = {_free_port()}\n'
+    )
+    data_dir = tmp_path / "data"
+    config = write_server_config(
+        tmp_path / "server.toml", data_dir, extra_server="job_retry_seconds = 1.0\njob_max_attempts = 2\n", qr=qr
+    )
+    running = start_server(config, data_dir)
+    try:
+        yield running, received
+    finally:
+        assert stop_server(running) == 0
+        storescp.terminate()
+        storescp.wait(10)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, peer: tuple[RunningServer, Path]) -> Iterator[MainWindow]:
+    service = StudyService.connect(peer[0].http_url, timeout=30)
+    for spec in (JANE, ANNA):
+        store_study(service, spec)
+    win = MainWindow(service, refresh_seconds=0.5)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.study_model.rowCount() == 2, timeout=15000)
+    qtbot.waitUntil(lambda: win.study_model.status(win.study_model.row(0)) == "new", timeout=10000)
+    yield win
+    win.shutdown()
+    service.close()
+
+
+def select(win: MainWindow, patient_id: str) -> None:
+    model = win.study_view.model()
+    row = next(r for r in range(model.rowCount()) if model.index(r, M.PATIENT_ID).data() == patient_id)
+    win.study_view.selectRow(row)
+    assert [s.patient_id for s in win.selected_studies()] == [patient_id]
+
+
+def status_shown(win: MainWindow, patient_id: str) -> str:
+    model = win.study_view.model()
+    row = next(r for r in range(model.rowCount()) if model.index(r, M.PATIENT_ID).data() == patient_id)
+    return str(model.index(row, M.STATUS).data())
+
+
+def test_actions_need_a_selection(window: MainWindow) -> None:
+    window.study_view.clearSelection()
+    controller = window.controller
+    for action in (window.open_action, controller.send_action, controller.approve_action, controller.delete_action,
+                   controller.export_action, controller.print_action):  # fmt: skip
+        assert not action.isEnabled(), action.text()
+    select(window, "PID001")
+    assert controller.approve_action.isEnabled() and controller.delete_action.isEnabled()
+    # the same actions are in the Study menu and the context menu
+    texts = {a.text() for a in window.menu("Study").actions()}
+    assert {"Open", "Send to...", "Approve", "Delete...", "Export...", "Print..."} <= texts
+    assert controller.delete_action in window.context_menu.actions()
+
+
+def test_approve_updates_the_status_column(qtbot: QtBot, window: MainWindow) -> None:
+    assert status_shown(window, "PID001") == "new" and status_shown(window, "XID003") == "new"
+    select(window, "PID001")
+    with qtbot.waitSignal(window.controller.action_done, timeout=10000) as done:
+        window.controller.approve_action.trigger()
+    assert "Doe, Jane" in done.args[0] and "approved" in done.args[0]
+    qtbot.waitUntil(lambda: status_shown(window, "PID001") == "approved", timeout=10000)
+    assert status_shown(window, "XID003") == "new"
+    assert window.controller.actions is not None
+    assert window.controller.actions.statuses()[window.selected_studies()[0].study_instance_uid] == "approved"
+
+
+def _confirmation(qtbot: QtBot, window: MainWindow) -> QMessageBox:
+    window.controller.delete_action.trigger()
+    qtbot.waitUntil(lambda: isinstance(window.controller.dialog, QMessageBox), timeout=5000)
+    box = window.controller.dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    return box
+
+
+def test_delete_asks_first_naming_patient_and_study(qtbot: QtBot, window: MainWindow) -> None:
+    select(window, "XID003")
+    box = _confirmation(qtbot, window)
+    text = box.informativeText()
+    assert "Moe, Anna (ID XID003)" in text and "MR Knee" in text and "accession ACC210" in text
+    assert "6 images" in text and "cannot be undone" in text
+    box.button(QMessageBox.StandardButton.Cancel).click()  # cancel: nothing deleted
+    qtbot.waitUntil(lambda: window.controller.dialog is None, timeout=5000)
+    with qtbot.waitSignal(window.studies_loaded, timeout=10000):
+        window.refresh_studies()
+    assert {s.patient_id for s in window.study_model.rows()} == {"PID001", "XID003"}
+
+    select(window, "XID003")
+    box = _confirmation(qtbot, window)
+    with qtbot.waitSignal(window.controller.action_done, timeout=15000) as done:
+        window.controller.delete_button.click()
+    assert done.args[0].startswith("Deleted Moe, Anna (ID XID003)")
+    qtbot.waitUntil(lambda: [s.patient_id for s in window.study_model.rows()] == ["PID001"], timeout=10000)
+    assert [s.patient_id for s in window.studies.list_studies()] == ["PID001"]  # gone from the server
+
+
+def _send_to(qtbot: QtBot, window: MainWindow, ae_title: str) -> list[JobProgress]:
+    updates: list[JobProgress] = []
+    window.controller.job_updated.connect(updates.append)
+    window.controller.send_action.trigger()
+    qtbot.waitUntil(lambda: isinstance(window.controller.dialog, DestinationDialog), timeout=10000)
+    dialog = window.controller.dialog
+    assert isinstance(dialog, DestinationDialog)
+    labels = [dialog.list.item(r).text() for r in range(dialog.list.count())]
+    assert [label.split()[0] for label in labels] == ["NOWHERE", "STORESCP"]
+    dialog.choose(ae_title)
+    dialog.accept()
+    return updates
+
+
+def test_send_shows_the_job_progress(qtbot: QtBot, window: MainWindow, peer: tuple[RunningServer, Path]) -> None:
+    select(window, "XID003")
+    labels: list[str] = []
+    window.controller.job_updated.connect(lambda _p: labels.append(window.controller.job_label.text()))
+    with qtbot.waitSignal(window.controller.action_done, timeout=60000) as done:
+        updates = _send_to(qtbot, window, "STORESCP")
+        qtbot.waitUntil(lambda: window.controller.job_label.isVisible(), timeout=10000)
+        assert window.controller.job_label.text().startswith("Sending Moe, Anna to STORESCP")
+    assert done.args[0] == "Sent Moe, Anna to STORESCP: done (6/6 images)"
+    assert updates and updates[-1].state == "done" and updates[-1].completed == 6
+    assert not window.controller.job_label.isVisible() and not window.controller.jobs
+    received = list(peer[1].iterdir())
+    assert len(received) == 6  # the peer got every image
+
+
+def test_send_failure_is_shown(qtbot: QtBot, window: MainWindow) -> None:
+    select(window, "PID001")
+    shown: list[str] = []
+    window.controller.job_updated.connect(lambda _p: shown.append(window.controller.job_label.text()))
+    _send_to(qtbot, window, "NOWHERE")
+    qtbot.waitUntil(lambda: isinstance(window.controller.dialog, QMessageBox), timeout=60000)
+    box = window.controller.dialog
+    assert isinstance(box, QMessageBox)
+    assert box.text() == "Sending Doe, Jane to NOWHERE failed."
+    assert box.informativeText().startswith("failed (0 images")  # the state, then the server's last error
+    assert len(box.informativeText()) > len("failed (0 images): ")
+    assert any("retrying (attempt 2 of 2)" in text for text in shown)  # the retry was shown while it waited
+
+
+def test_export_and_print_hooks(qtbot: QtBot, window: MainWindow) -> None:
+    select(window, "PID001")
+    window.controller.export_action.trigger()  # nothing connected: the user is told
+    assert "Export is not available" in window.statusBar().currentMessage()
+    asked: list[list[object]] = []
+    window.export_requested.connect(asked.append)
+    window.print_requested.connect(asked.append)
+    window.controller.export_action.trigger()
+    window.controller.print_action.trigger()
+    assert [[s.patient_id for s in studies] for studies in asked] == [["PID001"], ["PID001"]]  # type: ignore[attr-defined]
