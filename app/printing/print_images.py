@@ -10,7 +10,7 @@ their 8-bit value scaled to 12 bits; other images are scaled from 8 bits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -20,7 +20,7 @@ from app.imaging.calibration import calibration_from
 from app.imaging.frames import decode_frame, is_grey
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.presentation_lut import apply_presentation_lut
-from app.imaging.render import render_frame
+from app.imaging.render import RenderedFrame, render_frame
 from app.imaging.voi_lut import Window
 
 
@@ -108,6 +108,29 @@ class PrintImage:
         return arr
 
 
+def _label(ds: Dataset) -> str:
+    number = ds.get("InstanceNumber")
+    return f"{ds.get('Modality', '')} {ds.get('SeriesNumber', '')}:{number if number is not None else ''}".strip()
+
+
+def from_rendered(ds: Dataset, frame: int, rendered: RenderedFrame, pixels: np.ndarray | None = None) -> PrintImage:
+    """An 8-bit :class:`PrintImage` of frame ``frame`` of ``ds`` as ``rendered`` shows it.
+
+    ``pixels`` is the displayed image when the caller drew more layers on it (the viewer's
+    measurements); default ``rendered.composite()``. The pixel spacing is the image's (or the
+    presentation state's displayed area's), turned with the rotation.
+    """
+    shown = rendered.composite() if pixels is None else pixels
+    calibration = calibration_from(ds, frame, rendered.displayed_area)
+    swap = rendered.transform.rotation in (90, 270)
+    spacing: tuple[float, float] | None = None
+    if calibration.row_spacing_mm is not None and calibration.column_spacing_mm is not None:
+        rs, cs = calibration.row_spacing_mm, calibration.column_spacing_mm
+        spacing = (cs, rs) if swap else (rs, cs)
+    aspect = calibration.aspect_ratio[::-1] if swap else calibration.aspect_ratio
+    return PrintImage(shown, 8, spacing, (float(aspect[0]), float(aspect[1])), header_from(ds), _label(ds))
+
+
 def print_image(
     ds: Dataset,
     frame: int = 0,
@@ -117,19 +140,8 @@ def print_image(
 ) -> PrintImage:
     """Render frame ``frame`` of ``ds`` for a film of ``bits`` bits (see the module docstring)."""
     rendered = render_frame(ds, frame, presentation_state, window)
-    shown = rendered.composite()
-    geometry = rendered.geometry
-    calibration = calibration_from(ds, frame, rendered.displayed_area)
-    swap = rendered.transform.rotation in (90, 270)
-    spacing: tuple[float, float] | None = None
-    if calibration.row_spacing_mm is not None and calibration.column_spacing_mm is not None:
-        rs, cs = calibration.row_spacing_mm, calibration.column_spacing_mm
-        spacing = (cs, rs) if swap else (rs, cs)
-    aspect = calibration.aspect_ratio[::-1] if swap else calibration.aspect_ratio
-    number = ds.get("InstanceNumber")
-    label = f"{ds.get('Modality', '')} {ds.get('SeriesNumber', '')}:{number if number is not None else ''}".strip()
-    pixels: np.ndarray = shown
-    out_bits = 8
+    image = from_rendered(ds, frame, rendered)
+    shown, geometry = image.pixels, rendered.geometry
     if bits == 12 and shown.ndim == 2 and presentation_state is None and is_grey(ds) and rendered.voi is not None \
             and "MaskSubtractionSequence" not in ds:
         pipe = GreyPipeline.from_dataset(ds)
@@ -139,5 +151,5 @@ def print_image(
         deep = geometry.to_display(np.clip(np.rint(values), 0, 4095).astype(np.uint16))
         layered = shown != geometry.to_display(rendered.pixels)  # shutter, overlays, annotations
         deep[layered] = np.rint(shown[layered].astype(np.float32) * (4095.0 / 255.0)).astype(np.uint16)
-        pixels, out_bits = deep, 12
-    return PrintImage(pixels, out_bits, spacing, (float(aspect[0]), float(aspect[1])), header_from(ds), label)
+        return replace(image, pixels=deep, bits=12)
+    return image
