@@ -24,6 +24,12 @@ from app.server.api.runner import HttpServer
 from app.server.context import Ingest
 from app.server.handlers.commitment import JOB_KIND as COMMITMENT_KIND
 from app.server.handlers.commitment import CommitmentService
+from app.server.index.admin_records import (
+    ChangeLogProtocol,
+    CorrectionStoreProtocol,
+    DeletionStoreProtocol,
+    StudyStatusStoreProtocol,
+)
 from app.server.index.job_records import JobStoreProtocol
 from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
@@ -36,6 +42,7 @@ from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
 from app.server.send import SEND_KIND, SendRequests, StudySender
 from app.server.storage import Storage
+from app.server.study_events import StudyEvents
 
 LOGGER = logging.getLogger(__name__)
 
@@ -58,6 +65,18 @@ class IndexStoresProtocol(Protocol):
 
     @property
     def mpps(self) -> MppsStoreProtocol: ...
+
+    @property
+    def study_status(self) -> StudyStatusStoreProtocol: ...
+
+    @property
+    def changes(self) -> ChangeLogProtocol: ...
+
+    @property
+    def corrections(self) -> CorrectionStoreProtocol: ...
+
+    @property
+    def deletions(self) -> DeletionStoreProtocol: ...
 
     def close(self) -> None: ...
 
@@ -100,6 +119,8 @@ class Server:
     storage_addresses: list[tuple[str, int]] = field(default_factory=list, init=False)
     qr_address: tuple[str, int] | None = field(default=None, init=False)
     mwl_address: tuple[str, int] | None = field(default=None, init=False)
+    #: Listeners of approvals, deletions and corrections (subscribe before or in :meth:`start`).
+    study_events: StudyEvents = field(default_factory=StudyEvents, init=False, repr=False)
     _index: IndexStoresProtocol | None = field(default=None, init=False, repr=False)
     _jobs: JobRunner | None = field(default=None, init=False, repr=False)
     _storage: Storage | None = field(default=None, init=False, repr=False)
@@ -138,7 +159,9 @@ class Server:
                 LOGGER.info("Storage SCP %s listening on %s port %d", title, cfg.dicom_host, port)
             self._jobs.register(RELAY_KIND, MppsRelay(cfg, index.jobs))
             mpps = MppsService(cfg, index.mpps, self._jobs.wake)
-            self._qr = QueryRetrieveService(cfg, catalogue, self._storage.path_of, mpps)
+            self._qr = QueryRetrieveService(
+                cfg, catalogue, self._storage.path_of, mpps, values_of=index.corrections.catalogue_values
+            )
             self.qr_address = _listening(self._qr.start, cfg, "Q/R SCP", cfg.qr.ae_title, cfg.qr.port, "[server.qr]")
             self._mwl = WorklistService(cfg, index.worklist)
             self.mwl_address = _listening(
@@ -150,7 +173,10 @@ class Server:
             sends = SendRequests(cfg, catalogue, index.jobs, self._jobs.wake)
             self._jobs.start()
             ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes,
-                             mpps=index.mpps, jobs=index.jobs, worklist=index.worklist, sends=sends)
+                             mpps=index.mpps, jobs=index.jobs, worklist=index.worklist, sends=sends,
+                             study_status=index.study_status, changes=index.changes,
+                             corrections=index.corrections, deletions=index.deletions,
+                             study_events=self.study_events, destinations=cfg.destinations)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
             LOGGER.info("HTTP API (DICOMweb at /dicom-web, admin at /api) on %s", self._http.url)

@@ -35,6 +35,7 @@ from app.server.handlers.echo import handle_echo
 from app.server.handlers.find import handle_find
 from app.server.handlers.move import MoveService
 from app.server.handlers.mpps import handle_n_create, handle_n_set
+from app.server.index.admin_records import CatalogueValues
 from app.server.index.records import CatalogueProtocol
 from app.server.mpps import MppsService
 from app.server.qr_models import MODELS, relational_reply
@@ -75,17 +76,20 @@ class QueryRetrieveService(SingleAEService):
         C-MOVE sends the files as stored.
     mpps
         Serves Modality Performed Procedure Step N-CREATE / N-SET (refused with 0x0110 when None).
+    values_of
+        The catalogue values of a study (``CorrectionStore.catalogue_values``): C-MOVE gives
+        the instances of corrected studies the catalogue's values.
     """
 
     def __init__(
         self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path],
-        mpps: MppsService | None = None,
+        mpps: MppsService | None = None, values_of: Callable[[str], CatalogueValues | None] | None = None,
     ) -> None:
         super().__init__(config.dicom_host, config.qr.ae_title, config.qr.port, "the Q/R SCP")
         self._config = config
         self._mpps = mpps
         self._catalogue = catalogue
-        self._move = MoveService(config, catalogue, path_of)
+        self._move = MoveService(config, catalogue, path_of, values_of)
 
     def make_ae(self) -> AE:
         # C-MOVE sub-operations stream a stored file's data set as it is on disk.

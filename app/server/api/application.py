@@ -5,17 +5,37 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.core.errors import AppError, DicomInputError, IndexFailure, NotFoundError, StorageError
-from app.server.api import jobs, mpps, qido, send, stow, wado, worklist
+from app.core.errors import (
+    AppError,
+    ConflictError,
+    DicomInputError,
+    IndexFailure,
+    InvalidRequestError,
+    NotFoundError,
+    ServerUnavailableError,
+    StorageError,
+)
+from app.server.api import admin_studies, changes, destinations, jobs, mpps, patients, qido, send, stow, wado, worklist
 from app.server.api.deps import ApiContext
 
 LOGGER = logging.getLogger(__name__)
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    """An error answer: ``{"detail": message}`` (FastAPI's own shape; ``error`` kept for older clients)."""
+    return JSONResponse({"detail": message, "error": message}, status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """FastAPI's list of validation errors as one sentence naming the fields."""
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "invalid request (" + "; ".join(parts) + "); see /openapi.json for the expected shape"
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -28,6 +48,10 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(mpps.router)
     app.include_router(jobs.router)
     app.include_router(worklist.router)
+    app.include_router(admin_studies.router)
+    app.include_router(patients.router)
+    app.include_router(changes.router)
+    app.include_router(destinations.router)
     app.include_router(send.router)
 
     @app.get("/api/health")
@@ -53,8 +77,17 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return _error(400, str(exc))
 
     @app.exception_handler(jobs.JobConflict)
-    async def _conflict(_request: Request, exc: jobs.JobConflict) -> JSONResponse:
+    @app.exception_handler(ConflictError)
+    async def _conflict(_request: Request, exc: AppError) -> JSONResponse:
         return _error(409, str(exc))
+
+    @app.exception_handler(InvalidRequestError)
+    async def _invalid(_request: Request, exc: InvalidRequestError) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, _validation_message(exc))
 
     @app.exception_handler(wado.NotAcceptable)
     async def _not_acceptable(_request: Request, exc: wado.NotAcceptable) -> JSONResponse:
@@ -70,6 +103,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     @app.exception_handler(IndexFailure)
     @app.exception_handler(StorageError)
+    @app.exception_handler(ServerUnavailableError)
     async def _unavailable(_request: Request, exc: AppError) -> JSONResponse:
         LOGGER.error("request failed: %s", exc)
         return _error(503, f"{exc}; try again later or check the server log")

@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from app.core.errors import AppError, DicomInputError, NotFoundError
+from app.server.api.admin_models import ERRORS, JobBody
 from app.server.api.deps import ApiContext
 from app.server.index.job_records import Job, JobState, JobStoreProtocol
 
-router = APIRouter()
+router = APIRouter(tags=["jobs"], responses=ERRORS)
 
 
 class JobConflict(AppError):
@@ -36,7 +37,7 @@ def _job(store: JobStoreProtocol, job_id: int) -> Job:
     return job
 
 
-@router.get("/api/jobs")
+@router.get("/api/jobs", summary="Jobs, newest first", response_model=list[JobBody])
 def list_jobs(
     request: Request, state: str | None = None, kind: str | None = None, limit: int = Query(100, ge=1, le=10_000)
 ) -> list[dict[str, Any]]:
@@ -48,13 +49,13 @@ def list_jobs(
     return [job.as_json() for job in store.list(state=JobState(state) if state else None, kind=kind, limit=limit)]
 
 
-@router.get("/api/jobs/{job_id}")
+@router.get("/api/jobs/{job_id}", summary="One job with its progress", response_model=JobBody)
 def get_job(request: Request, job_id: int) -> dict[str, Any]:
     """One job."""
     return _job(_store(request), job_id).as_json()
 
 
-@router.delete("/api/jobs/{job_id}")
+@router.delete("/api/jobs/{job_id}", summary="Cancel a job", response_model=JobBody)
 def cancel_job(request: Request, job_id: int) -> dict[str, Any]:
     """Cancel a job that is queued or running; the job as it is afterwards."""
     store = _store(request)

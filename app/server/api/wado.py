@@ -3,7 +3,9 @@
 Files are sent as stored (``transfer-syntax=*``; we never transcode), streamed from the
 storage area in 1 MiB chunks, as ``multipart/related; type="application/dicom"``; a single
 instance is also available as plain ``application/dicom`` when the Accept header asks
-exactly for that (PS3.18 8.7.3).
+exactly for that (PS3.18 8.7.3). The instances of a study whose patient or study attributes
+were corrected are read and sent with the catalogue's values instead
+(:func:`app.server.corrections.apply_catalogue_values`; no Content-Length then).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from io import BytesIO
 
 import pydicom
 from fastapi import APIRouter, Request
@@ -19,6 +22,8 @@ from fastapi.responses import Response, StreamingResponse
 from app.core.errors import NotFoundError
 from app.server.api.deps import ApiContext
 from app.server.api.multipart import MediaType, closing, new_boundary, parse_accept, part_header
+from app.server.corrections import apply_catalogue_values
+from app.server.index.admin_records import CatalogueValues
 from app.server.index.records import StoredInstance
 
 LOGGER = logging.getLogger(__name__)
@@ -57,6 +62,39 @@ def choose(accept: str, files: list[StoredInstance], single: bool) -> str:
     )
 
 
+def _overlay(ctx: ApiContext, study: str) -> CatalogueValues | None:
+    """The catalogue values of a corrected study (None: files go out as stored)."""
+    values = ctx.corrections.catalogue_values(study) if ctx.corrections is not None else None
+    return values if values is not None and values.corrected else None
+
+
+def _corrected(ctx: ApiContext, f: StoredInstance, values: CatalogueValues) -> bytes:
+    """The stored file with the catalogue's patient/study values, as Part 10 bytes."""
+    with ctx.storage.open(f.relpath) as fh:
+        ds = pydicom.dcmread(fh)
+    out = BytesIO()
+    apply_catalogue_values(ds, values).save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def _corrected_multipart(ctx: ApiContext, files: list[StoredInstance], values: CatalogueValues) -> StreamingResponse:
+    boundary = new_boundary()
+
+    def body() -> Iterator[bytes]:
+        for f in files:
+            try:
+                data = _corrected(ctx, f, values)
+            except Exception as exc:  # a missing or unreadable file: left out, as _multipart does
+                LOGGER.error("cannot send instance %s with corrected values: %s", f.sop_instance_uid, exc)
+                continue
+            yield part_header(boundary, f"application/dicom; transfer-syntax={f.transfer_syntax_uid}", len(data))
+            yield data
+            yield b"\r\n"
+        yield closing(boundary)
+
+    return StreamingResponse(body(), media_type=f'multipart/related; type="application/dicom"; boundary={boundary}')
+
+
 def _multipart(ctx: ApiContext, files: list[StoredInstance]) -> StreamingResponse:
     boundary = new_boundary()
     present: list[tuple[StoredInstance, int]] = []
@@ -90,6 +128,12 @@ def retrieve(request: Request, study: str, series: str | None = None, instance: 
         what = "instance" if instance else "series" if series else "study"
         raise NotFoundError(f"no such {what} in this server")
     mode = choose(request.headers.get("accept", ""), files, single=instance is not None)
+    values = _overlay(ctx, study)
+    if values is not None:
+        if mode == "single":
+            data = _corrected(ctx, files[-1], values)
+            return Response(data, media_type=f"application/dicom; transfer-syntax={files[-1].transfer_syntax_uid}")
+        return _corrected_multipart(ctx, files, values)
     if mode == "single":
         f = files[-1]  # with duplicates kept, the copy received last
         ctx.storage.size(f.relpath)  # 404 now rather than a broken stream
@@ -101,10 +145,13 @@ def retrieve(request: Request, study: str, series: str | None = None, instance: 
     return _multipart(ctx, files)
 
 
-def _metadata_json(ctx: ApiContext, f: StoredInstance) -> bytes:
-    """One instance's attributes as DICOM JSON (PS3.18 F.2), pixel data left out."""
+def _metadata_json(ctx: ApiContext, f: StoredInstance, values: CatalogueValues | None = None) -> bytes:
+    """One instance's attributes as DICOM JSON (PS3.18 F.2), pixel data left out; with the
+    catalogue's values when the study was corrected."""
     with ctx.storage.open(f.relpath) as fh:
         ds = pydicom.dcmread(fh, stop_before_pixels=True)
+    if values is not None:
+        apply_catalogue_values(ds, values)
     return json.dumps(ds.to_json_dict(bulk_data_threshold=1 << 20), separators=(",", ":")).encode()
 
 
@@ -115,13 +162,14 @@ def metadata(request: Request, study: str, series: str | None = None, instance: 
     files = ctx.catalogue.stored_instances(study, series, instance)
     if not files:
         raise NotFoundError("no such " + ("instance" if instance else "series" if series else "study"))
+    values = _overlay(ctx, study)
 
     def body() -> Iterator[bytes]:
         yield b"["
         first = True
         for f in files:
             try:
-                item = _metadata_json(ctx, f)
+                item = _metadata_json(ctx, f, values)
             except Exception as exc:
                 LOGGER.error("cannot read the metadata of instance %s: %s", f.sop_instance_uid, exc)
                 continue

@@ -23,7 +23,10 @@ accepted association (every other request keeps pynetdicom's path). Statuses
 
 The Storage SCU proposes, for each SOP class and stored transfer syntax, that syntax plus
 Explicit and Implicit VR Little Endian (at most three), and sends each file as stored when
-its syntax was accepted (converted between uncompressed syntaxes otherwise).
+its syntax was accepted (converted between uncompressed syntaxes otherwise). The instances
+of a study whose patient or study attributes were corrected in the catalogue are read,
+given the catalogue's values (:func:`app.server.corrections.apply_catalogue_values`) and
+sent as data sets through pynetdicom instead of as stored bytes.
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ from pynetdicom.dsutils import decode, encode
 
 from app.core.config import Destination, ServerConfig
 from app.server.cancel import cancelled as cancelled_request
+from app.server.corrections import apply_catalogue_values
 from app.server.handlers.store import clean_comment
+from app.server.index.admin_records import CatalogueValues
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
 from app.server.move_commands import encode_pending_move_response, send_command
 from app.server.qr_models import BY_MOVE_UID, IDENTIFIER_MISMATCH, IdentifierError, is_relational, parse_move
@@ -84,12 +89,19 @@ class MoveService:
     path_of
         The absolute path of a stored file from its ``StoredInstance.relpath``
         (``Storage.path_of``).
+    values_of
+        The catalogue values of a study (``CorrectionStore.catalogue_values``); None: files
+        are always sent as stored.
     """
 
-    def __init__(self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path]) -> None:
+    def __init__(
+        self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path],
+        values_of: Callable[[str], CatalogueValues | None] | None = None,
+    ) -> None:
         self._config = config
         self._catalogue = catalogue
         self._path_of = path_of
+        self._values_of = values_of
         self._destinations = {d.ae_title: d for d in config.destinations}
 
     def install(self, event: Any) -> None:
@@ -160,6 +172,7 @@ class MoveService:
             relational = is_relational(assoc, model.move)
             level, keys = parse_move(identifier, model, relational=relational)
             instances = self._instances(level, keys)
+            overlays = self._overlays(instances)
         except IdentifierError as exc:
             respond(exc.status, comment=exc.comment)
             return
@@ -192,7 +205,8 @@ class MoveService:
                     return
                 if not assoc.is_established:
                     return
-                status = self._send(store, sender, item, originator, int(req.MessageID or 0), number)
+                status = self._send(store, sender, item, originator, int(req.MessageID or 0), number,
+                                    overlays.get(item.study_instance_uid))
                 counts.remaining -= 1
                 if status is None or (status >= 0xA000 and status not in (0xB000, 0xB006, 0xB007)):
                     counts.failed += 1
@@ -248,6 +262,17 @@ class MoveService:
         by_uid = {i.sop_instance_uid: i for i in found}  # the last stored copy of each
         return list(by_uid.values())
 
+    def _overlays(self, instances: list[StoredInstance]) -> dict[str, CatalogueValues]:
+        """The catalogue values of the corrected studies among ``instances``, by study UID."""
+        if self._values_of is None:
+            return {}
+        found = {}
+        for study_uid in dict.fromkeys(i.study_instance_uid for i in instances):
+            values = self._values_of(study_uid)
+            if values is not None and values.corrected:
+                found[study_uid] = values
+        return found
+
     def _associate(self, destination: Destination, instances: list[StoredInstance]) -> Any:
         """Open the Storage SCU association to the destination (PS3.4 B.2, PS3.8 9.3.2)."""
         pairs = list(dict.fromkeys((i.sop_class_uid, i.transfer_syntax_uid) for i in instances))
@@ -264,13 +289,15 @@ class MoveService:
             return None
 
     def _send(
-        self, store: Any, sender: StoreSender | None, item: StoredInstance, originator: str, move_id: int, number: int
+        self, store: Any, sender: StoreSender | None, item: StoredInstance, originator: str, move_id: int, number: int,
+        overlay: CatalogueValues | None = None,
     ) -> int | None:
         """One C-STORE sub-operation; its status, or None when it could not be sent.
 
         A file whose stored syntax was accepted goes through ``sender`` (the fast path) when
-        there is one; anything else through pynetdicom's ``send_c_store`` with the association
-        given back to pynetdicom for that request."""
+        there is one and its study was not corrected; anything else through pynetdicom's
+        ``send_c_store`` with the association given back to pynetdicom for that request
+        (with the catalogue's values when ``overlay`` is given)."""
         accepted = {
             str(cx.transfer_syntax[0]): cx.context_id
             for cx in store.accepted_contexts
@@ -282,7 +309,7 @@ class MoveService:
         msg_id = (move_id + number + 1) % 65536
         try:
             path = self._path_of(item.relpath)
-            if sender is not None and item.transfer_syntax_uid in accepted:
+            if sender is not None and overlay is None and item.transfer_syntax_uid in accepted:
                 if not sender.usable:
                     return None
                 try:
@@ -298,6 +325,8 @@ class MoveService:
                     LOGGER.warning("Destination did not accept the stored transfer syntax of an instance")
                     return None
                 dataset = dcmread(path)  # converted to an accepted uncompressed syntax
+            if overlay is not None:
+                dataset = apply_catalogue_values(dataset if isinstance(dataset, Dataset) else dcmread(path), overlay)
             if sender is not None:
                 sender.close()  # send_c_store pauses and resumes the reactor itself
             try:
