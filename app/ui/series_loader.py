@@ -31,6 +31,7 @@ class LoaderSignals(QObject):
     finished = Signal(int)
     failed = Signal(object)
     cancelled = Signal()
+    done = Signal()
 
 
 class SeriesLoader(QRunnable):
@@ -48,6 +49,12 @@ class SeriesLoader(QRunnable):
         self.cancel_token.cancel()
 
     def run(self) -> None:
+        try:
+            self._load()
+        finally:
+            self.signals.done.emit()
+
+    def _load(self) -> None:
         batch: list[Dataset] = []
         count = 0
         last = time.monotonic()

@@ -104,6 +104,10 @@ class ViewerWindow(QMainWindow):
     def set_layout(self, rows: int, columns: int) -> None:
         """Show ``rows`` x ``columns`` viewports (what they showed is kept)."""
         shown = self.grid.set_layout(rows, columns)
+        combo = getattr(self, "toolbar", None) and self.toolbar.layouts  # type: ignore[attr-defined]
+        if combo is not None:
+            index = combo.findText(f"{rows}x{columns}")
+            combo.setCurrentIndex(index if index >= 0 else combo.count() - 1)
         if self._active not in shown:
             self.set_active(shown[0])
 

@@ -14,7 +14,9 @@ Entry points for other parts of the viewer (annotation, print, export):
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 SERIES_MIME = "application/x-lightbox-series"
 PAGE_STEP = 10
 RESORT_EVERY = 32
+_RUNNING: set[SeriesLoader] = set()
 
 
 class Viewport(QFrame):
@@ -73,6 +76,9 @@ class Viewport(QFrame):
         self.presentation_state: Dataset | None = None
         self.presentation_label = ""
         self.annotation_layers: list[AnnotationLayer] = []
+        #: Asked before each render for the presentation state (and its label) of the frame shown
+        #: (the annotation part's presentation state picker); None keeps :attr:`presentation_state`.
+        self.presentation_provider: Callable[[Viewport], tuple[Dataset | None, str]] | None = None
         self.screen_pixel_mm: float | None = None
         self.scale = 1.0
         self._loader: SeriesLoader | None = None
@@ -126,11 +132,13 @@ class Viewport(QFrame):
         self.progress.setValue(0)
         self._show_progress(True)
         loader = SeriesLoader(source)
-        loader.signals.arrived.connect(lambda batch, ld=loader: self._arrived(ld, batch))
-        loader.signals.finished.connect(lambda count, ld=loader: self._finished(ld, count))
-        loader.signals.failed.connect(lambda exc, ld=loader: self._failed(ld, exc))
-        loader.signals.cancelled.connect(lambda ld=loader: self._failed(ld, None))
+        loader.signals.arrived.connect(functools.partial(self._arrived, loader))
+        loader.signals.finished.connect(functools.partial(self._finished, loader))
+        loader.signals.failed.connect(functools.partial(self._failed, loader))
+        loader.signals.cancelled.connect(functools.partial(self._failed, loader, None))
         self._loader = loader
+        _RUNNING.add(loader)  # kept alive until its thread is done with it
+        loader.signals.done.connect(functools.partial(_RUNNING.discard, loader))
         self.pool.start(loader)
 
     def cancel_loading(self) -> None:
@@ -253,6 +261,8 @@ class Viewport(QFrame):
         """The current frame as the pipeline renders it with the view state (layers apart)."""
         if self.renderer is None or self.stack is None or not len(self.stack):
             return None
+        if self.presentation_provider is not None:
+            self.presentation_state, self.presentation_label = self.presentation_provider(self)
         return self.renderer.render(self.position, self.state, self.presentation_state)
 
     def rendered_image(self, annotations: bool = True) -> np.ndarray | None:
