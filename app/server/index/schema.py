@@ -223,6 +223,18 @@ change_log = Table(
     sqlite_autoincrement=True,
 )
 
+#: Stable-study notices (revision 0006): the newest instance time of a study when its "no new
+#: instance for a while" notification was last enqueued (``app.server.stable_study``).
+study_notice = Table(
+    "study_notice",
+    metadata,
+    Column("study_fk", Integer, ForeignKey("study.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_received_at", DateTime(timezone=False), nullable=False),
+    Column("notified_at", DateTime(timezone=False), nullable=False),
+)
+# The stable-study check looks at recently received instances only (revision 0006).
+Index("ix_instance_received_at", instance.c.received_at)
+
 #: Named monotonically increasing counters (``changes``, ``request``), updated in the
 #: same transaction as the rows they count.
 counter = Table(

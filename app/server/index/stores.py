@@ -13,6 +13,7 @@ from app.server.index.corrections import CorrectionStore
 from app.server.index.deletion import DeletionStore
 from app.server.index.jobs import JobStore
 from app.server.index.mpps import MppsStore
+from app.server.index.stability import StabilityStore
 from app.server.index.study_status import StudyStatusStore
 from app.server.index.worklist import WorklistStore
 
@@ -30,6 +31,7 @@ class IndexStores:
     changes: ChangeLog
     corrections: CorrectionStore
     deletions: DeletionStore
+    stability: StabilityStore
 
     def close(self) -> None:
         """Close the index (checkpoint the SQLite WAL, close pooled connections)."""
@@ -44,4 +46,5 @@ def open_index(
     return IndexStores(
         engine, Catalogue(engine), JobStore(engine), WorklistStore(engine), MppsStore(engine),
         StudyStatusStore(engine), ChangeLog(engine), CorrectionStore(engine), DeletionStore(engine),
+        StabilityStore(engine),
     )
