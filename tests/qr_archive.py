@@ -52,6 +52,13 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
     raise RuntimeError(f"{what} did not listen on port {port} (exit code {proc.poll()})")
 
 
+def storescu_to(port: int, called_ae: str, files: Sequence[Path]) -> None:
+    """Store ``files`` with DCMTK ``storescu`` (one association); fails the test on an error."""
+    done = subprocess.run([require_tool("storescu"), "-aec", called_ae, "127.0.0.1", str(port), *map(str, files)],
+                          env=dcmtk_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @dataclass(frozen=True)
 class Study:
     """A synthetic study written to disk: its UIDs and files, per series."""
@@ -118,7 +125,6 @@ class Dcmqrscp:
 
     def __init__(self, work: Path, destinations: Sequence[tuple[str, int]] = (), ae_title: str = ARCHIVE_AE) -> None:
         self.tool = require_tool("dcmqrscp")
-        self.storescu = require_tool("storescu")
         self.ae_title = ae_title
         self.area = work / "dcmqrscp-db"
         self.area.mkdir(parents=True, exist_ok=True)
@@ -142,11 +148,7 @@ class Dcmqrscp:
 
     def load(self, files: Sequence[Path]) -> None:
         """Store ``files`` into the archive with DCMTK ``storescu`` (one association)."""
-        done = subprocess.run(
-            [self.storescu, "-aec", self.ae_title, "127.0.0.1", str(self.port), *map(str, files)],
-            env=dcmtk_env(), capture_output=True, text=True, timeout=120,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
+        storescu_to(self.port, self.ae_title, files)
 
     def stored_files(self) -> list[Path]:
         """The image files in its storage folder (not its index)."""

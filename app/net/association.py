@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu import A_ASSOCIATE_RJ
 from pynetdicom.presentation import build_context
 
 from app.core.errors import AppError
@@ -147,21 +148,27 @@ def request(
         opened.set()
         bound_pdu_reads(event)  # a peer's PDU length is bounded before anything is read
 
+    rejections: list[Any] = []
+
+    def on_pdu(event: Any) -> None:
+        if isinstance(event.pdu, A_ASSOCIATE_RJ):
+            rejections.append(event.pdu)  # kept in case the peer's close overtakes it in pynetdicom
+
     start = time.monotonic()
     assoc = ae.associate(
         peer.host, peer.port, contexts=contexts, ae_title=peer.ae_title, max_pdu=settings.max_pdu,
-        evt_handlers=[(evt.EVT_CONN_OPEN, on_open)],
+        evt_handlers=[(evt.EVT_CONN_OPEN, on_open), (evt.EVT_PDU_RECV, on_pdu)],
     )
     if assoc.is_established:
         _keep_responses(assoc)
         _nodelay(assoc)
         return assoc
     where = f"{peer.ae_title} at {peer.host}:{peer.port}"
-    answer = assoc.acceptor.primitive
-    if assoc.is_rejected and answer is not None:
+    rejection = assoc.acceptor.primitive if assoc.is_rejected else (rejections[0] if rejections else None)
+    if rejection is not None:
         raise AssociationError(
             "rejected",
-            f"{where} rejected the association ({_rejection_text(answer)}). Check that it knows our AE title "
+            f"{where} rejected the association ({_rejection_text(rejection)}). Check that it knows our AE title "
             f"{settings.calling_ae_title!r} and that its AE title is {peer.ae_title!r}.",
         )
     if not opened.is_set():
@@ -170,6 +177,7 @@ def request(
         raise AssociationError(
             kind, f"Cannot connect to {where}: {reason}. Check the host, the port and that the node is running."
         )
+    answer = assoc.acceptor.primitive
     if answer is not None and answer.result == 0x00:
         raise AssociationError(
             "no context",
