@@ -21,6 +21,7 @@ from app.services.image_stack import ImageStack
 from app.services.series_source import ServerSeriesSource
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 from app.services.study_matrix import is_image_series, series_thumbnail, study_badges
+from app.ui.annotation_controller import AnnotationController
 from app.ui.image_canvas import ImageCanvas
 from app.ui.viewer_window import ViewerWindow
 from app.ui.workers import WorkerPool
@@ -61,6 +62,7 @@ class ImageWindow(ViewerWindow):
         self.first_image.connect(lambda _vp: self.loaded.emit())
         for viewport in self.grid.all:
             viewport.load_failed.connect(self.load_failed.emit)
+        self.annotations = AnnotationController(self, studies, pool)  # tools, presentation states, key images
 
     @property
     def canvas(self) -> ImageCanvas:
