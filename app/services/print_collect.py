@@ -1,17 +1,21 @@
 """Images collected from the viewer for printing: the current image, a range of the stack, the
 whole series, or the key images, each as the viewport renders it (window, rotation/flip, shutter,
 overlays, presentation state graphics; the current image also with the viewer's own drawn
-layers), ready for :func:`app.printing.compose.compose_film`.
+layers), ready for :func:`app.printing.compose.compose_film`; or every image of studies on the
+server (Study > Print... in the information window).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from app.printing.print_images import PrintImage, from_rendered
+from app.services.cancel import CancelToken, Progress
+from app.services.printing import images_from_datasets
+from app.services.studies import StudyService
 from app.services.view_render import StackRenderer
 from app.services.view_state import ViewState
 
@@ -54,3 +58,22 @@ def stack_range(text: str, count: int) -> range:
     if a > b:
         raise ValueError(f"Range {text!r} has no image of the stack (1 to {count}).")
     return range(a - 1, b)
+
+
+def images_of_studies(
+    studies: StudyService,
+    study_uids: Sequence[str],
+    bits: int = 8,
+    cancel: CancelToken | None = None,
+    progress: Progress | None = None,
+) -> list[PrintImage]:
+    """Every image (every frame) of the studies, series by series in display order, rendered with its
+    own window for a film of ``bits`` bits (Study > Print... in the information window)."""
+    datasets: list[Dataset] = []
+    for study_uid in study_uids:
+        for series in studies.list_series(study_uid):
+            loaded = studies.load_series(study_uid, series.series_instance_uid, cancel=cancel)
+            datasets.extend(ds for ds in loaded if "PixelData" in ds)
+            if progress is not None:
+                progress(len(datasets), 0)
+    return images_from_datasets(datasets, bits)
