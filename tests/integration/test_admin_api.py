@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
@@ -232,12 +233,23 @@ def test_deletion_removes_rows_then_files(setup: tuple[RunningServer, Path], adm
     assert S1 not in admin.study_statuses()
 
 
-def test_destinations_and_jobs(setup: tuple[RunningServer, Path], admin: AdminClient) -> None:
+def test_destinations_send_and_job_progress(setup: tuple[RunningServer, Path], admin: AdminClient) -> None:
+    _, received = setup
     destinations = admin.destinations()
     assert [(d["ae_title"], d["host"]) for d in destinations] == [("STORESCP", "127.0.0.1")]
     assert isinstance(destinations[0]["port"], int)
-    jobs = admin.jobs()
-    assert isinstance(jobs, list)
+    for f in received.iterdir():
+        f.unlink()
+    job_id = admin.send_study(S2, "STORESCP")
+    deadline = time.monotonic() + 60
+    while (job := admin.job(job_id))["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job["state"] == "done", job
+    assert job["progress"].get("completed") == 1, job  # progress carried by the job
+    assert job_id in [j["id"] for j in admin.jobs()]
+    assert [str(dcmread(p).StudyInstanceUID) for p in _wait_files(received, 1)] == [S2]
+    with pytest.raises(AppError, match="done already"):
+        admin.cancel_job(job_id)
     with pytest.raises(NotFoundError):
         admin.job(999_999)
     with pytest.raises(NotFoundError):
