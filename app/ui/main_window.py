@@ -248,7 +248,7 @@ class MainWindow(WindowShell):
         assert isinstance(result, list)
         selected = {s.study_instance_uid for s in self.selected_studies()}
         self.study_model.set_rows(result)
-        fit_columns(self.study_view)
+        fit_columns(self.study_view, StudyTableModel.DESCRIPTION)
         for uid in selected:
             row = self.study_model.row_of(uid)
             if row >= 0:

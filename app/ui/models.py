@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 
 from app.dicom.value_format import format_date, format_time
 from app.dicom.value_format import format_person_name as format_name
@@ -51,6 +51,9 @@ class _RowModel(QAbstractTableModel, Generic[T]):
     def font(self, item: T) -> QFont | None:
         return None
 
+    def foreground(self, item: T, column: int) -> QColor | None:
+        return None
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
@@ -64,6 +67,8 @@ class _RowModel(QAbstractTableModel, Generic[T]):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.FontRole:
             return self.font(item)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self.foreground(item, index.column())
         return None
 
     def set_rows(self, rows: Sequence[T]) -> None:
@@ -79,6 +84,7 @@ class _RowModel(QAbstractTableModel, Generic[T]):
 
 
 _STATUS_ORDER = {"new": 0, "read": 1, "approved": 2}
+_STATUS_COLOURS = {"new": QColor("#b35900"), "approved": QColor("#1e7b34")}
 
 
 class StudyTableModel(_RowModel[StudySummary]):
@@ -136,6 +142,9 @@ class StudyTableModel(_RowModel[StudySummary]):
         bold = QFont()
         bold.setBold(True)
         return bold
+
+    def foreground(self, item: StudySummary, column: int) -> QColor | None:
+        return _STATUS_COLOURS.get(self.status(item)) if column == self.STATUS else None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.UserRole and index.isValid() and index.column() == self.STATUS:

@@ -33,9 +33,13 @@ def make_table(parent: QWidget, multi: bool = False) -> QTableView:
     return view
 
 
-def fit_columns(view: QTableView) -> None:
-    """Size the columns to their contents (capped), the last one taking the remaining width."""
+def fit_columns(view: QTableView, stretch: int | None = None) -> None:
+    """Size the columns to their contents (capped); column ``stretch`` (default the last one)
+    takes the width left, so every column fits when the window is wide enough."""
     header = view.horizontalHeader()
     view.resizeColumnsToContents()
-    for column in range(header.count() - 1):
+    for column in range(header.count()):
         header.resizeSection(column, min(header.sectionSize(column) + 12, 300))
+    if stretch is not None:
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)

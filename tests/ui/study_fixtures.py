@@ -23,6 +23,7 @@ class StudySpec:
     modality: str = "CT"
     images: int = 1
     description: str = ""
+    birth_date: str = "19700101"
 
 
 def store_study(service: StudyService, spec: StudySpec) -> str:
@@ -37,6 +38,8 @@ def store_study(service: StudyService, spec: StudySpec) -> str:
         ds.StudyTime = "101500"
         ds.StudyDescription = spec.description or f"{spec.modality} study of {spec.patient_id}"
         ds.Modality = spec.modality
+        ds.PatientBirthDate = spec.birth_date
+        ds.SeriesDescription = f"{spec.description or spec.modality} series"
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
         ds.SOPInstanceUID = generate_uid()
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

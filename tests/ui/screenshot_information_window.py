@@ -1,0 +1,105 @@
+"""Screenshot of the information window: ``xvfb-run -a -s "-screen 0 1440x900x24" python -m
+tests.ui.screenshot_information_window OUT.png``.
+
+Starts a server in a temporary folder, stores eight synthetic studies (today, yesterday, last
+week, older; CT, MR, CR) by STOW-RS, approves one and marks two read through the admin API,
+runs the real workstation (``app.ui.application.run``) against it, selects a study so its series
+show, and grabs the screen. Not a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from app.client.admin import AdminClient
+from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorklistAE, WorkstationConfig
+from app.services.embedded_server import EmbeddedServer
+from app.services.studies import StudyService
+from app.ui.application import run
+from app.ui.main_window import MainWindow
+from tests.ui.study_fixtures import StudySpec, store_study
+
+DAY = dt.timedelta(days=1)
+
+
+def _specs(today: dt.date) -> list[tuple[StudySpec, str]]:
+    S = StudySpec
+    return [
+        (S("Doe^Jane", "PID001", "ACC1001", today, "CT", 3, "CT Head without contrast", "19640312"), "new"),
+        (S("Roe^Richard", "PID002", "ACC1002", today, "MR", 6, "MR Knee right", "19881102"), "new"),
+        (S("Moe^Anna^Maria", "PID003", "ACC0991", today - DAY, "CT", 4, "CT Chest/Abdomen", "19521230"), "read"),
+        (S("Smith^John", "PID004", "ACC0987", today - DAY, "CR", 2, "Chest PA and lateral", "19790705"), "approved"),
+        (S("Nguyen^Thi", "PID005", "ACC0950", today - 3 * DAY, "MR", 5, "MR Brain", "20010219"), "read"),
+        (S("Garcia^Luis", "PID006", "ACC0921", today - 5 * DAY, "CT", 2, "CT Sinus", "19930808"), "new"),
+        (S("Doe^Jane", "PID001", "ACC0610", today - 40 * DAY, "CR", 1, "Hand left", "19640312"), "approved"),
+        (S("Kowalski^Piotr", "PID008", "ACC0432", today - 90 * DAY, "MR", 3, "MR Lumbar spine", "19470415"), "new"),
+    ]
+
+
+def _populate(url: str) -> None:
+    service = StudyService.connect(url)
+    admin = AdminClient(url)
+    try:
+        for spec, status in _specs(dt.date.today()):
+            uid = store_study(service, spec)
+            if status == "read":
+                admin.mark_read(uid)
+            elif status == "approved":
+                admin.approve_study(uid)
+    finally:
+        admin.close()
+        service.close()
+
+
+def main(out: Path) -> int:
+    app = QApplication([sys.argv[0]])
+    state: dict[str, object] = {"step": 0}
+
+    def tick() -> None:
+        mains = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        win = mains[0] if mains else None
+        step = state["step"]
+        if win is None or (step == 0 and (win.study_model.rowCount() < 8 or not win.study_model.status(
+            win.study_model.row(0)
+        ))):
+            QTimer.singleShot(200, tick)
+            return
+        if step == 0:
+            win.move(0, 0)
+            win.resize(1440, 900)
+            row = next(i for i, s in enumerate(win.study_model.rows()) if s.patient_id == "PID003")
+            win.study_view.selectRow(win.study_proxy.mapFromSource(win.study_model.index(row, 0)).row())
+            win.study_view.setFocus()
+            state["step"] = 1
+        elif step == 1 and win.series_model.rowCount():
+            state["step"] = 2
+            QTimer.singleShot(1000, tick)
+            return
+        elif step == 2:
+            QGuiApplication.primaryScreen().grabWindow(0, 0, 0, 1440, 900).save(str(out))
+            print(f"saved {out}", flush=True)
+            win.close()
+            return
+        QTimer.singleShot(200, tick)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server_config = ServerConfig(
+            data_dir=Path(tmp) / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0),
+            mwl=WorklistAE(port=0), fsync=False,
+        )
+        with EmbeddedServer.from_config(server_config) as server:
+            _populate(server.http_url)
+            QTimer.singleShot(300, tick)
+            config = Config(server=server_config, workstation=WorkstationConfig(server_url=server.http_url))
+            return run(config, [sys.argv[0]])
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshot-information-window.png")))
