@@ -38,9 +38,11 @@ from app.server.jobs import JobRunner
 from app.server.mpps import MppsService
 from app.server.mpps_relay import RELAY_KIND, MppsRelay
 from app.server.mwl import WorklistService
+from app.server.notify import NOTIFY_KIND, NotificationSender, StudyNotifier
 from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
 from app.server.send import SEND_KIND, SendRequests, StudySender
+from app.server.stable_study import StabilityStoreProtocol, StableStudyWatch
 from app.server.storage import Storage
 from app.server.study_events import StudyEvents
 
@@ -74,6 +76,9 @@ class IndexStoresProtocol(Protocol):
 
     @property
     def corrections(self) -> CorrectionStoreProtocol: ...
+
+    @property
+    def stability(self) -> StabilityStoreProtocol: ...
 
     @property
     def deletions(self) -> DeletionStoreProtocol: ...
@@ -123,6 +128,8 @@ class Server:
     study_events: StudyEvents = field(default_factory=StudyEvents, init=False, repr=False)
     _index: IndexStoresProtocol | None = field(default=None, init=False, repr=False)
     _jobs: JobRunner | None = field(default=None, init=False, repr=False)
+    _stable: StableStudyWatch | None = field(default=None, init=False, repr=False)
+    _unsubscribe: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
     _storage: Storage | None = field(default=None, init=False, repr=False)
     _scp: StorageService | None = field(default=None, init=False, repr=False)
     _qr: QueryRetrieveService | None = field(default=None, init=False, repr=False)
@@ -167,11 +174,17 @@ class Server:
             self.mwl_address = _listening(
                 self._mwl.start, cfg, "MWL SCP", cfg.mwl.ae_title, cfg.mwl.port, "[server.mwl]"
             )
-            corrections = getattr(index, "corrections", None)
-            values_of = corrections.catalogue_values if corrections is not None else None
-            self._jobs.register(SEND_KIND, StudySender(cfg, catalogue, self._storage.path_of, values_of))
+            self._jobs.register(SEND_KIND, StudySender(
+                cfg, catalogue, self._storage.path_of, index.corrections.catalogue_values
+            ))
             sends = SendRequests(cfg, catalogue, index.jobs, self._jobs.wake)
+            notifier = StudyNotifier(cfg, catalogue, index.jobs, self._jobs.wake)
+            self._unsubscribe = notifier.subscribe(self.study_events)
+            self._jobs.register(NOTIFY_KIND, NotificationSender(cfg))
             self._jobs.start()
+            if cfg.notify.stable_seconds > 0:
+                self._stable = StableStudyWatch(cfg.notify.stable_seconds, index.stability, notifier)
+                self._stable.start()
             ctx = ApiContext(catalogue, self._storage, ingest, __version__, self.max_request_bytes,
                              mpps=index.mpps, jobs=index.jobs, worklist=index.worklist, sends=sends,
                              study_status=index.study_status, changes=index.changes,
@@ -198,6 +211,12 @@ class Server:
 
     def stop(self) -> None:
         """Stop DICOM (let running stores finish), then HTTP, then close the index."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        if self._stable is not None:
+            self._stable.stop()
+            self._stable = None
         if self._scp is not None:
             try:
                 self._scp.stop()

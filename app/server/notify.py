@@ -81,12 +81,14 @@ class StudyNotifier:
         """True when anyone receives notifications."""
         return bool(self._config.notify.host or self._config.notify.ian_receivers)
 
-    def subscribe(self, events: StudyEvents) -> None:
-        """Listen to approvals and deletions as ``[server.notify]`` asks."""
+    def subscribe(self, events: StudyEvents) -> list[Callable[[], None]]:
+        """Listen to approvals and deletions as ``[server.notify]`` asks; the unsubscribers."""
+        out = []
         if self._config.notify.on_approve:
-            events.on_approved(self.approved)
+            out.append(events.on_approved(self.approved))
         if self._config.notify.on_delete:
-            events.on_deleted(self.deleted)
+            out.append(events.on_deleted(self.deleted))
+        return out
 
     def approved(self, event: StudyApproved) -> None:
         """Notify that a study was approved (its instances are online)."""
