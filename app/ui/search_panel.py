@@ -47,7 +47,7 @@ COLUMNS = ("Node", "Patient name", "Patient ID", "Birth date", "Date", "Modality
 _KEYS = {
     "STUDY": ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "ModalitiesInStudy", "StudyDescription",
               "AccessionNumber", "NumberOfStudyRelatedInstances"),
-    "SERIES": ("", "", "", "", "Modality", "SeriesDescription", "SeriesNumber", "NumberOfSeriesRelatedInstances"),
+    "SERIES": ("", "", "", "", "Modality", "SeriesNumber+SeriesDescription", "", "NumberOfSeriesRelatedInstances"),
     "WORKLIST": ("PatientName", "PatientID", "PatientBirthDate", "ScheduledProcedureStepStartDate", "Modality",
                  "ScheduledProcedureStepDescription", "AccessionNumber", ""),
 }  # fmt: skip
@@ -55,13 +55,15 @@ MATCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def _cell(match: Match, keyword: str) -> str:
+    """The text of one column: names and dates formatted, a series as "#number description"."""
     value = match.get(keyword) if keyword else ""
     if keyword == "PatientName":
         return format_person_name(value)
     if keyword.endswith("Date") and value:
         return format_date(value)
-    if keyword == "SeriesNumber" and value:
-        return f"#{value}"
+    if keyword == "SeriesNumber+SeriesDescription":
+        number, description = match.get("SeriesNumber"), match.get("SeriesDescription")
+        return " ".join(p for p in (f"#{number}" if number else "", description) if p)
     return value
 
 
