@@ -94,6 +94,7 @@ class AnnotationController(QObject):
         viewport.add_layer(layer)
         viewport.canvas.installEventFilter(self)
         viewport.position_changed.connect(lambda _p, vp=viewport: self.sync(vp))
+        viewport.position_changed.connect(lambda _p: self.toolbar.update_key_action())
         self.picker.attach(viewport)
 
     def _first_image(self, viewport: Viewport) -> None:

@@ -172,7 +172,7 @@ class PresentationPicker:
         window = state.window
         if window is None and applied is not None and not graphics_only and isinstance(frame.voi, Window):
             window = frame.voi  # the state's own window, as shown
-        area = frame.displayed_area
+        area = normal_area(frame.displayed_area, shown[0])
         if state.size_mode != "fit" or state.pan != (0.0, 0.0):
             area = visible_area(viewport)
         source = applied if applied is not None else shown[0]
@@ -238,3 +238,20 @@ def visible_area(viewport: Viewport) -> DisplayedArea:
     left, top = math.floor(min(xs)) + 1, math.floor(min(ys)) + 1
     right, bottom = max(math.ceil(max(xs)), left + 1), max(math.ceil(max(ys)), top + 1)
     return DisplayedArea((left, top), (right, bottom))
+
+
+def normal_area(area: DisplayedArea | None, image: Dataset) -> DisplayedArea | None:
+    """``area`` as the user would set it: its corners as the smallest and largest (column, row), the
+    image's own pixel spacing left implicit, and None for the whole image scaled to fit (PS3.3 C.10.4)."""
+    if area is None:
+        return None
+    (c1, r1), (c2, r2) = area.top_left, area.bottom_right
+    spacing = area.pixel_spacing
+    own = image.get("PixelSpacing")
+    if spacing is not None and own is not None and tuple(float(v) for v in own) == spacing:
+        spacing = None
+    normal = DisplayedArea(
+        (min(c1, c2), min(r1, r2)), (max(c1, c2), max(r1, r2)), area.size_mode, spacing, area.magnification
+    )
+    whole = DisplayedArea.whole((int(image.Rows), int(image.Columns)))
+    return None if normal == whole else normal
