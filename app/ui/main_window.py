@@ -46,10 +46,11 @@ from PySide6.QtWidgets import (
 
 from app.client.dicomweb import ServerStatus
 from app.core.errors import ServerUnavailableError
+from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 from app.services.study_actions import StudyActions
 from app.services.study_filters import StudyFilter
-from app.ui.models import SeriesTableModel, StudyTableModel, format_name
+from app.ui.models import SeriesTableModel, StudyTableModel
 from app.ui.study_actions import StudyActionController
 from app.ui.study_filters import FilterBar
 from app.ui.study_table import fit_columns, make_table

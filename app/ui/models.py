@@ -16,7 +16,8 @@ from app.dicom.value_format import format_date, format_time
 from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import SeriesSummary, StudySummary
 
-__all__ = ["SeriesTableModel", "StudyTableModel", "format_date", "format_name"]  # the two re-exported for image_window
+# format_date / format_name: re-exported for app/ui/image_window.py until the viewer stops using it
+__all__ = ["SeriesTableModel", "StudyTableModel", "format_date", "format_name"]
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex

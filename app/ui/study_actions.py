@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.dicom.value_format import format_date
+from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import StudySummary
 from app.services.study_actions import Destination, JobProgress, StudyActions
-from app.ui.models import format_date, format_name
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QThreadPool
 
+from app.dicom.value_format import format_date
+from app.dicom.value_format import format_person_name as format_name
 from app.services.series_source import ServerSeriesSource
 from app.services.studies import SeriesSummary, StudyService, StudySummary
-from app.ui.models import format_date, format_name
 from app.ui.viewer_window import ViewerWindow
 
 

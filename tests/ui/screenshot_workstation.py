@@ -21,8 +21,8 @@ from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, Wo
 from app.services.embedded_server import EmbeddedServer
 from app.services.studies import StudyService
 from app.ui.application import run
-from app.ui.image_window import ImageWindow
 from app.ui.main_window import MainWindow
+from app.ui.viewer_window import ViewerWindow
 from tests.ui.uihelpers import ct_series, to_bytes
 
 
@@ -51,8 +51,7 @@ def main(out: Path) -> int:
             win.resize(1010, 860)
             row = next(i for i, s in enumerate(win.study_model.rows()) if "CT" in s.modalities)
             index = win.study_proxy.mapFromSource(win.study_model.index(row, 0))
-            win.study_view.selectRow(index.row())
-            win.on_study_activated(index)
+            win.study_view.selectRow(index.row())  # lists its series below
             state["step"] = 1
         elif step == 1 and win.series_model.rowCount():
             win.series_view.selectRow(0)
@@ -62,9 +61,9 @@ def main(out: Path) -> int:
             state.update(step=2, viewer=viewer)
         elif step == 2:
             viewer = state["viewer"]
-            assert isinstance(viewer, ImageWindow)
-            if viewer.stack is not None:
-                viewer.go_to(1)
+            assert isinstance(viewer, ViewerWindow)
+            if viewer.active_viewport().stack is not None:
+                viewer.active_viewport().go_to(1)
                 state["step"] = 3
                 QTimer.singleShot(1500, tick)
                 return
