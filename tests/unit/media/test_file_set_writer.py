@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -59,26 +60,29 @@ def test_dciodvfy_finds_no_error_in_the_dicomdir(written: WrittenFileSet) -> Non
     assert not [line for line in output.splitlines() if line.startswith("Error")], output
 
 
-def test_dcmtk_reads_the_dicomdir_and_finds_every_file_consistent(written: WrittenFileSet) -> None:
+def test_dcmtk_reads_the_dicomdir_and_finds_every_file_consistent(written: WrittenFileSet, tmp_path: Path) -> None:
     dump = subprocess.run([require_tool("dcmdump"), str(written.dicomdir)], capture_output=True, text=True)
     assert dump.returncode == 0 and "=MediaStorageDirectoryStorage" in dump.stdout
     assert dump.stdout.count("(0004,1500)") == 12  # a Referenced File ID per instance
     # dcmmkdir in update mode without writing (-w): every file is checked against its record and the
-    # General Purpose profile (STD-GEN-CD); it aborts (-a) on the first inconsistent one.
-    tops = sorted(p.name for p in written.root.iterdir() if p.is_dir())
+    # General Purpose profile (STD-GEN-CD); it aborts (-a) on the first inconsistent one. It runs on a
+    # copy: even with -w, dcmmkdir moves the DICOMDIR aside.
+    copy = Path(shutil.copytree(written.root, tmp_path / "copy"))
+    tops = sorted(p.name for p in copy.iterdir() if p.is_dir())
     check = subprocess.run(
-        [require_tool("dcmmkdir"), "-Pgp", "+U", "-w", "-a", "+r", *tops],
-        cwd=written.root, capture_output=True, text=True,
+        [require_tool("dcmmkdir"), "-Pgp", "+U", "-w", "-nb", "-a", "+r", *tops],
+        cwd=copy, capture_output=True, text=True,
     )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
     # and the check does catch an image that disagrees with its record
-    image = written.root / written.file_ids[next(iter(written.file_ids))]
+    copy = Path(shutil.copytree(written.root, tmp_path / "copy2"))
+    image = copy / written.file_ids[next(iter(written.file_ids))]
     ds = dcmread(image)
     ds.PatientName = "Someone^Else"
     ds.save_as(image)
     check = subprocess.run(
-        [require_tool("dcmmkdir"), "-Pgp", "+U", "-w", "-a", "+r", *tops],
-        cwd=written.root, capture_output=True, text=True,
+        [require_tool("dcmmkdir"), "-Pgp", "+U", "-w", "-nb", "-a", "+r", *tops],
+        cwd=copy, capture_output=True, text=True,
     )  # fmt: skip
     assert check.returncode != 0 and "inconsistent" in check.stdout + check.stderr
 
