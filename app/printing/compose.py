@@ -11,7 +11,9 @@ same composition feeds the preview, the Print SCU and the PDF/PNG output.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +30,7 @@ FILL = "fill"
 HEADER_FRACTION = 0.035  # header band height / film height
 GAP_FRACTION = 0.008  # gap between cells / shorter film side
 _DEFAULT_MAX_DENSITY = 300
+_WORKERS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def _resampled(image: PrintImage, bits: int, rect: Rect, box: tuple[float, float
         return out
     src = Image.fromarray(np.ascontiguousarray(image.grey(bits)), mode="F")
     resized = np.asarray(src.resize((rect.width, rect.height), Image.Resampling.BILINEAR, box=box))
-    return np.clip(np.rint(resized), 0, 2**bits - 1)
+    return (resized + 0.5).astype(np.uint16)  # bilinear stays within the source's 0..2^bits-1: round only
 
 
 def compose_film(
@@ -169,23 +172,32 @@ def compose_film(
     film = np.full((spec.rows, spec.columns), spec.density_value(spec.border_density), dtype=dtype)
     empty = spec.density_value(spec.empty_image_density)
     shown: list[Rect | None] = []
-    scales: list[ScaleBar | None] = []
+    placed: list[tuple[PrintImage, Rect, tuple[float, float, float, float]]] = []
     for index, cell in enumerate(cells):
         image = images[index] if index < len(images) else None
         if image is None:
             film[cell.top : cell.bottom, cell.left : cell.right] = empty
             shown.append(None)
-            scales.append(None)
             continue
         mode = spec.cell_mode(index)
-        rect, box, per_column = placement(image, cell, mode)
+        rect, box, _ = placement(image, cell, mode)
         if mode == FIT:
             film[cell.top : cell.bottom, cell.left : cell.right] = empty
-        film[rect.top : rect.bottom, rect.left : rect.right] = _resampled(image, spec.bits, rect, box)
         shown.append(rect)
+        placed.append((image, rect, box))
+
+    def paint(item: tuple[PrintImage, Rect, tuple[float, float, float, float]]) -> None:
+        image, rect, box = item  # cells do not overlap: each thread writes its own pixels
+        film[rect.top : rect.bottom, rect.left : rect.right] = _resampled(image, spec.bits, rect, box)
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # Pillow's resize runs without the GIL
+        list(pool.map(paint, placed))
+    scales: list[ScaleBar | None] = []
+    for index, where in enumerate(shown):
+        image = images[index] if index < len(images) else None
         bar = None
-        if spec.scale and image.pixel_spacing is not None:
-            bar = scale_bar(rect, image.pixel_spacing[1] / per_column)
+        if spec.scale and image is not None and where is not None and image.pixel_spacing is not None:
+            bar = scale_bar(where, image.pixel_spacing[1] / placement(image, cells[index], spec.cell_mode(index))[2])
             if bar is not None:
                 draw_scale(film, bar, spec.full_scale)
         scales.append(bar)
