@@ -102,5 +102,6 @@ class AnnotationToolbar(QToolBar):
 def build_annotation_toolbar(controller: AnnotationController) -> AnnotationToolbar:
     """Create the toolbar and add it to the controller's window."""
     bar = AnnotationToolbar(controller)
+    controller.window.addToolBarBreak()  # a row of its own below the viewer's toolbar
     controller.window.addToolBar(bar)
     return bar
