@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from app.core.errors import IndexFailure
 from app.dicom.charsets import fold_case
 from app.server.index import engine as engine_mod
+from app.server.index.admin_records import ChangeRequest
+from app.server.index.changes import record_change
 from app.server.index.query import compile_search, row_values
 from app.server.index.records import AddResult, InstanceRecord, SearchRequest, StoredInstance
 from app.server.index.schema import CHANGES, REQUEST, counter, instance, patient, series, study
@@ -212,13 +214,16 @@ class Catalogue:
                 {"patient_id": r.patient_id, "issuer": r.issuer, "patient_name": r.patient_name,
                  "patient_name_lc": fold_case(r.patient_name), "birth_date": r.birth_date, "sex": r.sex},
             )[0]
-            study_pk, _ = self._get_or_create(
+            study_pk, study_created = self._get_or_create(
                 conn, study, study.c.study_instance_uid == r.study_instance_uid,
                 {"patient_fk": patient_pk, "study_instance_uid": r.study_instance_uid, "study_date": r.study_date,
                  "study_time": r.study_time, "study_description": r.study_description,
                  "accession_number": r.accession_number, "referring_physician_name": r.referring_physician_name,
                  "study_id": r.study_id, "modalities": "", "num_series": 0, "num_instances": 0},
             )
+            if study_created:  # one change-log entry per new study (not per instance: ingest stays cheap)
+                record_change(conn, ChangeRequest("received", "study", r.study_instance_uid, patient_id=r.patient_id,
+                                                  by=r.source_ae), count=False)
             study_patient = (r.patient_id, r.issuer)
         series_row = conn.execute(
             select(series.c.id, series.c.study_fk).where(series.c.series_instance_uid == r.series_instance_uid)

@@ -1,4 +1,5 @@
-"""The change log: approvals, corrections, merges, splits and deletions in commit order.
+"""The change log: studies received, approvals, corrections, merges, splits and deletions in
+commit order.
 
 A change is written in the transaction that makes it (:func:`record_change`), so the log
 and the catalogue never disagree; the ``changes`` counter (the workstation's refresh cue,
@@ -29,15 +30,17 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def record_change(conn: Connection, request: ChangeRequest) -> int:
-    """Append ``request`` to the log within the caller's write transaction; returns its id."""
+def record_change(conn: Connection, request: ChangeRequest, *, count: bool = True) -> int:
+    """Append ``request`` to the log within the caller's write transaction; returns its id.
+    ``count=False`` leaves the ``changes`` counter alone (the caller moves it itself)."""
     result = conn.execute(change_log.insert().values(
         at=now(), kind=request.kind[:32], level=request.level[:16],
         study_instance_uid=request.study_instance_uid, series_instance_uid=request.series_instance_uid,
         sop_instance_uid=request.sop_instance_uid, patient_id=request.patient_id[:64], by=request.by[:64],
         detail=json.dumps(dict(request.detail), ensure_ascii=False),
     ))
-    conn.execute(update(counter).where(counter.c.name == CHANGES).values(value=counter.c.value + 1))
+    if count:
+        conn.execute(update(counter).where(counter.c.name == CHANGES).values(value=counter.c.value + 1))
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])

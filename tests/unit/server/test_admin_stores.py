@@ -21,8 +21,9 @@ def stores(tmp_path: Path) -> Iterator[IndexStores]:
     index.close()
 
 
-def _fill(index: IndexStores) -> None:
-    """P1 with studies 1.2.1 (two series, 3 instances) and 1.2.2 (1 instance); P2 with 1.2.3."""
+def _fill(index: IndexStores) -> int:
+    """P1 with studies 1.2.1 (two series, 3 instances) and 1.2.2 (1 instance); P2 with 1.2.3.
+    Returns the id of the last change (one ``received`` change per new study)."""
     for kw in (
         {"series_instance_uid": "1.2.1.1"}, {"series_instance_uid": "1.2.1.1"},
         {"series_instance_uid": "1.2.1.2", "modality": "MR"},
@@ -31,6 +32,10 @@ def _fill(index: IndexStores) -> None:
          "patient_name": "Roe^Rick"},
     ):
         index.catalogue.add_instance(record(**kw))
+    received = index.changes.since(0)
+    assert [(c.kind, c.study_instance_uid, c.patient_id) for c in received] == [
+        ("received", "1.2.1", "P1"), ("received", "1.2.2", "P1"), ("received", "1.2.3", "P2")]
+    return received[-1].id
 
 
 def _study(index: IndexStores, uid: str) -> dict[str, object]:
@@ -40,7 +45,7 @@ def _study(index: IndexStores, uid: str) -> dict[str, object]:
 
 
 def test_status_goes_new_read_approved_and_is_logged(stores: IndexStores) -> None:
-    _fill(stores)
+    start = _fill(stores)
     assert set(stores.study_status.statuses().values()) == {"new"}
     counter = stores.catalogue.change_counter()
     assert stores.study_status.mark_read("1.2.1", "reader").status is StudyState.READ
@@ -53,7 +58,7 @@ def test_status_goes_new_read_approved_and_is_logged(stores: IndexStores) -> Non
     with pytest.raises(NotFoundError):
         stores.study_status.approve("9.9", "x")
     assert stores.study_status.statuses() == {"1.2.1": "approved", "1.2.2": "new", "1.2.3": "new"}
-    changes = stores.changes.since(0)
+    changes = stores.changes.since(start)
     assert [(c.kind, c.study_instance_uid, c.by) for c in changes] == [
         ("read", "1.2.1", "reader"), ("approved", "1.2.1", "dr.who")]
     assert changes[0].id < changes[1].id
@@ -87,7 +92,7 @@ def test_study_correction_changes_the_catalogue_and_marks_the_study(stores: Inde
 
 
 def test_patient_correction_merge_and_split(stores: IndexStores) -> None:
-    _fill(stores)
+    start = _fill(stores)
     result = stores.corrections.correct_patient("P1", {"PatientName": "Doe^Janet", "PatientSex": "O"}, "adm")
     assert set(result.study_instance_uids) == {"1.2.1", "1.2.2"}
     assert {_study(stores, u)["PatientName"] for u in ("1.2.1", "1.2.2")} == {"Doe^Janet"}
@@ -110,12 +115,12 @@ def test_patient_correction_merge_and_split(stores: IndexStores) -> None:
     assert (row["PatientID"], row["PatientName"], row["PatientSex"]) == ("P3", "Three^Pat", "O")
     with pytest.raises(NotFoundError, match=r"no study 1\.2\.3"):
         stores.corrections.split("P1", ["1.2.3"], "P4", {}, "adm")
-    kinds = [c.kind for c in stores.changes.since(0)]
+    kinds = [c.kind for c in stores.changes.since(start)]
     assert kinds == ["corrected", "merged", "split"]
 
 
 def test_deletion_removes_rows_first_and_reports_the_files(stores: IndexStores) -> None:
-    _fill(stores)
+    start = _fill(stores)
     stores.study_status.approve("1.2.1", "adm")
     one = stores.catalogue.stored_instances("1.2.1", "1.2.1.1")[0]
     gone = stores.deletions.delete("1.2.1", "1.2.1.1", one.sop_instance_uid, by="adm")
@@ -131,10 +136,11 @@ def test_deletion_removes_rows_first_and_reports_the_files(stores: IndexStores) 
     assert "1.2.1" not in stores.study_status.statuses()  # the status went with the study
     stores.deletions.delete("1.2.2")
     assert stores.catalogue.search(SearchRequest(Level.PATIENT, {"PatientID": "P1"})) == []  # emptied patient
-    assert [(c.kind, c.level) for c in stores.changes.since(0)][1:] == [
+    assert [(c.kind, c.level) for c in stores.changes.since(start)][1:] == [
         ("deleted", "instance"), ("deleted", "series"), ("deleted", "study"), ("deleted", "study")]
     with pytest.raises(NotFoundError):
         stores.deletions.delete("1.2.1")
     # a study deleted and received again starts over (the catalogue's remembered series rechecked)
     stores.catalogue.add_instance(record(study_instance_uid="1.2.2", series_instance_uid="1.2.2.1"))
     assert _study(stores, "1.2.2")["NumberOfStudyRelatedInstances"] == 1
+    assert stores.changes.since(0)[-1].kind == "received"  # a new study again
