@@ -168,6 +168,9 @@ class GreyPipeline:
         (:attr:`direct`) it is the stored values themselves, as int64.
         """
         arr = np.asarray(stored)
+        if self.range.bits_stored == 16 and arr.dtype == (np.int16 if self.range.signed else np.uint16):
+            # every value of the dtype is in the table: one pass (signed: flipping the sign bit adds 32768)
+            return arr.view(np.uint16) ^ np.uint16(0x8000) if self.range.signed else arr
         if not np.issubdtype(arr.dtype, np.integer):
             arr = np.rint(arr)
         if self.direct:

@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 from pydicom.dataset import Dataset
 
-from app.imaging.overlays import OverlayLayer, overlay_layers, overlays_from
+from app.imaging.overlays import Overlay, OverlayLayer, overlay_layers, overlays_from
 from app.imaging.render import RenderedFrame, render_frame
 from app.imaging.shutters import ShutterLayer, shutter_layer
 from app.imaging.spatial import SpatialTransform
@@ -38,16 +38,18 @@ class StackRenderer:
         self.stack = stack
         self._overlays: OrderedDict[StackPosition, list[OverlayLayer]] = OrderedDict()
         self._shutters: dict[int, ShutterLayer | None] = {}
-        self._groups: dict[int, tuple[int, ...]] = {}
+        self._planes: dict[int, list[Overlay]] = {}
+
+    def _overlay_planes(self, dataset_index: int) -> list[Overlay]:
+        planes = self._planes.get(dataset_index)
+        if planes is None:
+            planes = overlays_from(self.stack.datasets[dataset_index])
+            self._planes[dataset_index] = planes
+        return planes
 
     def overlay_groups(self, position: int) -> tuple[int, ...]:
         """The overlay groups (0x6000...) of the image at ``position``."""
-        ref = self.stack.frames[position]
-        groups = self._groups.get(ref.dataset_index)
-        if groups is None:
-            groups = tuple(o.group for o in overlays_from(self.stack.datasets[ref.dataset_index]))
-            self._groups[ref.dataset_index] = groups
-        return groups
+        return tuple(o.group for o in self._overlay_planes(self.stack.frames[position].dataset_index))
 
     def overlays(self, position: int) -> list[OverlayLayer]:
         """Every overlay layer of the frame at ``position`` (masks cached for the last few frames)."""
@@ -55,7 +57,8 @@ class StackRenderer:
         layers = self._overlays.get(ref)
         if layers is None:
             ds = self.stack.datasets[ref.dataset_index]
-            layers = overlay_layers(ds, ref.frame) if self.overlay_groups(position) else []
+            planes = self._overlay_planes(ref.dataset_index)
+            layers = overlay_layers(ds, ref.frame, overlays=planes) if planes else []
             self._overlays[ref] = layers
             if len(self._overlays) > _OVERLAY_CACHE:
                 self._overlays.popitem(last=False)

@@ -1,7 +1,8 @@
 """A widget painting one displayed frame (uint8, from :mod:`app.imaging`), its text layer and drawn layers.
 
 The pipeline renders; this widget scales the displayed frame into the widget (fit, a zoom or
-true size, computed by :mod:`app.services.view_state`), paints the text layer
+true size, computed by :mod:`app.services.view_state`; nearest neighbour while frames change
+quickly, bilinear once they settle), paints the text layer
 (:mod:`app.ui.text_overlay`) and the drawn layers (:class:`CanvasLayer`, e.g. measurements),
 and turns mouse gestures into signals. A tool (:class:`CanvasTool`), when set, receives the
 left button; otherwise the left button drags through the stack, the right button windows,
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -27,9 +28,15 @@ from app.services.view_state import Placement, to_image
 from app.services.view_text import ViewText
 from app.ui.text_overlay import paint_message, paint_view_text
 
+SETTLE_MS = 120
+"""After a new frame, drawn with nearest-neighbour scaling for this long, then interpolated (bilinear)."""
 
-def to_qimage(arr: np.ndarray) -> QImage:
-    """A QImage copy of a uint8 grey (rows, columns) or RGB (rows, columns, 3) array."""
+
+def to_qimage(arr: np.ndarray, for_screen: bool = False) -> QImage:
+    """A QImage copy of a uint8 grey (rows, columns) or RGB (rows, columns, 3) array.
+
+    ``for_screen`` converts it to 32-bit RGB, the format Qt's raster engine scales fastest.
+    """
     arr = np.ascontiguousarray(arr, dtype=np.uint8)
     rows, columns = arr.shape[:2]
     if arr.ndim == 2:
@@ -38,7 +45,7 @@ def to_qimage(arr: np.ndarray) -> QImage:
         image = QImage(arr.data, columns, rows, arr.strides[0], QImage.Format.Format_RGB888)
     else:
         raise ValueError(f"cannot show an array of shape {arr.shape}")
-    return image.copy()
+    return image.convertToFormat(QImage.Format.Format_RGB32) if for_screen else image.copy()
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:
@@ -111,6 +118,15 @@ class ImageCanvas(QWidget):
         self.tool: CanvasTool | None = None
         self._drag: tuple[Qt.MouseButton, QPointF, bool] | None = None  # button, last point, pan
         self._wheel_rest = 0
+        self._smooth = True
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._settled)
+
+    def _settled(self) -> None:
+        self._smooth = True
+        self.update()
 
     def sizeHint(self) -> QSize:
         return QSize(512, 512)
@@ -119,9 +135,11 @@ class ImageCanvas(QWidget):
     def set_frame(self, displayed: np.ndarray | None, geometry: ViewGeometry | None, where: Placement | None) -> None:
         """Show ``displayed`` (uint8, already rotated/flipped) placed by ``where``; None clears."""
         self._array = None if displayed is None else np.ascontiguousarray(displayed, dtype=np.uint8)
-        self._image = None if self._array is None else to_qimage(self._array)
+        self._image = None if self._array is None else to_qimage(self._array, for_screen=True)
         self.geometry_ = geometry
         self.placement = where
+        self._smooth = False  # nearest neighbour while the frames change, interpolated once they settle
+        self._settle.start()
         self.update()
 
     def set_placement(self, where: Placement | None) -> None:
@@ -196,7 +214,7 @@ class ImageCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(0, 0, 0))
         if self._image is not None and self.placement is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.placement.scale_x < 2.0)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth)
             painter.drawImage(self.image_rect(), self._image)
         for layer in self._layers:
             painter.save()

@@ -82,3 +82,16 @@ def test_stack_grows_and_resorts_keeping_caches() -> None:
     assert [float(stack.dataset(i).SliceLocation) for i in range(3)] == [30.0, 20.0, 10.0]
     assert stack.position_of(StackPosition(0, 0)) == 2
     np.testing.assert_array_equal(stack.render(2), before)
+
+
+def test_sixteen_bit_index_fast_path_matches_the_general_one() -> None:
+    """A 16-bit frame indexes the table in one pass; the result is the clipped offset of the general path."""
+    for signed, dtype in ((True, np.int16), (False, np.uint16)):
+        pipe = GreyPipeline(16, signed)
+        info = np.iinfo(dtype)
+        values = np.array([info.min, info.min + 1, -1 if signed else 1, 0, 1, info.max], dtype=dtype)
+        general = np.clip(values.astype(np.int64) - pipe.range.minimum, 0, pipe.range.size - 1).astype(np.uint16)
+        fast = pipe.index(values)
+        assert fast.dtype == np.uint16
+        np.testing.assert_array_equal(fast, general)
+        np.testing.assert_array_equal(pipe.index(values.astype(np.int32)), general)  # the general path itself

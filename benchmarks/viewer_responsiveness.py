@@ -1,0 +1,292 @@
+"""Viewer responsiveness (issue 5), each number side by side with a plain pyqtgraph ``ImageView``.
+
+1. Scrolling: frames per second while stepping through a 500-image 512 x 512 CT stack (signed
+   16-bit, a phantom with an overlay plane) from the first image to the last, each step painted
+   (``repaint()``, offscreen Qt). Lightbox: a 1x1 viewer window, the pipeline's grey table,
+   overlay layer, corner text, orientation labels and scale bar, frames decoded on demand (64
+   kept). pyqtgraph: an ``ImageView`` given the same frames as one (500, 512, 512) int16 volume
+   with fixed levels (W 400 L 40), ``setCurrentIndex`` per step.
+2. Open: the same series stored on the bundled server (``python -m app.server``, STOW-RS), then
+   the time from asking for it (what a double-click does) to the first image painted. Lightbox:
+   ``ViewerWindow.open_source(ServerSeriesSource)``: WADO-RS streamed, the first part shown as
+   soon as it is parsed. pyqtgraph: the plain way, the same WADO-RS response read whole, stacked
+   into a volume, ``setImage``.
+3. Memory: resident set growth once the whole series is loaded, against the series' pixel data
+   (rows x columns x 2 bytes x images).
+
+Each measurement runs in its own process (``--role``), both sides alternate over ``--rounds``;
+medians are reported with the ratio lightbox / pyqtgraph (for frames per second, higher is
+better; for times and memory, lower). Results: ``benchmarks/results/viewer_responsiveness.json``.
+
+    .venv/bin/python benchmarks/viewer_responsiveness.py [--images 500] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from store_throughput import stop, wait_ready  # noqa: E402
+
+SIZE = 512
+LEVELS = (-160.0, 240.0)  # W 400 L 40, the series' own window
+
+
+def rss() -> int:
+    """Resident set size of this process in bytes (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _app() -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _wait(app: Any, done: Any, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+# -- roles (each in its own process) -----------------------------------------------------
+
+
+def fps_lightbox(images: int) -> dict[str, float]:
+    from app.services.series_source import DatasetSource
+    from app.ui.viewer_window import ViewerWindow
+    from tests.ui.viewer_data import ct_stack
+
+    app = _app()
+    series = ct_stack(images, SIZE)
+    win = ViewerWindow()
+    win.resize(1000, 860)
+    win.show()
+    vp = win.active_viewport()
+    win.open_source(DatasetSource(tuple(series), "fps"))
+    _wait(app, lambda: not vp.loading and vp.stack is not None and len(vp.stack) == images)
+    app.processEvents()
+    vp.canvas.repaint()
+    start = time.perf_counter()
+    for position in range(1, images):
+        vp.go_to(position)
+        vp.canvas.repaint()
+    seconds = time.perf_counter() - start
+    assert vp.canvas.view_text is not None and vp.renderer is not None and vp.renderer.overlays(vp.position)
+    return {"fps": (images - 1) / seconds, "canvas_width": vp.canvas.width(), "canvas_height": vp.canvas.height()}
+
+
+def fps_pyqtgraph(images: int) -> dict[str, float]:
+    import numpy as np
+    import pyqtgraph as pg
+
+    from tests.ui.viewer_data import ct_stack
+
+    app = _app()
+    volume = np.stack([ds.pixel_array for ds in ct_stack(images, SIZE)])
+    view = pg.ImageView()
+    view.resize(860, 860)
+    view.show()
+    view.setImage(volume, levels=LEVELS, autoLevels=False, autoHistogramRange=False)
+    app.processEvents()
+    screen = view.ui.graphicsView.viewport()
+    screen.repaint()
+    start = time.perf_counter()
+    for position in range(1, images):
+        view.setCurrentIndex(position)
+        screen.repaint()
+    seconds = time.perf_counter() - start
+    return {"fps": (images - 1) / seconds, "canvas_width": screen.width(), "canvas_height": screen.height()}
+
+
+def open_lightbox(url: str, study: str) -> dict[str, float]:
+    from app.services.series_source import ServerSeriesSource
+    from app.services.studies import StudyService
+    from app.ui.viewer_window import ViewerWindow
+
+    app = _app()
+    studies = StudyService.connect(url)
+    series = studies.list_series(study)[0]  # known to the matrix before the double-click
+    win = ViewerWindow()
+    win.resize(1000, 860)
+    win.show()
+    app.processEvents()
+    vp = win.active_viewport()
+    gc.collect()
+    before = rss()
+    start = time.perf_counter()
+    win.open_source(ServerSeriesSource(studies, series))
+    _wait(app, lambda: vp.canvas.displayed_array() is not None)
+    vp.canvas.repaint()
+    first = time.perf_counter() - start
+    _wait(app, lambda: not vp.loading)
+    everything = time.perf_counter() - start
+    assert vp.stack is not None
+    pixels = sum(int(ds.Rows) * int(ds.Columns) * 2 for ds in vp.stack.datasets)
+    app.processEvents()
+    gc.collect()
+    return {"first_image_ms": first * 1000, "all_loaded_ms": everything * 1000, "rss_growth": rss() - before,
+            "pixel_bytes": pixels, "images": len(vp.stack.datasets)}  # fmt: skip
+
+
+def open_pyqtgraph(url: str, study: str) -> dict[str, float]:
+    import numpy as np
+    import pyqtgraph as pg
+
+    from app.services.series_source import parse_part
+    from app.services.studies import StudyService
+
+    app = _app()
+    studies = StudyService.connect(url)
+    series = studies.list_series(study)[0]
+    view = pg.ImageView()
+    view.resize(860, 860)
+    view.show()
+    app.processEvents()
+    gc.collect()
+    before = rss()
+    start = time.perf_counter()
+    parts = studies.client.retrieve_series(study, series.series_instance_uid)
+    datasets = sorted((parse_part(p, series.series_instance_uid) for p in parts), key=lambda ds: int(ds.InstanceNumber))
+    volume = np.stack([ds.pixel_array for ds in datasets])
+    del datasets
+    view.setImage(volume, levels=LEVELS, autoLevels=False, autoHistogramRange=False)
+    view.ui.graphicsView.viewport().repaint()
+    first = time.perf_counter() - start
+    gc.collect()
+    return {"first_image_ms": first * 1000, "all_loaded_ms": first * 1000, "rss_growth": rss() - before,
+            "pixel_bytes": int(volume.nbytes), "images": int(volume.shape[0])}  # fmt: skip
+
+
+ROLES = {"fps-lightbox": fps_lightbox, "fps-pyqtgraph": fps_pyqtgraph}
+OPEN_ROLES = {"open-lightbox": open_lightbox, "open-pyqtgraph": open_pyqtgraph}
+
+
+# -- orchestration -----------------------------------------------------------------------
+
+
+def run_role(role: str, *args: str) -> dict[str, float]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
+    out = subprocess.run(
+        [sys.executable, __file__, "--role", role, *args], capture_output=True, text=True, env=env, cwd=REPO
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{role} failed:\n{out.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"  {role}: {result}", flush=True)
+    return result
+
+
+def start_server(work: Path) -> tuple[subprocess.Popen[str], str]:
+    data_dir = work / "data"
+    config = work / "server.toml"
+    config.write_text(
+        f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\ndicom_host = "127.0.0.1"\n'
+        '[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n'
+    )
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.server", "--data-dir", str(data_dir), "--config", str(config),
+         "--log-level", "WARNING"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    return proc, str(wait_ready(proc)["http_url"])
+
+
+def store_series(url: str, images: int) -> str:
+    from app.services.studies import StudyService
+    from tests.ui.viewer_data import ct_stack, part10
+
+    series = ct_stack(images, SIZE)
+    studies = StudyService.connect(url, timeout=300)
+    for first in range(0, images, 50):
+        result = studies.store_files([part10(ds) for ds in series[first : first + 50]])
+        assert result.stored == len(series[first : first + 50]), result
+    return str(series[0].StudyInstanceUID)
+
+
+def summarise(lightbox: list[dict[str, float]], pyqtgraph: list[dict[str, float]], key: str) -> dict[str, float]:
+    a = statistics.median(r[key] for r in lightbox)
+    b = statistics.median(r[key] for r in pyqtgraph)
+    return {"lightbox": round(a, 3), "pyqtgraph": round(b, 3), "ratio": round(a / b, 3) if b else 0.0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "viewer_responsiveness.json")
+    parser.add_argument("--role", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--study", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.role in ROLES:
+        print(json.dumps(ROLES[args.role](args.images)))
+        return 0
+    if args.role in OPEN_ROLES:
+        print(json.dumps(OPEN_ROLES[args.role](args.url, args.study)))
+        return 0
+
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in (*ROLES, *OPEN_ROLES)}
+    print(f"scrolling {args.images} images of {SIZE} x {SIZE}", flush=True)
+    for round_ in range(args.rounds):
+        order = list(ROLES) if round_ % 2 == 0 else list(reversed(ROLES))
+        for role in order:
+            runs[role].append(run_role(role, "--images", str(args.images)))
+    with tempfile.TemporaryDirectory(prefix="lightbox-viewer-bench-") as tmp:
+        proc, url = start_server(Path(tmp))
+        try:
+            study = store_series(url, args.images)
+            print(f"opening the series from {url}", flush=True)
+            for round_ in range(args.rounds):
+                order = list(OPEN_ROLES) if round_ % 2 == 0 else list(reversed(OPEN_ROLES))
+                for role in order:
+                    runs[role].append(run_role(role, "--url", url, "--study", study))
+        finally:
+            stop(proc)
+    pixel_bytes = runs["open-lightbox"][0]["pixel_bytes"]
+    memory = summarise(runs["open-lightbox"], runs["open-pyqtgraph"], "rss_growth")
+    results = {
+        "images": args.images,
+        "size": SIZE,
+        "rounds": args.rounds,
+        "scroll_fps": summarise(runs["fps-lightbox"], runs["fps-pyqtgraph"], "fps"),
+        "first_image_ms": summarise(runs["open-lightbox"], runs["open-pyqtgraph"], "first_image_ms"),
+        "all_loaded_ms": summarise(runs["open-lightbox"], runs["open-pyqtgraph"], "all_loaded_ms"),
+        "memory_bytes": memory,
+        "pixel_bytes": pixel_bytes,
+        "memory_per_pixel_byte": {
+            "lightbox": round(memory["lightbox"] / pixel_bytes, 3),
+            "pyqtgraph": round(memory["pyqtgraph"] / pixel_bytes, 3),
+        },
+        "targets": {"scroll_fps": ">= 60", "first_image_ms": "<= 300", "memory_per_pixel_byte": "<= 1.5"},
+        "runs": runs,
+        "cpu_count": os.cpu_count(),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
