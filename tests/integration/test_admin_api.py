@@ -108,6 +108,14 @@ def test_openapi_lists_every_admin_route_with_summary_and_response_model(setup: 
         assert ok, (path, method)
         if path.startswith("/api/studies/{") or path.startswith("/api/patients"):
             assert "404" in op["responses"] and "422" in op["responses"], (path, method)
+    for path, ops in doc["paths"].items():  # every admin route: a summary and a JSON answer described
+        for method, op in ops.items():
+            if not path.startswith("/api/"):
+                continue
+            assert op.get("summary"), (path, method)
+            code = next(c for c in op["responses"] if c.startswith("2"))
+            if code != "204":
+                assert op["responses"][code]["content"]["application/json"]["schema"], (path, method)
     job = doc["components"]["schemas"]["JobBody"]["properties"]
     assert "progress" in job and "state" in job
 

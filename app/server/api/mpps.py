@@ -39,7 +39,7 @@ def list_steps(
     return [record.summary() for record in _store(request).list(status=status, limit=limit)]
 
 
-@router.get("/api/mpps/{sop_instance_uid}")
+@router.get("/api/mpps/{sop_instance_uid}", response_model=dict[str, Any])
 def get_step(request: Request, sop_instance_uid: str) -> JSONResponse:
     """One step as a DICOM JSON data set."""
     if not UID(sop_instance_uid).is_valid:

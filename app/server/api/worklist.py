@@ -90,7 +90,7 @@ def list_items(request: Request, limit: str = "100", offset: str = "0") -> list[
     return [item_json(record) for record in page]
 
 
-@router.post("/api/worklist", status_code=201)
+@router.post("/api/worklist", status_code=201, response_model=dict[str, Any])
 async def create_item(request: Request) -> JSONResponse:
     """Create an item from DICOM JSON or a DICOM worklist file."""
     store = _store(request)
