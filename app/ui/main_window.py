@@ -254,6 +254,10 @@ class MainWindow(WindowShell):
             row = self.study_model.row_of(uid)
             if row >= 0:
                 self.study_view.selectRow(self.study_proxy.mapFromSource(self.study_model.index(row, 0)).row())
+        if self.current_study is not None and self.study_model.row_of(self.current_study.study_instance_uid) < 0:
+            self.current_study = None  # filtered out or deleted: its series go too
+            self.series_model.set_rows([])
+            self.series_label.setText("Select a study to see its series.")
         described = self.study_filter.describe()
         self.statusBar().showMessage(f"{len(result)} studies" + (f" ({described})" if described else ""), 5000)
         self._update_actions()

@@ -5,8 +5,7 @@ blocks) and every dialog is opened window-modal without a nested event loop (``Q
 The dialog or message box being shown is kept in :attr:`StudyActionController.dialog`.
 
 - Send: the destinations come from the admin API (``GET /api/destinations``); one send job per
-  study is queued, and each job's progress is polled (``GET /api/jobs/{id}``) and shown in the
-  status bar until it ends.
+  study is queued and followed in the status bar (:mod:`app.ui.send_jobs`).
 - Approve: the status column shows the new status once the server answers.
 - Delete: a confirmation naming the patient and the study (and what is lost) comes first.
 - Export and print: emitted as ``export_requested`` / ``print_requested`` for the media and print
@@ -21,83 +20,20 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import SIGNAL, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import SIGNAL, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMessageBox,
-    QProgressBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QMessageBox
 
-from app.dicom.value_format import format_date
+from app.core.errors import NotFoundError
 from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import StudySummary
 from app.services.study_actions import Destination, JobProgress, StudyActions
+from app.ui.send_jobs import DestinationDialog, JobMonitor, describe_study
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
-
-JOB_POLL_MS = 500
-
-
-def describe_study(study: StudySummary) -> str:
-    """``DOE, JANE (ID 123): CT HEAD, 2024-01-31, accession A1`` for dialogs and messages."""
-    what = ", ".join(
-        t
-        for t in (
-            study.study_description or study.modalities.replace("\\", "/"),
-            format_date(study.study_date),
-            f"accession {study.accession_number}" if study.accession_number else "",
-        )
-        if t
-    )
-    return f"{format_name(study.patient_name) or '(no name)'} (ID {study.patient_id or '-'}): {what or 'study'}"
-
-
-class DestinationDialog(QDialog):
-    """Choose where to send the studies: one of the server's destinations."""
-
-    def __init__(self, parent: QWidget, destinations: list[Destination], studies: list[StudySummary]) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Send to")
-        self.list = QListWidget(self)
-        for destination in destinations:
-            item = QListWidgetItem(destination.label, self.list)
-            item.setData(Qt.ItemDataRole.UserRole, destination)
-        self.list.setCurrentRow(0)
-        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
-        what = describe_study(studies[0]) if len(studies) == 1 else f"{len(studies)} studies"
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Send")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Send {what} to:", self))
-        layout.addWidget(self.list)
-        layout.addWidget(buttons)
-
-    def choose(self, ae_title: str) -> None:
-        """Select the destination with this AE title."""
-        for row in range(self.list.count()):
-            if self.destination_at(row).ae_title == ae_title:
-                self.list.setCurrentRow(row)
-
-    def destination_at(self, row: int) -> Destination:
-        value = self.list.item(row).data(Qt.ItemDataRole.UserRole)
-        assert isinstance(value, Destination)
-        return value
-
-    def destination(self) -> Destination | None:
-        row = self.list.currentRow()
-        return self.destination_at(row) if row >= 0 else None
 
 
 class StudyActionController(QObject):
@@ -105,22 +41,17 @@ class StudyActionController(QObject):
 
     Signals
     -------
-    job_updated(object)
-        A send job's :class:`JobProgress` after each poll.
     action_done(str)
         An action finished; the text is what the status bar shows.
     """
 
-    job_updated = Signal(object)
     action_done = Signal(str)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.dialog: QDialog | QMessageBox | None = None
-        self.jobs: dict[int, str] = {}  # job id -> what it does, for the status bar
         self._statuses_busy = False
-        self._jobs_busy = False
         w = window
         self.send_action = w.make_action("Send to...", self.send_selected, "Ctrl+Shift+S", "Send to a DICOM node")
         self.approve_action = w.make_action("Approve", self.approve_selected, "Ctrl+Shift+A", "Approve the report")
@@ -136,17 +67,8 @@ class StudyActionController(QObject):
         for action in (self.export_action, self.print_action):
             w.add_study_action(action, toolbar=True)
 
-        self.job_label = QLabel(w)
-        self.job_bar = QProgressBar(w)
-        self.job_bar.setMaximumWidth(180)
-        self.job_bar.setTextVisible(True)
-        w.statusBar().addWidget(self.job_label)
-        w.statusBar().addWidget(self.job_bar)
-        self.job_label.hide()
-        self.job_bar.hide()
-        self.job_timer = QTimer(self)
-        self.job_timer.setInterval(JOB_POLL_MS)
-        self.job_timer.timeout.connect(self.poll_jobs)
+        self.monitor = JobMonitor(w, lambda: self.actions)
+        self.monitor.finished.connect(self._job_finished)
 
     @property
     def actions(self) -> StudyActions | None:
@@ -159,7 +81,7 @@ class StudyActionController(QObject):
                 action.setEnabled(False)
 
     def stop(self) -> None:
-        self.job_timer.stop()
+        self.monitor.stop()
 
     # -- messages ---------------------------------------------------------------------------
     def _show(self, box: QDialog | QMessageBox) -> None:
@@ -177,6 +99,9 @@ class StudyActionController(QObject):
         self._show(box)
 
     def _failed_on(self, what: str, study: StudySummary, exc: Exception) -> None:
+        if isinstance(exc, NotFoundError):  # deleted meanwhile (another user, another workstation)
+            exc = NotFoundError(f"The study is no longer on the server; the list has been refreshed. ({exc})")
+            self.window.refresh_studies()
         self.fail(f"{what} {describe_study(study)}", exc)
 
     def _done(self, text: str) -> None:
@@ -285,7 +210,10 @@ class StudyActionController(QObject):
             if not result:
                 self.fail(
                     "No destination to send to",
-                    ValueError("The server knows no DICOM destination. Add one to the server's configuration."),
+                    ValueError(
+                        "The server knows no DICOM destination. Add a [[server.destinations]] table (AE title, "
+                        "host, port) to the server's configuration and restart the server."
+                    ),
                 )
                 return
             dialog = DestinationDialog(self.window, result, studies)
@@ -306,61 +234,15 @@ class StudyActionController(QObject):
                 actions.send,
                 study.study_instance_uid,
                 destination,
-                on_done=partial(self._queued, what),
+                on_done=partial(self.monitor.track, what),
                 on_error=partial(self._failed_on, "Could not send", study),
             )
 
-    def _queued(self, what: str, job_id: object) -> None:
-        assert isinstance(job_id, int)
-        self.jobs[job_id] = what
-        self.job_label.setText(f"Sending {what}: queued")
-        self.job_label.show()
-        self.job_bar.setRange(0, 0)
-        self.job_bar.show()
-        if not self.job_timer.isActive():
-            self.job_timer.start()
-
-    def poll_jobs(self) -> None:
-        """Ask for each running job's progress (one worker at a time)."""
-        actions = self.actions
-        if actions is None or self._jobs_busy or not self.jobs:
-            return
-        self._jobs_busy = True
-        ids = list(self.jobs)
-
-        def fetch() -> list[JobProgress]:
-            return [actions.job_progress(job_id) for job_id in ids]
-
-        def failed(exc: Exception) -> None:
-            self._jobs_busy = False
-            self.window.statusBar().showMessage(f"Job progress unavailable: {exc}", 5000)
-
-        self.window.pool.submit(fetch, on_done=self._on_jobs, on_error=failed)
-
-    def _on_jobs(self, result: object) -> None:
-        self._jobs_busy = False
-        assert isinstance(result, list)
-        for progress in result:
-            assert isinstance(progress, JobProgress)
-            what = self.jobs.get(progress.job_id, f"job {progress.job_id}")
-            self.job_updated.emit(progress)
-            if progress.finished:
-                self.jobs.pop(progress.job_id, None)
-                if progress.failed:
-                    self.fail(f"Sending {what} failed", RuntimeError(progress.describe()))
-                else:
-                    self._done(f"Sent {what}: {progress.describe()}")
-                continue
-            self.job_label.setText(f"Sending {what}: {progress.describe()}")
-            if progress.total:
-                self.job_bar.setRange(0, progress.total)
-                self.job_bar.setValue(progress.completed)
-            else:
-                self.job_bar.setRange(0, 0)
-        if not self.jobs:
-            self.job_timer.stop()
-            self.job_label.hide()
-            self.job_bar.hide()
+    def _job_finished(self, progress: JobProgress, what: str) -> None:
+        if progress.failed:
+            self.fail(f"Sending {what} failed", RuntimeError(progress.describe()))
+        else:
+            self._done(f"Sent {what}: {progress.describe()}")
 
     # -- hooks for the media and print dialogs -----------------------------------------------
     def _request(self, signal_name: str, what: str) -> None:

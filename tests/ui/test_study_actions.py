@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from app.client.admin import AdminClient
 from app.services.studies import StudyService
 from app.services.study_actions import JobProgress
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
-from app.ui.study_actions import DestinationDialog
+from app.ui.send_jobs import DestinationDialog
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
 from tests.ui.study_fixtures import StudySpec, store_study
 
@@ -119,8 +121,12 @@ def test_approve_updates_the_status_column(qtbot: QtBot, window: MainWindow) -> 
     assert window.controller.actions.statuses()[window.selected_studies()[0].study_instance_uid] == "approved"
 
 
-def _confirmation(qtbot: QtBot, window: MainWindow) -> QMessageBox:
-    window.controller.delete_action.trigger()
+def _confirmation(qtbot: QtBot, window: MainWindow, key: bool = False) -> QMessageBox:
+    if key:  # the Delete key in the study list
+        window.study_view.setFocus()
+        qtbot.keyClick(window.study_view, Qt.Key.Key_Delete)
+    else:
+        window.controller.delete_action.trigger()
     qtbot.waitUntil(lambda: isinstance(window.controller.dialog, QMessageBox), timeout=5000)
     box = window.controller.dialog
     assert isinstance(box, QMessageBox) and box.isVisible()
@@ -129,7 +135,7 @@ def _confirmation(qtbot: QtBot, window: MainWindow) -> QMessageBox:
 
 def test_delete_asks_first_naming_patient_and_study(qtbot: QtBot, window: MainWindow) -> None:
     select(window, "XID003")
-    box = _confirmation(qtbot, window)
+    box = _confirmation(qtbot, window, key=True)
     text = box.informativeText()
     assert "Moe, Anna (ID XID003)" in text and "MR Knee" in text and "accession ACC210" in text
     assert "6 images" in text and "cannot be undone" in text
@@ -148,9 +154,23 @@ def test_delete_asks_first_naming_patient_and_study(qtbot: QtBot, window: MainWi
     assert [s.patient_id for s in window.studies.list_studies()] == ["PID001"]  # gone from the server
 
 
+def test_a_study_deleted_meanwhile_is_explained(qtbot: QtBot, window: MainWindow) -> None:
+    select(window, "PID001")
+    study = window.selected_studies()[0]
+    with AdminClient(window.studies.url) as admin:  # another workstation deletes it
+        admin.delete_study(study.study_instance_uid)
+    window.controller.approve_action.trigger()
+    qtbot.waitUntil(lambda: isinstance(window.controller.dialog, QMessageBox), timeout=10000)
+    box = window.controller.dialog
+    assert isinstance(box, QMessageBox)
+    assert box.text() == f"Could not approve Doe, Jane (ID PID001): CT Head, {TODAY.isoformat()}, accession ACC100."
+    assert box.informativeText().startswith("The study is no longer on the server; the list has been refreshed.")
+    qtbot.waitUntil(lambda: [s.patient_id for s in window.study_model.rows()] == ["XID003"], timeout=10000)
+
+
 def _send_to(qtbot: QtBot, window: MainWindow, ae_title: str) -> list[JobProgress]:
     updates: list[JobProgress] = []
-    window.controller.job_updated.connect(updates.append)
+    window.controller.monitor.updated.connect(updates.append)
     window.controller.send_action.trigger()
     qtbot.waitUntil(lambda: isinstance(window.controller.dialog, DestinationDialog), timeout=10000)
     dialog = window.controller.dialog
@@ -165,14 +185,14 @@ def _send_to(qtbot: QtBot, window: MainWindow, ae_title: str) -> list[JobProgres
 def test_send_shows_the_job_progress(qtbot: QtBot, window: MainWindow, peer: tuple[RunningServer, Path]) -> None:
     select(window, "XID003")
     labels: list[str] = []
-    window.controller.job_updated.connect(lambda _p: labels.append(window.controller.job_label.text()))
+    window.controller.monitor.updated.connect(lambda _p: labels.append(window.controller.monitor.label.text()))
     with qtbot.waitSignal(window.controller.action_done, timeout=60000) as done:
         updates = _send_to(qtbot, window, "STORESCP")
-        qtbot.waitUntil(lambda: window.controller.job_label.isVisible(), timeout=10000)
-        assert window.controller.job_label.text().startswith("Sending Moe, Anna to STORESCP")
+        qtbot.waitUntil(lambda: window.controller.monitor.label.isVisible(), timeout=10000)
+        assert window.controller.monitor.label.text().startswith("Sending Moe, Anna to STORESCP")
     assert done.args[0] == "Sent Moe, Anna to STORESCP: done (6/6 images)"
     assert updates and updates[-1].state == "done" and updates[-1].completed == 6
-    assert not window.controller.job_label.isVisible() and not window.controller.jobs
+    assert not window.controller.monitor.label.isVisible() and not window.controller.monitor.jobs
     received = list(peer[1].iterdir())
     assert len(received) == 6  # the peer got every image
 
@@ -180,7 +200,7 @@ def test_send_shows_the_job_progress(qtbot: QtBot, window: MainWindow, peer: tup
 def test_send_failure_is_shown(qtbot: QtBot, window: MainWindow) -> None:
     select(window, "PID001")
     shown: list[str] = []
-    window.controller.job_updated.connect(lambda _p: shown.append(window.controller.job_label.text()))
+    window.controller.monitor.updated.connect(lambda _p: shown.append(window.controller.monitor.label.text()))
     _send_to(qtbot, window, "NOWHERE")
     qtbot.waitUntil(lambda: isinstance(window.controller.dialog, QMessageBox), timeout=60000)
     box = window.controller.dialog
