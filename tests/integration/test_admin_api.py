@@ -183,6 +183,12 @@ def test_patient_correction_reaches_cfind_qido_wado_and_cmove(
         assert web.search_studies(StudyInstanceUID=S3)[0].text("PatientName") == "Moeller^Anna Maria"
         parts = list(web.retrieve_study(S3))
         metadata = httpx.get(f"{running.http_url}/dicom-web/studies/{S3}/metadata", timeout=30).json()
+        series = web.search_series(S3)[0].text("SeriesInstanceUID")
+        sop = web.search_instances(S3, series)[0].text("SOPInstanceUID")
+        single = httpx.get(f"{running.http_url}/dicom-web/studies/{S3}/series/{series}/instances/{sop}",
+                           headers={"Accept": "application/dicom"}, timeout=30)
+    assert single.headers["content-type"].startswith("application/dicom")
+    assert str(dcmread(BytesIO(single.content)).PatientName) == "Moeller^Anna Maria"
     assert len(parts) == 1
     ds = dcmread(BytesIO(parts[0]))
     assert str(ds.PatientName) == "Moeller^Anna Maria" and ds.PatientBirthDate == "19800229"
