@@ -161,7 +161,8 @@ class AnnotationController(QObject):
                 return Measurement(())
             regions = annotation.kind in (Kind.RECTANGLE, Kind.ELLIPSE)
             stored = self._stored_values(image, annotation.frame) if regions else None
-            found = measure(annotation, stored, image, calibration_from(image, annotation.frame))
+            area = self.picker.displayed_area(image, annotation.frame)  # a state's Presentation Pixel Spacing wins
+            found = measure(annotation, stored, image, calibration_from(image, annotation.frame, area))
             self._measured[annotation] = found
         return found
 

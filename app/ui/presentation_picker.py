@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pydicom.dataset import Dataset
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
@@ -86,6 +87,7 @@ class PresentationPicker:
     def _render_all(self) -> None:
         for viewport in list(self.controller._attached):
             viewport.show_current()
+        self.controller._measured.clear()  # the calibration may come from another state now
         self.controller.refresh()
 
     def selection(self, viewport: Viewport) -> PresentationSelection:
@@ -95,6 +97,7 @@ class PresentationPicker:
         """Show ``selection`` in ``viewport`` (rendered again at once)."""
         self.selections[viewport] = selection
         viewport.show_current()
+        self.controller._measured.clear()
         self.controller.refresh()
 
     # -- what a viewport renders under ------------------------------------------------------
@@ -127,6 +130,22 @@ class PresentationPicker:
         label = choice.label + (" (graphics only)" if selection.graphics_only else "")
         return state, label
 
+    def displayed_area(self, image: Dataset, frame: int) -> DisplayedArea | None:
+        """The displayed area a viewport shows ``image``'s frame under (its state's; PS3.3 C.10.4), if any.
+
+        Its Presentation Pixel Spacing then calibrates measurements (:func:`app.imaging.calibration.calibration_from`).
+        """
+        uid = str(image.SOPInstanceUID)
+        for viewport in self.controller._attached:
+            shown = self.controller.frame_of(viewport)
+            state = viewport.presentation_state
+            if state is None or shown is None or str(shown[0].SOPInstanceUID) != uid or shown[1] != frame:
+                continue
+            if self.selection(viewport).graphics_only:
+                return None
+            return PresentationState(state).for_frame(image, frame).displayed_area
+        return None
+
     def _import(self, image: Dataset, choice: StateChoice | None) -> None:
         """Make the chosen state's own annotations of ``image`` editable (and drop the last state's)."""
         uid = str(image.SOPInstanceUID)
@@ -145,7 +164,7 @@ class PresentationPicker:
                 found += annotations_from_state(choice.dataset, image, frame)
         c.annotations += found
         self._imported[uid] = (state_uid, found)
-        c._changed()
+        QTimer.singleShot(0, c._changed)  # after this render, so values are measured under the state shown
 
     def add_state(self, state: Dataset, annotations: list[UserAnnotation]) -> None:
         """A state just saved: offered (the newest), its annotations being the ones the user has."""

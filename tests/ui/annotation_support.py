@@ -65,7 +65,8 @@ def amber(shot: np.ndarray, point: QPointF, ratio: float) -> bool:
     """True when the screen pixel at widget ``point`` (or a neighbour) is the annotation amber."""
     x, y = int(point.x() * ratio), int(point.y() * ratio)
     patch = shot[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].reshape(-1, 3).astype(int)
-    return bool(((patch[:, 0] > 200) & (patch[:, 1] > 150) & (patch[:, 2] < 90)).any())
+    r, g, b = patch[:, 0], patch[:, 1], patch[:, 2]
+    return bool(((r > 150) & (g > 110) & (b < 90) & (r > g) & (g > b + 60)).any())  # anti-aliased amber
 
 
 def screen(vp: Viewport) -> tuple[np.ndarray, float]:

@@ -4,10 +4,12 @@ real server and reloading it in a new viewer; key image marking. Asserted on ren
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from io import BytesIO
 
 import numpy as np
+import pytest
 from pydicom.dataset import Dataset
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QMenu
@@ -15,9 +17,9 @@ from pytestqt.qtbot import QtBot
 
 from app.imaging.annotations import GraphicObject
 from app.imaging.calibration import calibration_from
-from app.imaging.gsps_model import Annotation, Layer
+from app.imaging.gsps_model import Annotation, AreaSetting, Layer
 from app.imaging.gsps_writer import write_gsps
-from app.imaging.spatial import SpatialTransform
+from app.imaging.spatial import DisplayedArea, SpatialTransform
 from app.imaging.voi_lut import Window
 from app.services.annotations_model import Kind, UserAnnotation, measure
 from app.services.key_images import references_of
@@ -190,3 +192,43 @@ def test_key_image_marking_is_stored_as_a_key_object_selection(qtbot: QtBot, ser
         workers.shutdown()
     finally:
         studies.close()
+
+
+def test_a_states_presentation_pixel_spacing_calibrates_measurements(qtbot: QtBot, viewer: ViewerWindow) -> None:
+    images = phantom_images(1)
+    ds = images[0]
+    controller, vp = open_annotated(qtbot, viewer, images)
+    controller.set_kind(Kind.DISTANCE)
+    press_drag(vp, (10, 10), (50, 10))  # 40 columns
+    (line,) = controller.annotations
+    assert controller.measurement(line).lines == (f"{40 * 0.25:.2f} mm",)  # the image's Pixel Spacing
+    area = DisplayedArea((1, 1), (96, 64), pixel_spacing=(1.0, 1.0))
+    model = presentation_model(ViewSettings(), [], [ds])
+    state = write_gsps(replace(model, areas=(AreaSetting(area),)), [ds])
+    controller.picker.set_states([state])
+    found = controller.measurement(line)
+    assert found.length is not None and found.length.value == pytest.approx(40.0, rel=0.01)  # the state's spacing
+    controller.picker.select(vp, PresentationSelection(Mode.NONE))
+    assert controller.measurement(line).lines == (f"{40 * 0.25:.2f} mm",)
+
+
+def test_zoom_and_pan_are_kept_as_the_displayed_area(qtbot: QtBot, viewer: ViewerWindow) -> None:
+    images = phantom_images(1)
+    ds = images[0]
+    controller, vp = open_annotated(qtbot, viewer, images)
+    vp.set_state(replace(vp.state.zoomed(2.0, vp.scale), pan=(40.0, -30.0)))
+    settings = controller.picker.view_settings(vp)
+    area = settings.displayed_area
+    assert area is not None
+    # the area is what the widget shows: its corners map to the image points under the widget's corners
+    left, top = vp.canvas.widget_to_image(0, 0)
+    right, bottom = vp.canvas.widget_to_image(vp.canvas.width(), vp.canvas.height())
+    assert area.top_left == (math.floor(left) + 1, math.floor(top) + 1)
+    assert area.bottom_right == (math.ceil(right), math.ceil(bottom))
+    state = write_gsps(presentation_model(settings, [], [ds]), [ds])
+    controller.picker.add_state(state, [])
+    assert vp.state.size_mode == "fit"  # the state's area now holds the zoom: fitted, not zoomed again
+    shown = vp.canvas.displayed_array()
+    (c1, r1), (c2, r2) = area.top_left, area.bottom_right
+    assert shown is not None and shown.shape == (r2 - r1 + 1, c2 - c1 + 1)
+    assert controller.picker.view_settings(vp).displayed_area == area  # saving again: the same area
