@@ -40,7 +40,7 @@ class NodeList(QWidget):
             services = "+".join(s.upper() for s in node.services)
             item = QListWidgetItem(f"{node.name}  ({node.ae_title}@{node.host}:{node.port}, {services})")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if node.offers_qr else Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked)
             item.setData(Qt.ItemDataRole.UserRole, node.name)
             self.list.addItem(item)
         if nodes:

@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -32,7 +33,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.config import Config
-from app.dicom.value_format import format_date, format_person_name
 from app.net.move import MoveResult
 from app.net.temporary_store import TemporaryStorageSCP
 from app.services.local_series import LocalSeriesSource
@@ -40,31 +40,8 @@ from app.services.retrieve import Fetch, RetrieveRequest, import_destination, re
 from app.services.search import Match, NodeStatus, SearchOutcome, search, series_of, verify_node
 from app.services.session import Session
 from app.ui.search_form import NodeList, SearchForm
+from app.ui.search_results import COLUMNS, MATCH_ROLE, match_item, selected_requests
 from app.ui.workers import Worker, WorkerPool
-
-COLUMNS = ("Node", "Patient name", "Patient ID", "Birth date", "Date", "Modality", "Description", "Accession",
-           "Images", "Instance UID")
-_KEYS = {
-    "STUDY": ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "ModalitiesInStudy", "StudyDescription",
-              "AccessionNumber", "NumberOfStudyRelatedInstances"),
-    "SERIES": ("", "", "", "", "Modality", "SeriesNumber+SeriesDescription", "", "NumberOfSeriesRelatedInstances"),
-    "WORKLIST": ("PatientName", "PatientID", "PatientBirthDate", "ScheduledProcedureStepStartDate", "Modality",
-                 "ScheduledProcedureStepDescription", "AccessionNumber", ""),
-}  # fmt: skip
-MATCH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _cell(match: Match, keyword: str) -> str:
-    """The text of one column: names and dates formatted, a series as "#number description"."""
-    value = match.get(keyword) if keyword else ""
-    if keyword == "PatientName":
-        return format_person_name(value)
-    if keyword.endswith("Date") and value:
-        return format_date(value)
-    if keyword == "SeriesNumber+SeriesDescription":
-        number, description = match.get("SeriesNumber"), match.get("SeriesDescription")
-        return " ".join(p for p in (f"#{number}" if number else "", description) if p)
-    return value
 
 
 class _Bridge(QObject):
@@ -106,7 +83,7 @@ class SearchPanel(QWidget):
         self.pool = WorkerPool(self, max_threads=3)
         self.viewers: list[QWidget] = []
         self._open_source = open_source or self._open_in_viewer
-        self._search_worker: Worker | None = None
+        self._cancellable: list[Worker] = []  # the running search and retrieves
         self._bridge = _Bridge(self)
         self._bridge.node_done.connect(self._on_node_done)
         self._bridge.first_image.connect(self._on_first_image)
@@ -187,16 +164,17 @@ class SearchPanel(QWidget):
         self.search_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.message.setText(f"Searching {len(nodes)} node(s)...")
-        self._search_worker = self.pool.submit(
+        worker = self.pool.submit(
             search, self.config, nodes, identifier, worklist=worklist,
             on_node=lambda status, matches: self._bridge.node_done.emit(status, matches),
             on_done=self._search_done, on_error=self._search_failed,
             on_progress=lambda done, total: self.progress.setValue(done),
         )
+        self._cancellable.append(worker)
 
     def cancel(self) -> None:
         """Cancel the running search (C-CANCEL) or retrieve."""
-        for worker in list(self.pool._running):
+        for worker in self._cancellable:
             worker.cancel_token.cancel()
         self.message.setText("Cancelling...")
 
@@ -210,16 +188,8 @@ class SearchPanel(QWidget):
         self.statuses.setItem(row, 1, answer)
         self.results.setSortingEnabled(False)
         for match in matches:
-            self.results.addTopLevelItem(self._item(match))
+            self.results.addTopLevelItem(match_item(match))
         self.results.setSortingEnabled(True)
-
-    def _item(self, match: Match) -> QTreeWidgetItem:
-        keys = _KEYS.get(match.level, _KEYS["STUDY"])
-        item = QTreeWidgetItem([match.node, *(_cell(match, k) for k in keys), match.uid])
-        item.setData(0, MATCH_ROLE, match)
-        if match.level == "STUDY":
-            item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
-        return item
 
     def _search_done(self, outcome: SearchOutcome) -> None:
         self._finish_search()
@@ -236,7 +206,7 @@ class SearchPanel(QWidget):
         self.search_finished.emit(exc)
 
     def _finish_search(self) -> None:
-        self._search_worker = None
+        self._prune()
         self.search_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
@@ -250,7 +220,7 @@ class SearchPanel(QWidget):
 
         def done(outcome: SearchOutcome) -> None:
             for series in outcome.matches:
-                item.addChild(self._item(series))
+                item.addChild(match_item(series))
             if outcome.statuses and not outcome.statuses[0].ok:
                 self.message.setText(f"Series of {match.uid}: {outcome.statuses[0].message}")
 
@@ -258,22 +228,8 @@ class SearchPanel(QWidget):
                          on_error=lambda exc: self.message.setText(str(exc)))
 
     def selected_requests(self) -> list[RetrieveRequest]:
-        """The selection as retrieve requests: whole studies, or the selected series of a study
-        whose row itself is not selected."""
-        whole: dict[tuple[str, str], list[str]] = {}
-        parts: dict[tuple[str, str], list[str]] = {}
-        for item in self.results.selectedItems():
-            match: Match | None = item.data(0, MATCH_ROLE)
-            parent = item.parent()
-            if match is None or match.level == "WORKLIST":
-                continue
-            if match.level == "SERIES" and parent is not None:
-                study: Match = parent.data(0, MATCH_ROLE)
-                parts.setdefault((study.node, study.uid), []).append(match.uid)
-            elif match.level == "STUDY":
-                whole[(match.node, match.uid)] = []
-        chosen = {**{k: v for k, v in parts.items() if k not in whole}, **whole}
-        return [RetrieveRequest(self.config.node(node), uid, tuple(series)) for (node, uid), series in chosen.items()]
+        """The selection as retrieve requests (:func:`app.ui.search_results.selected_requests`)."""
+        return selected_requests(self.results, self.config)
 
     # -- import and fetch -------------------------------------------------------------------
     def import_selected(self) -> None:
@@ -283,9 +239,11 @@ class SearchPanel(QWidget):
             self.message.setText("Select studies or series to import.")
             return
         self._start_move(f"Importing {len(requests)} item(s) to {self.import_ae_title}...")
-        self.pool.submit(retrieve_all, self.config, requests, self.import_ae_title,
-                         on_done=lambda results: self._move_done(results, self.import_finished),
-                         on_error=self._move_failed, on_progress=self._move_progress)
+        self._cancellable.append(self.pool.submit(
+            retrieve_all, self.config, requests, self.import_ae_title,
+            on_done=lambda results: self._move_done(results, self.import_finished),
+            on_error=self._move_failed, on_progress=self._move_progress,
+        ))
 
     def fetch_selected(self) -> None:
         """C-MOVE the first selected study or series to the temporary store and open it."""
@@ -296,8 +254,15 @@ class SearchPanel(QWidget):
         fetch = Fetch(self.config, self.store.area, self.store.ae_title, requests[0],
                       on_first_image=self._bridge.first_image.emit)
         self._start_move(f"Fetching {requests[0].study_instance_uid} to {self.store.ae_title}...")
-        self.pool.submit(fetch.run, on_done=lambda result: self._move_done([result], self.fetch_finished),
-                         on_error=self._move_failed, on_progress=self._move_progress)
+        self._cancellable.append(self.pool.submit(
+            fetch.run, on_done=lambda result: self._move_done([result], self.fetch_finished),
+            on_error=self._move_failed, on_progress=self._move_progress,
+        ))
+
+    def _prune(self) -> None:
+        """Forget the workers that have finished (their result delivered)."""
+        if not self.pool.busy:
+            self._cancellable.clear()
 
     def _start_move(self, text: str) -> None:
         self.progress.setRange(0, 0)
@@ -309,6 +274,7 @@ class SearchPanel(QWidget):
         self.progress.setValue(done)
 
     def _move_done(self, results: list[MoveResult], signal: Any) -> None:
+        self._prune()
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
@@ -316,9 +282,14 @@ class SearchPanel(QWidget):
         signal.emit(results)
 
     def _move_failed(self, exc: Exception) -> None:
+        self._prune()
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, 1)
         self.message.setText(f"Retrieve failed: {exc}")
+
+    def shutdown(self) -> None:
+        """Cancel the running search or retrieve (C-CANCEL) and wait for the workers."""
+        self.pool.shutdown()
 
     def _on_first_image(self, source: LocalSeriesSource) -> None:
         self._open_source(source)
@@ -340,4 +311,7 @@ def install_search_panel(window: Any, config: Config, session: Session) -> Searc
     panel = SearchPanel(config, import_destination(config, server_info), session.temporary_store,
                         store_error=session.temporary_store_error, parent=window)
     window.add_panel("Search", panel)
+    application = QApplication.instance()
+    if application is not None:
+        application.aboutToQuit.connect(panel.shutdown)
     return panel

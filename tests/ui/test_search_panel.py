@@ -16,8 +16,10 @@ from app.core.workstation_config import RemoteNode, TemporaryStore, WorkstationC
 from app.net.temporary_store import TemporaryStorageSCP
 from app.services.search import SearchOutcome
 from app.services.studies import StudyService
-from app.ui.search_panel import MATCH_ROLE, SearchPanel
+from app.ui.search_panel import SearchPanel
+from app.ui.search_results import MATCH_ROLE
 from tests.conftest import RunningServer
+from tests.integration.test_mwl_vs_wlmscpfs import WLM_AE, wlmscpfs, worklist_files  # noqa: F401 - fixtures
 from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, write_study
 from tests.slow_find_peer import SlowFindPeer
 
@@ -178,3 +180,21 @@ def test_fetch_opens_the_viewer(qtbot: QtBot, archive: Dcmqrscp, server: Running
     assert viewport.current_dataset() is not None
     assert str(viewport.current_dataset().SeriesInstanceUID) == source.key
     viewer.close()
+
+
+def test_worklist_search(qtbot: QtBot, server: RunningServer, wlmscpfs: int) -> None:  # noqa: F811
+    ris = RemoteNode("ris", WLM_AE, "127.0.0.1", wlmscpfs, ("mwl",))
+    panel = _panel(qtbot, (ris,), server, None)
+    panel.form.mode.setCurrentText("Worklist (MWL)")
+    assert panel.form.worklist and panel.form.pages.currentIndex() == 1
+    panel.form.mwl_modality.setText("MR")
+    with qtbot.waitSignal(panel.search_finished, timeout=30000) as finished:
+        panel.search_button.click()
+    outcome = finished.args[0]
+    assert outcome.statuses[0].ok and outcome.matches
+    assert all(m.get("Modality") == "MR" for m in outcome.matches)
+    rows = [panel.results.topLevelItem(i) for i in range(panel.results.topLevelItemCount())]
+    assert len(rows) == len(outcome.matches) and {r.text(5) for r in rows} == {"MR"}
+    assert all(r.text(4) for r in rows)  # the SPS start date
+    rows[0].setSelected(True)
+    assert panel.selected_requests() == []  # a worklist item is not retrieved
