@@ -13,6 +13,18 @@ from pynetdicom import AE
 from app.core.config import Destination, ServerConfig
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
+#: C-STORE statuses that mean "stored, with a warning" (PS3.4 B.2.3: coercion, elements discarded,
+#: data set does not match the SOP class); every other status from 0xA000 up is a failure.
+STORE_WARNINGS = (0xB000, 0xB006, 0xB007)
+
+
+def store_outcome(status: int | None) -> str:
+    """What a C-STORE response status means for a sub-operation count: ``completed``,
+    ``warning`` or ``failed`` (``None``: no response, the instance was not sent)."""
+    if status is None or (status >= 0xA000 and status not in STORE_WARNINGS):
+        return "failed"
+    return "completed" if status == 0x0000 else "warning"
+
 
 def make_scu_ae(config: ServerConfig) -> AE:
     """A pynetdicom AE for one outbound association, calling as ``config.qr.ae_title``."""

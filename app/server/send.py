@@ -42,7 +42,7 @@ from app.server.index.records import CatalogueProtocol, StoredInstance
 from app.server.jobs import JobControl, JobNotReady, PermanentJobError
 from app.server.overlay_burn import burn_states, referenced_images
 from app.server.private_tags import PrivateValues, add_private_attributes
-from app.server.scu import associate
+from app.server.scu import associate, store_outcome
 from app.server.send_encoding import (
     GSPS,
     MAX_CONTEXTS,
@@ -59,8 +59,6 @@ LOGGER = logging.getLogger(__name__)
 
 #: Job kind of one send.
 SEND_KIND = "send"
-#: Statuses of a C-STORE that count as stored with a warning (PS3.4 B.2.3).
-WARNINGS = (0xB000, 0xB006, 0xB007)
 #: Progress is saved (and a cancel looked for) after this many instances or seconds.
 SAVE_EVERY, SAVE_SECONDS = 20, 1.0
 #: Most refused SOP Instance UIDs listed in the progress.
@@ -252,16 +250,13 @@ class _Run:
 
     def _count(self, item: StoredInstance, status: int | None) -> None:
         self.p["next"] += 1
-        if status is None or (status >= 0xA000 and status not in WARNINGS):
+        outcome = store_outcome(status)
+        self.p[outcome] += 1
+        if outcome == "failed":
             LOGGER.warning("%s: instance %s not stored (status %s)", self.dest.ae_title, item.sop_instance_uid,
                            "none" if status is None else f"0x{status:04X}")
-            self.p["failed"] += 1
             if len(self.p["failed_uids"]) < MAX_LISTED:
                 self.p["failed_uids"].append(item.sop_instance_uid)
-        elif status != 0:
-            self.p["warning"] += 1
-        else:
-            self.p["completed"] += 1
 
     def _send_one(
         self, assoc: Any, sender: StoreSender | None, item: StoredInstance, cx_id: int, syntax: str

@@ -294,3 +294,23 @@ def test_a_send_interrupted_by_a_server_kill_completes_after_restart(tmp_path: P
         if server.process.poll() is None:
             assert stop_server(server) == 0
         slow.stop()
+
+
+def test_a_cancelled_send_stops(tmp_path: Path) -> None:
+    slow = StoreScp(tmp_path / "slow", "SLOW", "--sleep-after", "1")
+    data_dir = tmp_path / "data"
+    config = write_server_config(tmp_path / "server.toml", data_dir, qr=destinations_toml({"SLOW": slow.port}))
+    server = start_server(config, data_dir)
+    study = make_study(series=1, per_series=8)
+    try:
+        store(server.storage_port, study.all)
+        job_id = send(server, study.uid, "SLOW")
+        wait_for(lambda: len(list(slow.folder.iterdir())) >= 1, 30, "the first instance")
+        assert httpx.delete(f"{server.http_url}/api/jobs/{job_id}", timeout=10).status_code == 200
+        job = finished(server, job_id)
+        assert job["state"] == "cancelled"
+        time.sleep(3)  # the send stops at its next progress save (at most about a second later)
+        assert len(list(slow.folder.iterdir())) < len(study.all)
+    finally:
+        assert stop_server(server) == 0
+        slow.stop()

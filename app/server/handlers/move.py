@@ -53,7 +53,7 @@ from app.server.index.admin_records import CatalogueValues
 from app.server.index.records import CatalogueProtocol, Level, SearchRequest, StoredInstance
 from app.server.move_commands import encode_pending_move_response, send_command
 from app.server.qr_models import BY_MOVE_UID, IDENTIFIER_MISMATCH, IdentifierError, is_relational, parse_move
-from app.server.scu import associate
+from app.server.scu import associate, store_outcome
 from app.server.store_fastpath import NotSendable, StoreSender, take
 
 LOGGER = logging.getLogger(__name__)
@@ -208,10 +208,11 @@ class MoveService:
                 status = self._send(store, sender, item, originator, int(req.MessageID or 0), number,
                                     overlays.get(item.study_instance_uid))
                 counts.remaining -= 1
-                if status is None or (status >= 0xA000 and status not in (0xB000, 0xB006, 0xB007)):
+                outcome = store_outcome(status)
+                if outcome == "failed":
                     counts.failed += 1
                     failed.append(item.sop_instance_uid)
-                elif status != SUCCESS:
+                elif outcome == "warning":
                     counts.warning += 1
                 else:
                     counts.completed += 1
