@@ -17,6 +17,7 @@ from app.core.config import Config
 from app.core.errors import AppError
 from app.services.session import Session
 from app.ui.main_window import MainWindow
+from app.ui.media_menu import install_media
 from app.ui.print_actions import install_print
 from app.ui.search_panel import install_search_panel
 
@@ -63,6 +64,7 @@ def run(config: Config, argv: list[str]) -> int:
     splash.close()
     window = MainWindow(session.studies, config.workstation.refresh_seconds)
     install_search_panel(window, config, session)
+    install_media(window, session.studies)
     install_print(window, config.workstation, session.studies)
     try:
         window.show()

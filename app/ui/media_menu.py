@@ -1,0 +1,86 @@
+"""The media dialogs' place in the information window: File > Import media... and Study > Export....
+
+:func:`install_media` uses only the window's hooks (``menu``, ``make_action``,
+``export_requested``, ``refresh_studies``); series opened from a disc without import go to a
+new :class:`~app.ui.viewer_window.ViewerWindow` with all of them in its matrix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication
+
+from app.services.media import ImportReport
+from app.services.studies import StudyService
+from app.ui.media_export_dialog import MediaExportDialog
+from app.ui.media_import_dialog import MediaImportDialog
+
+
+class MediaActions(QObject):
+    """The import and export dialogs of one information window (each created once, then reused)."""
+
+    def __init__(self, window: Any, studies: StudyService) -> None:
+        super().__init__(window)
+        self.window = window
+        self.studies = studies
+        self.import_dialog: MediaImportDialog | None = None
+        self.export_dialog: MediaExportDialog | None = None
+        self.viewers: list[Any] = []
+
+    def open_import(self) -> MediaImportDialog:
+        if self.import_dialog is None:
+            self.import_dialog = MediaImportDialog(self.studies, self.open_sources, self.window)
+            self.import_dialog.import_finished.connect(self._imported)
+        self.import_dialog.show()
+        self.import_dialog.raise_()
+        return self.import_dialog
+
+    def open_export(self, selected: list[Any]) -> MediaExportDialog:
+        if self.export_dialog is None:
+            self.export_dialog = MediaExportDialog(self.studies, selected, self.window)
+        else:
+            self.export_dialog.set_studies(selected)
+        self.export_dialog.show()
+        self.export_dialog.raise_()
+        return self.export_dialog
+
+    def open_sources(self, sources: list[Any]) -> Any:
+        from app.ui.viewer_window import ViewerWindow
+
+        viewer = ViewerWindow()
+        for source in sources:
+            viewer.matrix.add_series(source.key, source)
+        viewer.setWindowTitle(f"{sources[0].title} - from media - Lightbox")
+        viewer.open_source(sources[0])
+        viewer.show()
+        self.viewers = [v for v in self.viewers if v.isVisible()] + [viewer]
+        return viewer
+
+    def _imported(self, report: ImportReport) -> None:
+        if report.imported and hasattr(self.window, "refresh_studies"):
+            self.window.refresh_studies()
+
+    def shutdown(self) -> None:
+        if self.import_dialog is not None:
+            self.import_dialog.shutdown()
+
+
+def install_media(window: Any, studies: StudyService | None = None) -> MediaActions:
+    """Add File > Import media... and answer ``window.export_requested`` with the export dialog."""
+    actions = MediaActions(window, studies or window.studies)
+    action = window.make_action("Import media...", actions.open_import, tip="Import or open a CD/DVD, folder or ISO")
+    file_menu = window.menu("File")
+    quit_action = getattr(window, "quit_action", None)
+    if quit_action is not None:
+        file_menu.insertAction(quit_action, action)
+        file_menu.insertSeparator(quit_action)
+    else:
+        file_menu.addAction(action)
+    window.import_media_action = action
+    window.export_requested.connect(actions.open_export)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(actions.shutdown)
+    return actions
