@@ -37,12 +37,20 @@ class AdminClient:
         The server's HTTP URL (the same one as :class:`app.client.dicomweb.DicomWebClient`'s).
     timeout
         Seconds for connecting and for each read.
+    user
+        Who works with this client (sent as ``X-Lightbox-User``: the server records it as who
+        approved, read, corrected or deleted); None: the server records the client's address.
     """
 
-    def __init__(self, base_url: str, timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 30.0, transport: httpx.BaseTransport | None = None, *,
+        user: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        headers = {"X-Lightbox-User": user.strip()[:64]} if user and user.strip() and user.isascii() else {}
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), transport=transport
+            base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), transport=transport,
+            headers=headers,
         )
 
     def close(self) -> None:
@@ -114,6 +122,10 @@ class AdminClient:
     def mark_read(self, study_uid: str, by: str | None = None) -> dict[str, Any]:
         """``POST /api/studies/{uid}/read``: status ``read`` unless the study is approved already."""
         return self._object("POST", f"/api/studies/{study_uid}/read", json={"by": by} if by else {})
+
+    def study_status(self, study_uid: str) -> dict[str, Any]:
+        """``GET /api/studies/{uid}/status``: status with who approved or read it, and when."""
+        return self._object("GET", f"/api/studies/{study_uid}/status")
 
     def study_statuses(self) -> dict[str, str]:
         """``GET /api/studies/status``: ``{study uid: "new" | "read" | "approved"}``."""

@@ -143,6 +143,10 @@ def test_read_approve_status_and_change_log(setup: tuple[RunningServer, Path], a
     ids = [c["id"] for c in log]
     assert ids == sorted(ids) and len(set(ids)) == 3
     assert admin.changes(since=ids[1]) == log[2:]
+    one = admin.study_status(S4)
+    assert (one["status"], one["approved_by"], one["read_by"]) == ("approved", "dr.cuddy", None)
+    with AdminClient(setup[0].http_url, user="dr.wilson") as named:
+        assert named.mark_read(S3)["read_by"] == "dr.wilson"  # the client's user, sent as a header
 
 
 def test_errors_are_json_with_a_detail_to_act_on(setup: tuple[RunningServer, Path]) -> None:
