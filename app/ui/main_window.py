@@ -50,7 +50,8 @@ from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 from app.services.study_actions import StudyActions
 from app.services.study_filters import StudyFilter
-from app.ui.models import SeriesTableModel, StudyTableModel
+from app.ui.models import StudyTableModel
+from app.ui.series_panel import SeriesPanel
 from app.ui.study_actions import StudyActionController
 from app.ui.study_filters import FilterBar
 from app.ui.study_table import fit_columns, make_table
@@ -112,10 +113,6 @@ class MainWindow(WindowShell):
         self.study_proxy = QSortFilterProxyModel(self)
         self.study_proxy.setSourceModel(self.study_model)
         self.study_proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.series_model = SeriesTableModel()
-        self.series_proxy = QSortFilterProxyModel(self)
-        self.series_proxy.setSourceModel(self.series_model)
-        self.series_proxy.setSortRole(Qt.ItemDataRole.UserRole)
 
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -131,15 +128,16 @@ class MainWindow(WindowShell):
         self.study_view.selectionModel().selectionChanged.connect(self._on_study_selection)
         self.study_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.study_view.customContextMenuRequested.connect(lambda pos: self.show_context_menu(self.study_view, pos))
-        self.series_label = QLabel("Select a study to see its series.", splitter)
-        self.series_view = make_table(splitter, multi=False)
-        self.series_view.setModel(self.series_proxy)
-        self.series_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.series_view.activated.connect(self.on_series_activated)
-        for widget in (self.study_view, self.series_label, self.series_view):
-            splitter.addWidget(widget)
+        self.series_panel = SeriesPanel(studies, self.pool, self.show_error, splitter)
+        self.series_panel.activated.connect(self.open_series)
+        self.series_panel.loaded.connect(self.series_loaded)
+        self.series_model, self.series_view, self.series_label = (
+            self.series_panel.model, self.series_panel.view, self.series_panel.label
+        )
+        splitter.addWidget(self.study_view)
+        splitter.addWidget(self.series_panel)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(2, 2)
+        splitter.setStretchFactor(1, 2)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_actions()
@@ -256,8 +254,7 @@ class MainWindow(WindowShell):
                 self.study_view.selectRow(self.study_proxy.mapFromSource(self.study_model.index(row, 0)).row())
         if self.current_study is not None and self.study_model.row_of(self.current_study.study_instance_uid) < 0:
             self.current_study = None  # filtered out or deleted: its series go too
-            self.series_model.set_rows([])
-            self.series_label.setText("Select a study to see its series.")
+            self.series_panel.clear()
         described = self.study_filter.describe()
         self.statusBar().showMessage(f"{len(result)} studies" + (f" ({described})" if described else ""), 5000)
         self._update_actions()
@@ -295,23 +292,8 @@ class MainWindow(WindowShell):
 
     def load_series(self, study: StudySummary) -> None:
         """List the series of ``study`` below the studies (on a worker)."""
-        if self.current_study is None or self.current_study.study_instance_uid != study.study_instance_uid:
-            self.series_model.set_rows([])
         self.current_study = study
-        self.series_label.setText(
-            f"Series of {format_name(study.patient_name)} - {study.study_description or study.study_date}"
-        )
-        uid = study.study_instance_uid
-
-        def done(result: object) -> None:
-            if self.current_study is None or self.current_study.study_instance_uid != uid:
-                return  # another study was chosen meanwhile
-            assert isinstance(result, list)
-            self.series_model.set_rows(result)
-            fit_columns(self.series_view)
-            self.series_loaded.emit(len(result))
-
-        self.pool.submit(self.studies.list_series, uid, on_done=done, on_error=self.show_error)
+        self.series_panel.show_study(study)
 
     # -- opening ----------------------------------------------------------------------------
     def open_selected(self) -> None:
@@ -332,21 +314,16 @@ class MainWindow(WindowShell):
 
         self.pool.submit(self.studies.list_series, study.study_instance_uid, on_done=done, on_error=self.show_error)
 
-    def on_series_activated(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.open_series(self.series_model.row(self.series_proxy.mapToSource(index).row()))
-
     def open_selected_series(self) -> None:
-        rows = self.series_view.selectionModel().selectedRows()
-        if rows:
-            self.on_series_activated(rows[0])
-        elif self.series_model.rowCount():
-            self.open_series(self.series_model.row(0))
-        else:
+        series = self.series_panel.selected()
+        if series is None:
             self.statusBar().showMessage("Select a study, then one of its series.", 5000)
+        else:
+            self.open_series(series)
 
-    def open_series(self, series: SeriesSummary) -> ViewerWindow:
+    def open_series(self, series: object) -> ViewerWindow:
         """Open ``series`` of the current study in the viewer (its other series in the matrix)."""
+        assert isinstance(series, SeriesSummary)
         listed = self.series_model.rows() or [series]
         return self._show_viewer(self.current_study, listed, series)
 
