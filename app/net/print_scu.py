@@ -47,6 +47,7 @@ PRINTER_ATTRIBUTES_MINIMAL = PRINTER_ATTRIBUTES_ALL[:3]
 #: The two Printer attributes a printer must return (PS3.4 H.4.11.1.1: Type 1 for the SCP).
 PRINTER_ATTRIBUTES_REQUIRED = PRINTER_ATTRIBUTES_ALL[:2]
 _REFUSED_ATTRIBUTE_STATUSES = (0x0105, 0x0106, 0x0107, 0x0116)
+_REFUSED_NOTE = "some requested attributes are not supported; the others are used"
 _PRINT_ACTION = 1  # N-ACTION Action Type ID "Print" (PS3.4 H.4.2.2.4)
 
 
@@ -75,9 +76,10 @@ class PrinterState:
     refused: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        name = self.attributes.get("PrinterName") or self.attributes.get("ManufacturerModelName") or "printer"
+        """``Printer 'NAME': STATUS (info)``; the name when the printer returned one."""
+        name = self.attributes.get("PrinterName") or self.attributes.get("ManufacturerModelName") or ""
         info = f" ({self.info})" if self.info else ""
-        return f"{name}: {self.status or 'status unknown'}{info}"
+        return f"Printer{f' {name!r}' if name else ''}: {self.status or 'status unknown'}{info}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class PrintOutcome:
 
     def lines(self) -> list[str]:
         """The printer status, each step's meaning and the conclusion, for the user."""
-        out = [f"Printer {self.printer.describe()}"] if self.printer is not None else []
+        out = [self.printer.describe()] if self.printer is not None else []
         return out + [s.describe() for s in self.steps] + [self.message]
 
 
@@ -152,9 +154,13 @@ class _Job:
         self.steps: list[StepOutcome] = []
         self.msg_id = 0
 
-    def step(self, operation: str, status: Dataset) -> StepOutcome:
+    def step(self, operation: str, status: Dataset, refused_note: str = "") -> StepOutcome:
+        """Record the response; ``refused_note`` explains a refused-attributes status (where it is one)."""
         code = int(status.Status) if "Status" in status else None
-        outcome = StepOutcome(operation, code, str(status.get("ErrorComment", "") or ""))
+        comment = str(status.get("ErrorComment", "") or "")
+        if refused_note and code in _REFUSED_ATTRIBUTE_STATUSES:
+            comment = "; ".join(c for c in (comment, refused_note) if c)
+        outcome = StepOutcome(operation, code, comment)
         self.steps.append(outcome)
         return outcome
 
@@ -168,7 +174,7 @@ class _Job:
         standard makes mandatory, Printer Status and Printer Status Info)."""
         wanted = list(self.job.printer_attributes)
         status, attrs = self._get(wanted)
-        outcome = self.step("N-GET Printer", status)
+        outcome = self.step("N-GET Printer", status, _REFUSED_NOTE)
         if outcome.status not in _REFUSED_ATTRIBUTE_STATUSES:
             return (_printer_state(attrs, ()) if outcome.ok else None), outcome
         listed = status.get((0x0000, 0x1005))

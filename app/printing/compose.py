@@ -27,7 +27,7 @@ from app.printing.profiles import PrinterProfile
 
 FIT = "fit"
 FILL = "fill"
-HEADER_FRACTION = 0.035  # header band height / film height
+HEADER_FRACTION = 0.05  # header band height / film height
 GAP_FRACTION = 0.008  # gap between cells / shorter film side
 _DEFAULT_MAX_DENSITY = 300
 _WORKERS = min(4, os.cpu_count() or 1)

@@ -8,6 +8,7 @@ server (Study > Print... in the information window).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -77,3 +78,28 @@ def images_of_studies(
             if progress is not None:
                 progress(len(datasets), 0)
     return images_from_datasets(datasets, bits)
+
+
+Corners = tuple[tuple[float, float], tuple[float, float]]
+
+
+def visible_box(shape: tuple[int, int], corners: Corners) -> tuple[int, ...] | None:
+    """The part of a displayed frame of ``shape`` (rows, columns) between the widget's top-left and
+    bottom-right ``corners`` (in displayed-frame coordinates) as (left, top, right, bottom), or None
+    when the whole frame is visible (zoomed out or fitted)."""
+    (x0, y0), (x1, y1) = corners
+    rows, columns = shape
+    left, top = max(0, int(min(x0, x1))), max(0, int(min(y0, y1)))
+    right, bottom = min(columns, int(np.ceil(max(x0, x1)))), min(rows, int(np.ceil(max(y0, y1))))
+    if right - left < 1 or bottom - top < 1 or (left, top, right, bottom) == (0, 0, columns, rows):
+        return None
+    return left, top, right, bottom
+
+
+def cropped(images: Iterable[PrintImage], box: tuple[int, ...] | None) -> list[PrintImage]:
+    """``images`` cut to ``box`` (left, top, right, bottom) of their displayed frame: what a zoomed or
+    panned viewport shows. The pixel spacing, and so the scale, is unchanged."""
+    if box is None:
+        return list(images)
+    left, top, right, bottom = box
+    return [replace(i, pixels=np.ascontiguousarray(i.pixels[top:bottom, left:right])) for i in images]

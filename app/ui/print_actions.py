@@ -3,7 +3,8 @@ information window, both opening the :class:`~app.ui.print_preview.PrintPreview`
 
 The viewer's menu collects, from the active viewport, the current image (as shown, with what was
 drawn on it), a range of its stack, the whole series, or the study's key images in that series,
-each rendered with the viewport's view state (:mod:`app.services.print_collect`). Study >
+each rendered with the viewport's view state (:mod:`app.services.print_collect`) and, when the
+viewport is zoomed in or panned, cut to the part on screen. Study >
 Print... retrieves every image of the selected studies from the server on a pool thread first.
 ``install_print(window, workstation_config, studies)`` wires both (called by
 :func:`app.ui.application.run`).
@@ -19,7 +20,14 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QToolButton, QWi
 
 from app.core.workstation_config import WorkstationConfig
 from app.printing.print_images import PrintImage
-from app.services.print_collect import images_from_stack, images_of_studies, key_positions, stack_range
+from app.services.print_collect import (
+    cropped,
+    images_from_stack,
+    images_of_studies,
+    key_positions,
+    stack_range,
+    visible_box,
+)
 from app.services.printing import PrintService
 from app.services.studies import StudyService
 from app.ui.print_preview import PrintPreview
@@ -49,7 +57,12 @@ def viewer_images(viewer: Any, which: str, text: str = "") -> list[PrintImage]:
         positions = list(range(len(stack)))
     shown = viewport.rendered_image()
     current = (viewport.position, shown) if shown is not None else None
-    return images_from_stack(renderer, positions, viewport.state, viewport.presentation_state, current)
+    images = images_from_stack(renderer, positions, viewport.state, viewport.presentation_state, current)
+    canvas = viewport.canvas
+    if shown is None or canvas.placement is None:
+        return images
+    corners = (canvas.placement.from_widget(0, 0), canvas.placement.from_widget(canvas.width(), canvas.height()))
+    return cropped(images, visible_box(shown.shape[:2], corners))  # zoomed in or panned: what is on screen
 
 
 class PrintHooks(QObject):

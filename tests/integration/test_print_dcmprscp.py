@@ -124,7 +124,8 @@ def test_cli_prints_into_dcmprscp(tmp_path: Path) -> None:
         stored, image = printer.newest("SP"), printer.newest("HG")
     assert done.returncode == 0, done.stderr
     assert "Printer" in done.stdout and "NORMAL" in done.stdout and "The film was printed." in done.stdout
-    assert "N-GET Printer: Failure 0x0105: No Such Attribute" in done.stdout
+    assert "Printer: NORMAL" in done.stdout
+    assert "N-GET Printer: Failure 0x0105: No Such Attribute (some requested attributes are not" in done.stdout
     box = stored.FilmBoxContentSequence[0]
     assert (box.ImageDisplayFormat, box.FilmSizeID, box.FilmOrientation) == ("STANDARD\\1,1", "10INX12IN", "LANDSCAPE")
     assert (image.Columns, image.Rows) == (3600, 3000)

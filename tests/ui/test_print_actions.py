@@ -59,6 +59,26 @@ def test_viewer_images_are_rendered_as_the_viewport_shows_them(viewer: ViewerWin
     assert [i.label for i in keys] == [series[1].label, series[3].label]
 
 
+def test_a_zoomed_viewport_prints_what_is_on_screen(qtbot: QtBot, viewer: ViewerWindow) -> None:
+    viewport = viewer.active_viewport()
+    viewer.resize(900, 700)
+    qtbot.waitExposed(viewer)
+    full = viewer_images(viewer, CURRENT)[0]
+    assert full.pixels.shape == viewport.rendered_image().shape  # type: ignore[union-attr]  # fitted: whole image
+    viewport.set_state(viewport.state.zoomed(4.0, viewport.scale))
+    qtbot.wait(50)
+    canvas = viewport.canvas
+    (x0, y0) = canvas.placement.from_widget(0, 0)  # type: ignore[union-attr]
+    (x1, y1) = canvas.placement.from_widget(canvas.width(), canvas.height())  # type: ignore[union-attr]
+    zoomed = viewer_images(viewer, CURRENT)[0]
+    rows, columns = zoomed.pixels.shape
+    assert columns == pytest.approx(min(x1, 128) - max(x0, 0), abs=1.5) and columns < 128
+    assert rows == pytest.approx(min(y1, 128) - max(y0, 0), abs=1.5) and rows < 128
+    left, top = max(0, int(x0)), max(0, int(y0))
+    assert np.array_equal(zoomed.pixels, full.pixels[top : top + rows, left : left + columns])
+    assert zoomed.pixel_spacing == full.pixel_spacing
+
+
 def test_print_menu_opens_the_preview(qtbot: QtBot, viewer: ViewerWindow) -> None:
     class Host(QObject):  # the two hook signals of the information window, without its server
         viewer_opened = Signal(object)
