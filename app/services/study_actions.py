@@ -8,6 +8,7 @@ that says what to do).
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -119,6 +120,14 @@ class JobProgress:
         return f"{text}: {self.last_error}" if self.last_error and self.failed else text
 
 
+def login_name() -> str | None:
+    """The user's login name, None when the system cannot tell (e.g. a container without one)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
 class StudyActions:
     """Study actions on one server's admin API."""
 
@@ -126,9 +135,10 @@ class StudyActions:
         self.admin = admin
 
     @classmethod
-    def connect(cls, url: str, timeout: float = 30.0) -> StudyActions:
-        """Actions on the server at ``url`` through its admin API client."""
-        return cls(AdminClient(url, timeout=timeout))
+    def connect(cls, url: str, timeout: float = 30.0, user: str | None = None) -> StudyActions:
+        """Actions on the server at ``url`` through its admin API client, done as ``user``
+        (default: the login name, which the server records as who approved, read or deleted)."""
+        return cls(AdminClient(url, timeout=timeout, user=login_name() if user is None else user))
 
     def close(self) -> None:
         self.admin.close()

@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from app.client.admin import AdminClient
 from app.services.studies import StudyService
-from app.services.study_actions import JobProgress
+from app.services.study_actions import JobProgress, login_name
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
 from app.ui.send_jobs import DestinationDialog
@@ -117,8 +117,11 @@ def test_approve_updates_the_status_column(qtbot: QtBot, window: MainWindow) -> 
     assert "Doe, Jane" in done.args[0] and "approved" in done.args[0]
     qtbot.waitUntil(lambda: status_shown(window, "PID001") == "approved", timeout=10000)
     assert status_shown(window, "XID003") == "new"
-    assert window.controller.actions is not None
-    assert window.controller.actions.statuses()[window.selected_studies()[0].study_instance_uid] == "approved"
+    uid = window.selected_studies()[0].study_instance_uid
+    with AdminClient(window.studies.url) as admin:
+        recorded = admin.study_status(uid)
+    assert recorded["status"] == "approved"
+    assert recorded["approved_by"] == login_name()  # the workstation says who approved
 
 
 def _confirmation(qtbot: QtBot, window: MainWindow, key: bool = False) -> QMessageBox:
