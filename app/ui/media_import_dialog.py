@@ -185,13 +185,18 @@ class MediaImportDialog(QDialog):
         self.tree.blockSignals(True)
         self.tree.clear()
         for patient in tree.patients:
+            born = format_date(patient.patient_birth_date)
+            about = ", ".join(t for t in (f"born {born}" if born else "", f"sex {patient.patient_sex}"
+                                          if patient.patient_sex else "") if t)  # fmt: skip
             p_item = QTreeWidgetItem(self.tree, [f"{format_name(patient.patient_name) or '(no name)'}  "
-                                                 f"[{patient.patient_id}]", format_date(patient.patient_birth_date),
-                                                 patient.patient_sex, "", str(patient.instance_count)])  # fmt: skip
+                                                 f"[{patient.patient_id}]", "", about, "",
+                                                 str(patient.instance_count)])  # fmt: skip
             p_item.setData(0, SELECTION_ROLE, Selection(patient.patient_id))
             _check(p_item, True)
             for study in patient.studies:
-                s_item = QTreeWidgetItem(p_item, [study.accession_number or study.study_id or "Study",
+                label = f"Study {study.study_id}".strip() + (f" (acc. {study.accession_number})"
+                                                             if study.accession_number else "")  # fmt: skip
+                s_item = QTreeWidgetItem(p_item, [label,
                                                   format_date(study.study_date), study.study_description,
                                                   study.modalities, str(study.instance_count)])  # fmt: skip
                 s_item.setData(0, SELECTION_ROLE, Selection(patient.patient_id, study.study_instance_uid))
