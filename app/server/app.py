@@ -41,7 +41,8 @@ from app.server.mwl import WorklistService
 from app.server.notify import NOTIFY_KIND, NotificationSender, StudyNotifier
 from app.server.qr import QueryRetrieveService
 from app.server.scp import StorageService
-from app.server.send import SEND_KIND, SendRequests, StudySender
+from app.server.send import StudySender
+from app.server.send_requests import SEND_KIND, SendRequests
 from app.server.stable_study import StabilityStoreProtocol, StableStudyWatch
 from app.server.storage import Storage
 from app.server.study_events import StudyEvents

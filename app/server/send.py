@@ -1,6 +1,6 @@
 """Send a study (or some of its series) to a destination: the Storage SCU of the admin API.
 
-``POST /api/studies/{uid}/send`` enqueues one durable job (kind :data:`SEND_KIND`); this
+``POST /api/studies/{uid}/send`` enqueues one durable job (:mod:`app.server.send_requests`); this
 module's :class:`StudySender` runs it (the reference's 5.1, PS3.4 B.2):
 
 - one association at a time per destination (a second send to the same destination waits);
@@ -15,9 +15,10 @@ module's :class:`StudySender` runs it (the reference's 5.1, PS3.4 B.2):
   without Grayscale Softcopy Presentation State, the states' graphics as an overlay
   (:mod:`app.server.overlay_burn`).
 
-Progress (``total``, ``completed``, ``warning``, ``failed``, ``next``) is saved as the job
-goes; an interrupted job (server killed, association lost) starts again at ``next``, so an
-instance may arrive twice but none is missed. Refused instances fail the job at the end
+Progress (``total``, ``completed``, ``warning``, ``failed``, ``next``; ``instance_ids``, the order
+fixed by the first attempt) is saved as the job goes; an interrupted job (server killed,
+association lost) starts again at ``next``, so an instance may arrive twice but none is
+missed (one deleted meanwhile counts as failed). Refused instances fail the job at the end
 (``failed_uids`` lists them); an association that cannot be opened is retried with back-off.
 """
 
@@ -34,10 +35,9 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from app.core.config import Destination, ServerConfig
-from app.core.errors import DicomInputError, NotFoundError
 from app.server.corrections import apply_catalogue_values
 from app.server.index.admin_records import CatalogueValues
-from app.server.index.job_records import Job, JobStoreProtocol
+from app.server.index.job_records import Job
 from app.server.index.records import CatalogueProtocol, StoredInstance
 from app.server.jobs import JobControl, JobNotReady, PermanentJobError
 from app.server.overlay_burn import burn_states, referenced_images
@@ -57,8 +57,6 @@ from app.server.store_fastpath import NotSendable, StoreSender, take
 
 LOGGER = logging.getLogger(__name__)
 
-#: Job kind of one send.
-SEND_KIND = "send"
 #: Progress is saved (and a cancel looked for) after this many instances or seconds.
 SAVE_EVERY, SAVE_SECONDS = 20, 1.0
 #: Most refused SOP Instance UIDs listed in the progress.
@@ -75,52 +73,6 @@ def send_order(instances: list[StoredInstance], series: tuple[str, ...]) -> list
         i for i in unique if not is_non_image(i.sop_class_uid) and (not series or i.series_instance_uid in series)
     ]
     return images + [i for i in unique if is_non_image(i.sop_class_uid)]
-
-
-class SendRequests:
-    """Accepts send requests (the admin API): checks them and enqueues the job.
-
-    Parameters
-    ----------
-    config
-        ``destinations`` and ``job_max_attempts``.
-    catalogue, jobs
-        The index's catalogue and job table.
-    wake
-        Wakes the job runner.
-    """
-
-    def __init__(
-        self, config: ServerConfig, catalogue: CatalogueProtocol, jobs: JobStoreProtocol, wake: Callable[[], None]
-    ) -> None:
-        self._config = config
-        self._catalogue = catalogue
-        self._jobs = jobs
-        self._wake = wake
-
-    def submit(self, study_uid: str, destination: str, series: list[str] | None = None) -> int:
-        """Enqueue a send; the job id. Raises :class:`NotFoundError` (unknown study or
-        series) or :class:`DicomInputError` (destination not configured)."""
-        titles = [d.ae_title for d in self._config.destinations]
-        if destination not in titles:
-            raise DicomInputError(
-                f"destination {destination!r} is not configured; use one of {', '.join(titles) or '(none)'} "
-                "or add it to [[server.destinations]]"
-            )
-        instances = self._catalogue.stored_instances(study_uid)
-        if not instances:
-            raise NotFoundError(f"no study {study_uid} on this server; search with GET /dicom-web/studies")
-        wanted = tuple(dict.fromkeys(series or ()))
-        missing = sorted(set(wanted) - {i.series_instance_uid for i in instances})
-        if missing:
-            raise NotFoundError(f"study {study_uid} has no series {', '.join(missing)}")
-        what = f"{len(wanted)} series of study" if wanted else "study"
-        job_id = self._jobs.enqueue(
-            SEND_KIND, {"study_instance_uid": study_uid, "destination": destination, "series": list(wanted)},
-            description=f"Send {what} {study_uid} to {destination}", max_attempts=self._config.job_max_attempts,
-        )
-        self._wake()
-        return job_id
 
 
 class StudySender:
@@ -175,18 +127,25 @@ class _Run:
         self.o, self.job, self.control, self.study_uid, self.dest = owner, job, control, study_uid, dest
         self.settings = owner._config.send
         series = tuple(str(s) for s in job.payload.get("series") or ())
-        self.items = send_order(owner._catalogue.stored_instances(study_uid), series)
+        current = send_order(owner._catalogue.stored_instances(study_uid), series)
         previous = job.progress or {}
+        frozen = previous.get("instance_ids")  # the order of the first attempt, kept across attempts
+        if isinstance(frozen, list) and frozen:
+            by_id = {i.id: i for i in current}
+            self.items: list[StoredInstance | None] = [by_id.get(int(n)) for n in frozen]
+        else:
+            self.items = list(current)
         self.p: dict[str, Any] = {
             "destination": dest.ae_title, "total": len(self.items),
             "completed": int(previous.get("completed", 0)), "warning": int(previous.get("warning", 0)),
             "failed": int(previous.get("failed", 0)), "next": int(previous.get("next", 0)),
             "failed_uids": list(previous.get("failed_uids", [])),
+            "instance_ids": [i.id if i is not None else 0 for i in self.items],
         }
         values = owner._values_of(study_uid) if owner._values_of else None
         self.values = values if values is not None and values.corrected else None
         self.exam = (values.values.get("AccessionNumber") or values.values.get("StudyID", "")) if values else ""
-        series_uids = dict.fromkeys(i.series_instance_uid for i in self.items)
+        series_uids = dict.fromkeys(i.series_instance_uid for i in self.items if i is not None)
         self.series_order = {uid: n for n, uid in enumerate(series_uids, 1)}
         self.states: dict[str, list[Dataset]] = {}
 
@@ -195,7 +154,11 @@ class _Run:
             raise PermanentJobError(f"study {self.study_uid} has nothing to send (deleted since the request?)")
         compressed = self.settings.compressed_transfer_syntax
         while self.p["next"] < len(self.items):
-            pending = self.items[self.p["next"]:]
+            pending = [i for i in self.items[self.p["next"]:] if i is not None]
+            if not pending:  # only instances deleted since the first attempt are left
+                while self.p["next"] < len(self.items):
+                    self._count(None, None)
+                break
             pairs = list(dict.fromkeys((i.sop_class_uid, i.transfer_syntax_uid) for i in pending))[:MAX_CONTEXTS]
             contexts = proposed_contexts(pairs, compressed)
             assoc = associate(self.o._config, self.dest, contexts)
@@ -224,6 +187,9 @@ class _Run:
         try:
             while self.p["next"] < len(self.items):
                 item = self.items[self.p["next"]]
+                if item is None:  # deleted since the first attempt
+                    self._count(None, None)
+                    continue
                 found = accepted_syntax(assoc, item.sop_class_uid, item.transfer_syntax_uid, compressed)
                 if found is None:
                     if (item.sop_class_uid, item.transfer_syntax_uid) not in offered:
@@ -248,15 +214,16 @@ class _Run:
                 sender.close()
             self.control.progress(**self.p)
 
-    def _count(self, item: StoredInstance, status: int | None) -> None:
+    def _count(self, item: StoredInstance | None, status: int | None) -> None:
         self.p["next"] += 1
         outcome = store_outcome(status)
         self.p[outcome] += 1
         if outcome == "failed":
-            LOGGER.warning("%s: instance %s not stored (status %s)", self.dest.ae_title, item.sop_instance_uid,
+            uid = item.sop_instance_uid if item is not None else "(deleted since the send began)"
+            LOGGER.warning("%s: instance %s not stored (status %s)", self.dest.ae_title, uid,
                            "none" if status is None else f"0x{status:04X}")
             if len(self.p["failed_uids"]) < MAX_LISTED:
-                self.p["failed_uids"].append(item.sop_instance_uid)
+                self.p["failed_uids"].append(uid)
 
     def _send_one(
         self, assoc: Any, sender: StoreSender | None, item: StoredInstance, cx_id: int, syntax: str
@@ -302,7 +269,7 @@ class _Run:
     def _load_states(self) -> None:
         """Read the send's GSPS instances: which image gets whose graphics."""
         for item in self.items:
-            if item.sop_class_uid != GSPS:
+            if item is None or item.sop_class_uid != GSPS:
                 continue
             try:
                 state = read_dataset(self.o._path_of(item.relpath))

@@ -216,7 +216,14 @@ def test_one_association_at_a_time_per_destination(setup: Any) -> None:
     assert recorder.most_open == 1
 
 
-def test_receiver_without_presentation_states_gets_the_graphics_as_overlay(setup: Any) -> None:
+def _dciodvfy(ds: Dataset, path: Path) -> list[str]:
+    """dicom3tools' verdict on a data set: its Error and Warning lines."""
+    ds.save_as(path, enforce_file_format=True)
+    result = subprocess.run([require_tool("dciodvfy"), str(path)], capture_output=True, text=True)
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith(("Error", "Warning"))]
+
+
+def test_receiver_without_presentation_states_gets_the_graphics_as_overlay(setup: Any, tmp_path: Path) -> None:
     server, study, peers = setup
     recorder: Recorder = peers["NOPR"]
     job = finished(server, send(server, study.uid, "NOPR"))
@@ -228,6 +235,9 @@ def test_receiver_without_presentation_states_gets_the_graphics_as_overlay(setup
     overlay = first.overlay_array(0x6000)
     assert overlay[10, 10:51].all() and overlay[10:41, 50].all()  # the polyline (column, row pairs)
     assert overlay.sum() < 0.05 * overlay.size
+    verdict = _dciodvfy(first, tmp_path / "with_overlay.dcm")
+    assert not [line for line in verdict if line.startswith("Error")]
+    assert verdict == _dciodvfy(study.images[0], tmp_path / "as_stored.dcm")  # the overlay plane adds no remark
     assert 0x60000010 not in by_uid[str(study.images[1].SOPInstanceUID)]  # not referenced: no overlay
 
 

@@ -16,7 +16,7 @@ from app.server.index.job_records import JobStoreProtocol
 from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
 from app.server.index.worklist_records import WorklistStoreProtocol
-from app.server.send import SendRequests
+from app.server.send_requests import SendRequests
 from app.server.storage import Storage
 from app.server.study_events import StudyEvents
 
