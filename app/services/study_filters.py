@@ -28,6 +28,10 @@ class DatePreset(enum.Enum):
     CUSTOM = "Custom range"
 
 
+#: Presets whose dates depend on the day they are applied.
+RELATIVE_PRESETS = frozenset({DatePreset.TODAY, DatePreset.YESTERDAY, DatePreset.LAST_7_DAYS})
+
+
 def preset_range(preset: DatePreset, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
     """The first and last day (inclusive) of a preset; ``(None, None)`` for any date or custom.
 

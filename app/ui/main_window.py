@@ -49,7 +49,7 @@ from app.core.errors import ServerUnavailableError
 from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 from app.services.study_actions import StudyActions
-from app.services.study_filters import StudyFilter
+from app.services.study_filters import RELATIVE_PRESETS, StudyFilter
 from app.ui.models import StudyTableModel
 from app.ui.series_panel import SeriesPanel
 from app.ui.study_actions import StudyActionController
@@ -234,6 +234,8 @@ class MainWindow(WindowShell):
             self._query_again = True
             return
         self._querying = True
+        if self.filter_bar.preset() in RELATIVE_PRESETS:  # Today & co. move on at midnight
+            self.study_filter = self.filter_bar.current()
         params = self.study_filter.qido_params()
         query = partial(self.studies.list_studies, None, **params)
         self.pool.submit(query, on_done=self._on_studies, on_error=self._on_studies_error)

@@ -123,6 +123,12 @@ def test_approve_updates_the_status_column(qtbot: QtBot, window: MainWindow) -> 
     assert recorded["status"] == "approved"
     assert recorded["approved_by"] == login_name()  # the workstation says who approved
 
+    # another workstation approves the other study: the column follows by itself (polling)
+    other = next(s for s in window.study_model.rows() if s.patient_id == "XID003")
+    with AdminClient(window.studies.url) as admin:
+        admin.approve_study(other.study_instance_uid)
+    qtbot.waitUntil(lambda: status_shown(window, "XID003") == "approved", timeout=10000)
+
 
 def _confirmation(qtbot: QtBot, window: MainWindow, key: bool = False) -> QMessageBox:
     if key:  # the Delete key in the study list

@@ -163,3 +163,23 @@ def test_enter_opens_the_study_in_the_viewer(qtbot: QtBot, window: MainWindow) -
     with qtbot.waitSignal(window.viewer_opened, timeout=10000) as again:
         qtbot.keyClick(view, Qt.Key.Key_Enter)
     assert again.args[0] is viewer
+
+
+def test_today_is_recomputed_at_each_query(qtbot: QtBot, window: MainWindow) -> None:
+    bar = window.filter_bar
+    bar.set_preset(DatePreset.TODAY)
+    wait_shown(qtbot, window, {"PID001"})
+    bar._today = TODAY + dt.timedelta(days=1)  # the workstation stayed open past midnight
+    with qtbot.waitSignal(window.studies_loaded, timeout=10000):
+        window.refresh_studies()
+    assert window.study_filter.qido_params() == {"StudyDate": f"{TODAY + dt.timedelta(days=1):%Y%m%d}"}
+    assert window.study_model.rowCount() == 0  # "today" is now the day after: nothing yet
+
+
+def test_find_shortcut_focuses_the_name_filter(qtbot: QtBot, window: MainWindow) -> None:
+    window.study_view.setFocus()
+    window.find_action.trigger()
+    assert window.filter_bar.patient_name.hasFocus()
+    qtbot.keyClicks(window.filter_bar.patient_name, "roe")
+    qtbot.keyClick(window.filter_bar.patient_name, Qt.Key.Key_Return)  # applies at once
+    wait_shown(qtbot, window, {"PID002"})
