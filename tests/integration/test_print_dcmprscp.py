@@ -144,3 +144,25 @@ def test_cli_writes_pdf_and_reports_an_unreachable_printer(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-m", "app", "print", "--printer", f"NOPRINTER@127.0.0.1:{free_port()}",
                            str(CT)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Cannot connect" in done.stderr and "0 of 1 film(s) printed" in done.stderr
+
+
+def test_cli_prints_to_a_configured_printer_with_its_profile(tmp_path: Path) -> None:
+    with running_dcmprscp(tmp_path / "scp") as printer:
+        config = tmp_path / "lightbox.toml"
+        config.write_text(f"""[workstation]
+print_calling_ae_title = "READING_ROOM_3"
+[[workstation.printers]]
+name = "film"
+ae_title = "{printer.peer.ae_title}"
+host = "{printer.peer.host}"
+port = {printer.peer.port}
+profile = "dcmprscp"
+""")
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "print", "--config", str(config), "--printer", "film", "--film-size",
+             "8INX10IN", str(CT)], capture_output=True, text=True, timeout=120)
+        stored, image = printer.newest("SP"), printer.newest("HG")
+    assert done.returncode == 0, done.stderr
+    assert "as READING_ROOM_3 (profile dcmprscp)" in done.stdout
+    assert stored.PrinterCharacteristicsSequence[0].Originator == "READING_ROOM_3"
+    assert image.BitsStored == 12 and stored.FilmBoxContentSequence[0].FilmSizeID == "8INX10IN"
