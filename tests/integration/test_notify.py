@@ -34,8 +34,8 @@ class Ris:
     """A pynetdicom SCP taking Basic Study Content Notifications (C-STORE) and Instance
     Availability Notifications (N-CREATE), each under its own AE title and port."""
 
-    def __init__(self) -> None:
-        self.scn_port, self.ian_port = free_port(), free_port()
+    def __init__(self, scn_port: int = 0, ian_port: int = 0) -> None:
+        self.scn_port, self.ian_port = scn_port or free_port(), ian_port or free_port()
         self.descriptors: list[Dataset] = []
         self.availability: list[Dataset] = []
         self._lock = threading.Lock()
@@ -179,3 +179,34 @@ def test_a_sent_study_carries_the_corrected_values(tmp_path: Path, ris: Ris) -> 
     finally:
         assert stop_server(server) == 0
         received.stop()
+
+
+def test_a_notification_waits_for_the_ris_and_survives_a_restart(tmp_path: Path) -> None:
+    ports = free_port(), free_port()
+    data_dir = tmp_path / "data"
+    extra = (f'job_retry_seconds = 0.3\n[server.notify]\nhost = "127.0.0.1"\nport = {ports[0]}\n'
+             'ian_receivers = ["IAN_RX"]\n')
+    config = write_server_config(tmp_path / "server.toml", data_dir, extra_server=extra,
+                                 qr=destinations_toml({"IAN_RX": ports[1]}))
+    server = start_server(config, data_dir)
+    study = make_study(series=1, per_series=1)
+    try:
+        store(server.storage_port, study.all)
+        _approve(server, study.uid)
+
+        def tried() -> bool:
+            jobs = httpx.get(f"{server.http_url}/api/jobs", params={"kind": "study-notify"}, timeout=10).json()
+            return len(jobs) == 2 and all(j["attempts"] >= 1 and "did not accept" in j["last_error"] for j in jobs)
+
+        wait_for(tried, 30, "failed attempts while the RIS is down")
+        assert stop_server(server) == 0
+        ris = Ris(*ports)
+        try:
+            server = start_server(config, data_dir)
+            wait_for(lambda: len(ris.descriptors) == 1 and len(ris.availability) == 1, 60, "delivery after restart")
+            assert ris.descriptors[0].StudyInstanceUID == study.uid
+        finally:
+            ris.shutdown()
+    finally:
+        if server.process.poll() is None:
+            assert stop_server(server) == 0

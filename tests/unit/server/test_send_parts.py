@@ -3,6 +3,8 @@ presentation-state graphics as an overlay plane (reference 5.1.2, appendix C, 10
 
 from __future__ import annotations
 
+from io import BytesIO
+
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGLSLossless, RLELossless
@@ -77,3 +79,18 @@ def test_store_outcomes_of_response_statuses() -> None:
 
     assert [store_outcome(s) for s in (0x0000, 0xB000, 0xB007, 0xA700, 0xC000, None)] == [
         "completed", "warning", "warning", "failed", "failed", "failed"]
+
+
+def test_a_compressed_file_goes_to_an_uncompressed_receiver_decompressed() -> None:
+    from pynetdicom.dsutils import decode
+
+    image = make_study(series=1, per_series=1).images[0]
+    pixels, uid = image.pixel_array.copy(), image.SOPInstanceUID
+    image.compress(JPEGLSLossless, generate_instance_uid=False)  # as if stored JPEG-LS
+    data = encode_for(image, ImplicitVRLittleEndian)
+    received = decode(BytesIO(data), True, True)
+    received.file_meta = image.file_meta
+    received.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    assert received.SOPInstanceUID == uid
+    assert not received["PixelData"].is_undefined_length
+    assert np.array_equal(received.pixel_array, pixels)
