@@ -7,7 +7,9 @@ study date has quick ranges (:data:`app.services.search.QUICK_RANGES`).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -22,45 +24,106 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import ConfigError
 from app.core.workstation_config import RemoteNode
+from app.services.node_settings import save_nodes
 from app.services.search import QUICK_RANGES, StudyQuery, WorklistQuery, quick_range
+from app.ui.node_dialog import NodeDialog
 
 STUDIES, WORKLIST = "Studies (Q/R)", "Worklist (MWL)"
 
 
 class NodeList(QWidget):
-    """The configured nodes as checkable rows, a Test button (C-ECHO) and its answer."""
+    """The configured nodes as checkable rows, a Test button (C-ECHO) and its answer, and
+    Add/Edit/Remove, saved as ``[[workstation.nodes]]`` in :attr:`settings_file`
+    (``nodes_changed(nodes)`` tells the panel)."""
+
+    nodes_changed = Signal(object)
 
     def __init__(self, nodes: tuple[RemoteNode, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.nodes = nodes
+        self.nodes: tuple[RemoteNode, ...] = ()
+        self.settings_file: Path | None = None
         self.list = QListWidget(self)
         self.list.setObjectName("search-nodes")
-        for node in nodes:
-            services = "+".join(s.upper() for s in node.services)
-            item = QListWidgetItem(f"{node.name}  ({node.ae_title}@{node.host}:{node.port}, {services})")
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
-            item.setData(Qt.ItemDataRole.UserRole, node.name)
-            self.list.addItem(item)
-        if nodes:
-            self.list.setCurrentRow(0)
         self.list.setMaximumHeight(110)
         self.test_button = QPushButton("Test", self)
         self.test_button.setToolTip("C-ECHO the highlighted node")
-        self.test_button.setEnabled(bool(nodes))
-        self.answer = QLabel("" if nodes else "No remote nodes: add [[workstation.nodes]] to the configuration.", self)
+        self.add_button = QPushButton("Add...", self)
+        self.edit_button = QPushButton("Edit...", self)
+        self.remove_button = QPushButton("Remove", self)
+        self.answer = QLabel("", self)
         self.answer.setObjectName("echo-answer")
         self.answer.setWordWrap(True)
         self.answer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
-        row.addWidget(self.test_button)
+        for button in (self.test_button, self.add_button, self.edit_button, self.remove_button):
+            row.addWidget(button)
         row.addWidget(self.answer, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Nodes (checked ones are searched, in this order):", self))
         layout.addWidget(self.list)
         layout.addLayout(row)
+        self.add_button.clicked.connect(self.add_node)
+        self.edit_button.clicked.connect(self.edit_node)
+        self.remove_button.clicked.connect(self.remove_node)
+        self.set_nodes(nodes)
+
+    def add_node(self) -> None:
+        """Ask for a new node (:class:`~app.ui.node_dialog.NodeDialog`) and save it."""
+        dialog = NodeDialog(parent=self)
+        if dialog.exec() == NodeDialog.DialogCode.Accepted and dialog.node is not None:
+            self.apply_nodes([*self.nodes, dialog.node])
+
+    def edit_node(self) -> None:
+        node = self.current()
+        if node is None:
+            return
+        dialog = NodeDialog(node, parent=self)
+        if dialog.exec() == NodeDialog.DialogCode.Accepted and dialog.node is not None:
+            self.apply_nodes([dialog.node if n is node else n for n in self.nodes])
+
+    def remove_node(self) -> None:
+        node = self.current()
+        if node is not None:
+            self.apply_nodes([n for n in self.nodes if n is not node])
+
+    def apply_nodes(self, nodes: list[RemoteNode]) -> bool:
+        """Save ``nodes`` in :attr:`settings_file`, show them and emit ``nodes_changed``; False
+        (the reason shown) when they cannot be saved."""
+        if self.settings_file is None:
+            self.answer.setText("Nodes cannot be saved: no configuration file.")
+            return False
+        try:
+            saved = save_nodes(self.settings_file, nodes)
+        except (ConfigError, OSError) as exc:
+            self.answer.setText(f"Nodes not saved: {exc}")
+            return False
+        self.set_nodes(saved)
+        self.answer.setText(f"Nodes saved in {self.settings_file}.")
+        self.nodes_changed.emit(saved)
+        return True
+
+    def set_nodes(self, nodes: tuple[RemoteNode, ...]) -> None:
+        """Show ``nodes`` (all checked); keeps the unchecked state of nodes still there."""
+        unchecked = {self.nodes[i].name for i in range(self.list.count())
+                     if self.list.item(i).checkState() != Qt.CheckState.Checked}
+        self.nodes = nodes
+        self.list.clear()
+        for node in nodes:
+            services = "+".join(s.upper() for s in node.services)
+            item = QListWidgetItem(f"{node.name}  ({node.ae_title}@{node.host}:{node.port}, {services})")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked if node.name in unchecked else Qt.CheckState.Checked)
+            item.setData(Qt.ItemDataRole.UserRole, node.name)
+            self.list.addItem(item)
+        if nodes:
+            self.list.setCurrentRow(0)
+        for button in (self.test_button, self.edit_button, self.remove_button):
+            button.setEnabled(bool(nodes))
+        if not nodes:
+            self.answer.setText("No remote nodes: Add... one (saved in your configuration file).")
 
     def set_checked(self, names: list[str]) -> None:
         for i in range(self.list.count()):

@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -33,6 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.config import Config
+from app.core.paths import user_config_file
+from app.core.workstation_config import RemoteNode
 from app.net.move import MoveResult
 from app.net.temporary_store import TemporaryStorageSCP
 from app.services.local_series import LocalSeriesSource
@@ -74,7 +78,8 @@ class SearchPanel(QWidget):
 
     def __init__(
         self, config: Config, import_ae_title: str, store: TemporaryStorageSCP | None = None, *,
-        store_error: str = "", open_source: Callable[[Any], None] | None = None, parent: QWidget | None = None,
+        store_error: str = "", open_source: Callable[[Any], None] | None = None, settings_file: Path | None = None,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config.workstation
@@ -89,6 +94,8 @@ class SearchPanel(QWidget):
         self._bridge.first_image.connect(self._on_first_image)
         self.nodes = NodeList(self.config.nodes, self)
         self.nodes.test_button.clicked.connect(self.test_node)
+        self.nodes.settings_file = settings_file or user_config_file()
+        self.nodes.nodes_changed.connect(self._nodes_changed)
         self.form = SearchForm(self)
         self.search_button = QPushButton("Search", self)
         self.cancel_button = QPushButton("Cancel", self)
@@ -147,6 +154,9 @@ class SearchPanel(QWidget):
     def _echo_done(self, text: str) -> None:
         self.nodes.answer.setText(text)
         self.echo_finished.emit(text)
+
+    def _nodes_changed(self, nodes: tuple[RemoteNode, ...]) -> None:
+        self.config = replace(self.config, nodes=nodes)
 
     # -- search -----------------------------------------------------------------------------
     def search(self) -> None:
