@@ -149,6 +149,7 @@ class Answers:
     get_status: int = 0x0000
     refuse: tuple[str, ...] = ()  # N-GET attributes it does not return (answering get_status)
     fail: dict[str, int] = field(default_factory=dict)  # operation name -> status, e.g. {"N-ACTION": 0xC602}
+    abort_on: str = ""  # "N-SET": the SCP aborts the association when the image box arrives
     received: list[tuple[str, str, Dataset | None]] = field(default_factory=list)
 
     def operations(self) -> list[str]:
@@ -196,6 +197,9 @@ def _handlers(answers: Answers) -> list[Any]:
 
     def on_set(event: Any) -> Any:
         record("N-SET", event, event.modification_list)
+        if answers.abort_on == "N-SET":
+            event.assoc.abort()
+            return 0x0110, None
         return answers.fail.get("N-SET", 0x0000), Dataset()
 
     def on_action(event: Any) -> Any:

@@ -16,7 +16,7 @@ association raises (:class:`~app.net.association.AssociationError`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -173,37 +173,53 @@ class _Job:
         them (those listed in Attribute Identifier List (0000,1005), else all but the two the
         standard makes mandatory, Printer Status and Printer Status Info)."""
         wanted = list(self.job.printer_attributes)
-        status, attrs = self._get(wanted)
-        outcome = self.step("N-GET Printer", status, _REFUSED_NOTE)
+        outcome, attrs, status = self._get("N-GET Printer", wanted)
         if outcome.status not in _REFUSED_ATTRIBUTE_STATUSES:
             return (_printer_state(attrs, ()) if outcome.ok else None), outcome
         listed = status.get((0x0000, 0x1005))
         named = {int(Tag(t)) for t in (listed.value if listed is not None else [])}
         if not attrs:
             keep = [k for k in wanted if int(Tag(k)) not in named] if named else list(PRINTER_ATTRIBUTES_REQUIRED)
-            status, attrs = self._get(keep)
-            outcome = self.step("N-GET Printer (without the refused attributes)", status)
+            outcome, attrs, _ = self._get("N-GET Printer (without the refused attributes)", keep)
             if not outcome.ok and outcome.status not in _REFUSED_ATTRIBUTE_STATUSES:
                 return None, outcome
         returned = {e.keyword for e in attrs or []}
         return _printer_state(attrs, tuple(k for k in wanted if k not in returned)), outcome
 
-    def _get(self, keywords: list[str]) -> tuple[Dataset, Dataset | None]:
-        status, attrs = self.assoc.send_n_get(
-            [Tag(k) for k in keywords], Printer, PrinterInstance, msg_id=self.next_id(),
-            meta_uid=BasicGrayscalePrintManagementMeta)
-        return status, attrs
+    def send(self, operation: str, call: Any, refused_note: str = "") -> tuple[StepOutcome, Dataset | None]:
+        """Send one request (``call(msg_id)``) and record its response; a request the association can no
+        longer carry (the printer aborted or timed out) is recorded as not answered, not sent."""
+        if not self.assoc.is_established:
+            outcome = StepOutcome(operation, None, "not sent: the association had ended")
+            self.steps.append(outcome)
+            return outcome, None
+        response = call(self.next_id())
+        status, attrs = response if isinstance(response, tuple) else (response, None)
+        return self.step(operation, status, refused_note), attrs
+
+    def _get(self, operation: str, keywords: list[str]) -> tuple[StepOutcome, Dataset | None, Dataset]:
+        statuses: list[Dataset] = []
+
+        def call(msg_id: int) -> tuple[Dataset, Dataset | None]:
+            status, attrs = self.assoc.send_n_get(
+                [Tag(k) for k in keywords], Printer, PrinterInstance, msg_id=msg_id,
+                meta_uid=BasicGrayscalePrintManagementMeta)
+            statuses.append(status)
+            return status, attrs
+
+        outcome, attrs = self.send(operation, call, _REFUSED_NOTE)
+        return outcome, attrs, statuses[0] if statuses else Dataset()
 
     def create(self, operation: str, ds: Dataset, class_uid: UID) -> tuple[str, StepOutcome, Dataset | None]:
         uid = generate_uid()
         meta = None if class_uid == PresentationLUT else BasicGrayscalePrintManagementMeta
-        status, attrs = self.assoc.send_n_create(ds, class_uid, uid, msg_id=self.next_id(), meta_uid=meta)
-        return uid, self.step(operation, status), attrs
+        outcome, attrs = self.send(
+            operation, lambda msg_id: self.assoc.send_n_create(ds, class_uid, uid, msg_id=msg_id, meta_uid=meta))
+        return uid, outcome, attrs
 
     def delete(self, operation: str, class_uid: UID, uid: str) -> StepOutcome:
-        status = self.assoc.send_n_delete(
-            class_uid, uid, msg_id=self.next_id(), meta_uid=BasicGrayscalePrintManagementMeta)
-        return self.step(operation, status)
+        return self.send(operation, lambda msg_id: self.assoc.send_n_delete(
+            class_uid, uid, msg_id=msg_id, meta_uid=BasicGrayscalePrintManagementMeta))[0]
 
 
 def print_film(address: Peer, job: FilmJob, calling_ae_title: str, timeout: float = 30.0) -> PrintOutcome:
@@ -219,7 +235,7 @@ def print_film(address: Peer, job: FilmJob, calling_ae_title: str, timeout: floa
     settings = ScuSettings(calling_ae_title, job.max_pdu, timeout)
     with associated(settings, address, syntaxes, _syntaxes(job)) as assoc:
         outcome = _run(_Job(assoc, job))
-    return PrintOutcome(**{**outcome.__dict__, "seconds": time.perf_counter() - started})
+    return replace(outcome, seconds=time.perf_counter() - started)
 
 
 def _run(run: _Job) -> PrintOutcome:
@@ -261,22 +277,22 @@ def _run(run: _Job) -> PrintOutcome:
             message = f"Nothing was printed: the printer made {len(boxes)} image boxes for STANDARD\\1,1, not 1."
         else:
             image_box = boxes[0]
-            status, _ = run.assoc.send_n_set(
-                _image_box_set(job), image_box.ReferencedSOPClassUID or BasicGrayscaleImageBox,
-                image_box.ReferencedSOPInstanceUID, msg_id=run.next_id(), meta_uid=BasicGrayscalePrintManagementMeta)
-            if not run.step("N-SET Basic Grayscale Image Box", status).ok:
+            image_class = image_box.get("ReferencedSOPClassUID") or BasicGrayscaleImageBox
+            set_done, _ = run.send("N-SET Basic Grayscale Image Box", lambda msg_id: run.assoc.send_n_set(
+                _image_box_set(job), image_class, image_box.ReferencedSOPInstanceUID, msg_id=msg_id,
+                meta_uid=BasicGrayscalePrintManagementMeta))
+            if not set_done.ok:
                 message = "Nothing was printed: the printer did not take the film image."
             else:
-                status, _ = run.assoc.send_n_action(
-                    None, _PRINT_ACTION, BasicFilmBox, box_uid, msg_id=run.next_id(),
-                    meta_uid=BasicGrayscalePrintManagementMeta)
-                printed = run.step("N-ACTION Print (film box)", status).ok
+                printed = run.send("N-ACTION Print (film box)", lambda msg_id: run.assoc.send_n_action(
+                    None, _PRINT_ACTION, BasicFilmBox, box_uid, msg_id=msg_id,
+                    meta_uid=BasicGrayscalePrintManagementMeta))[0].ok
                 message = "The film was printed." if printed else "Nothing was printed: the print request failed."
         cleaned = run.delete("N-DELETE Basic Film Box", BasicFilmBox, box_uid).ok
     else:
         cleaned = True
     cleaned = run.delete("N-DELETE Basic Film Session", BasicFilmSession, session_uid).ok and cleaned
     if not cleaned:
-        message += " The printer still holds the film session or box (its N-DELETE failed); the printer removes it "\
-            "when the association ends."
+        message += (" The printer may still hold the film session or box (its N-DELETE failed or was not sent); "
+                    "a printer removes them when the association ends.")
     return result(printed, message, cleaned, session_uid, box_uid if made.ok else "")

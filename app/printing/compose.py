@@ -138,7 +138,7 @@ def placement(image: PrintImage, cell: Rect, mode: str) -> tuple[Rect, tuple[flo
     scale = (max if mode == FILL else min)(cell.width / columns, cell.height / height)
     width_px, height_px = columns * scale, height * scale
     if mode == FILL:
-        src_w, src_h = min(columns, cell.width / scale), min(rows, cell.height / scale * image.pixel_height_ratio)
+        src_w, src_h = min(columns, cell.width / scale), min(rows, cell.height / (scale * image.pixel_height_ratio))
         left, top = (columns - src_w) / 2, (rows - src_h) / 2
         w, h = min(cell.width, round(width_px)), min(cell.height, round(height_px))
         return Rect(cell.left + (cell.width - w) // 2, cell.top + (cell.height - h) // 2, w, h), \

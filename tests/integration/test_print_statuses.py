@@ -94,7 +94,7 @@ def test_failed_delete_says_so() -> None:
     answers = Answers(fail={"N-DELETE": 0x0110})
     with print_scp(answers) as peer:
         outcome = print_film(peer, _job(), "DICOM_PRINT_SCU")
-    assert outcome.printed and not outcome.cleaned_up and "still holds" in outcome.message
+    assert outcome.printed and not outcome.cleaned_up and "may still hold" in outcome.message
 
 
 def test_rejected_association_raises_with_the_reason() -> None:
@@ -103,3 +103,14 @@ def test_rejected_association_raises_with_the_reason() -> None:
         with pytest.raises(AssociationError, match="rejected") as info:
             print_film(wrong, _job(), "DICOM_PRINT_SCU")
     assert info.value.kind == "rejected"
+
+
+def test_printer_aborting_during_the_image_is_reported() -> None:
+    answers = Answers(abort_on="N-SET")
+    with print_scp(answers) as peer:
+        outcome = print_film(peer, _job(), "DICOM_PRINT_SCU")
+    assert not outcome.printed and not outcome.cleaned_up
+    assert "did not take the film image" in outcome.message and "may still hold" in outcome.message
+    described = [s.describe() for s in outcome.steps]
+    assert any(d.startswith("N-SET Basic Grayscale Image Box: no response") for d in described)
+    assert outcome.steps[-1].status is None and "not sent" in outcome.steps[-1].comment  # the deletes

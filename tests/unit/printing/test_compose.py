@@ -54,6 +54,19 @@ def test_fill_covers_the_cell_and_keeps_the_centre() -> None:
     assert block[:, 0].max() == 0 and block[:, -1].max() == 0  # the dark sides are cut evenly
 
 
+def test_fill_with_non_square_pixels_keeps_the_physical_aspect() -> None:
+    arr = np.zeros((100, 100), dtype=np.uint8)
+    arr[40:60, 40:60] = 255  # a square of 20 x 20 pixels, 40 mm wide and 20 mm tall (rows 1 mm, columns 2 mm)
+    film = compose_film([PrintImage(arr, pixel_spacing=(1.0, 2.0))], _spec(mode=FILL, layout=Layout(1, 1)))
+    cell = film.cells[0]
+    block = film.pixels[cell.top : cell.bottom, cell.left : cell.right] > 127
+    rows, cols = np.flatnonzero(block.any(axis=1)), np.flatnonzero(block.any(axis=0))
+    width, height = cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1
+    assert width / height == pytest.approx(2.0, rel=0.03)  # drawn as on the patient
+    assert (rows[0] + rows[-1]) / 2 == pytest.approx(cell.height / 2, abs=2)  # centred
+    assert (cols[0] + cols[-1]) / 2 == pytest.approx(cell.width / 2, abs=2)
+
+
 def test_per_cell_modes() -> None:
     images = [_image(100, 200), _image(100, 200)]
     film = compose_film(images, _spec(modes=(FIT, FILL)))
