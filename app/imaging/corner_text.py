@@ -211,6 +211,38 @@ def render_line(template: str, resolve: Callable[[str, str], str | None]) -> str
     return line or None
 
 
+VIEW_FIELDS = ("WindowCenter", "WindowWidth", "Zoom")
+"""Fields that change with the user's view (the others depend only on the data set and frame)."""
+
+
+def uses_view_fields(template: str) -> bool:
+    """True when a line template shows the window or the zoom (it must be rendered again when they change)."""
+    return any(
+        keyword.strip() in VIEW_FIELDS
+        for _, name, _ in _parse(template)
+        if name is not None
+        for keyword in name.rstrip("?").split("|")
+    )
+
+
+def frame_resolver(
+    ds: Dataset,
+    templates: CornerTemplates,
+    *,
+    frame: int = 0,
+    window: tuple[float, float] | None = None,
+    zoom: float | None = None,
+) -> Callable[[str, str], str | None]:
+    """The field resolver :func:`render_line` takes, for frame ``frame`` of ``ds`` (see :func:`corner_text`)."""
+    frames = number_of_frames(ds)
+    dynamic: dict[str, object] = {"Zoom": zoom}
+    if window is not None:
+        dynamic["WindowCenter"], dynamic["WindowWidth"] = window
+    if frames > 1:
+        dynamic["FrameNumber"], dynamic["NumberOfFrames"] = frame + 1, frames
+    return _resolver(ds, frame, dynamic, templates.date_format)
+
+
 def corner_text(
     ds: Dataset,
     templates: CornerTemplates | None = None,
@@ -231,13 +263,7 @@ def corner_text(
         The display scale, for ``Zoom``.
     """
     templates = templates or DEFAULT_TEMPLATES
-    frames = number_of_frames(ds)
-    dynamic: dict[str, object] = {"Zoom": zoom}
-    if window is not None:
-        dynamic["WindowCenter"], dynamic["WindowWidth"] = window
-    if frames > 1:
-        dynamic["FrameNumber"], dynamic["NumberOfFrames"] = frame + 1, frames
-    resolve = _resolver(ds, frame, dynamic, templates.date_format)
+    resolve = frame_resolver(ds, templates, frame=frame, window=window, zoom=zoom)
     lines = {}
     for corner, line_templates in templates.for_modality(str(ds.get("Modality", "") or "")).items():
         rendered = (render_line(t, resolve) for t in line_templates)

@@ -12,17 +12,86 @@ of mm (1, 2 or 5 x 10^k) about a fifth of the viewport's width, from the frame's
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
 from app.imaging.calibration import Calibration, calibration_from
-from app.imaging.corner_text import CornerTemplates, CornerText, corner_text
+from app.imaging.corner_text import (
+    DEFAULT_TEMPLATES,
+    CornerTemplates,
+    CornerText,
+    frame_resolver,
+    render_line,
+    uses_view_fields,
+)
+from app.imaging.frames import number_of_frames
 from app.imaging.orientation import EdgeLabels, edge_labels
 from app.imaging.spatial import SpatialTransform
 from app.imaging.voi_lut import VOI, Window
 
 SCALE_BAR_FRACTION = 0.2
+_CACHED_FRAMES = 4096
+
+Lines = dict[str, tuple[str | None, ...]]
+
+
+class CornerTextCache:
+    """Corner text lines that depend only on the data set and frame, computed once per frame.
+
+    Lines showing the window or the zoom (:func:`~app.imaging.corner_text.uses_view_fields`)
+    are rendered at each call; the others come from the cache. :meth:`prepare` may run on a
+    loader thread as data sets arrive, so scrolling only formats the few view lines. Entries
+    are keyed by the data set's identity (the entry holds the data set, so the key stays valid).
+    The result is what :func:`~app.imaging.corner_text.corner_text` gives.
+    """
+
+    def __init__(self, templates: CornerTemplates | None = None) -> None:
+        self.templates = templates or DEFAULT_TEMPLATES
+        self._lines: OrderedDict[tuple[int, int], tuple[Dataset, Lines]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _static(self, ds: Dataset, frame: int) -> Lines:
+        key = (id(ds), frame)
+        with self._lock:
+            found = self._lines.get(key)
+        if found is not None and found[0] is ds:
+            return found[1]
+        resolve = frame_resolver(ds, self.templates, frame=frame)
+        lines = {
+            corner: tuple(None if uses_view_fields(t) else render_line(t, resolve) for t in templates)
+            for corner, templates in self.templates.for_modality(str(ds.get("Modality", "") or "")).items()
+        }
+        with self._lock:
+            self._lines[key] = (ds, lines)
+            if len(self._lines) > _CACHED_FRAMES:
+                self._lines.popitem(last=False)
+        return lines
+
+    def prepare(self, ds: Dataset) -> None:
+        """Compute the fixed lines of every frame of ``ds`` (safe on a worker thread)."""
+        for frame in range(number_of_frames(ds)):
+            self._static(ds, frame)
+
+    def corner_text(
+        self, ds: Dataset, frame: int, window: tuple[float, float] | None, zoom: float | None
+    ) -> CornerText:
+        """The corner text of frame ``frame`` of ``ds`` with this window and zoom."""
+        static = self._static(ds, frame)
+        resolve = None
+        out: dict[str, tuple[str, ...]] = {}
+        for corner, templates in self.templates.for_modality(str(ds.get("Modality", "") or "")).items():
+            rendered: list[str] = []
+            for template, line in zip(templates, static[corner], strict=True):
+                if uses_view_fields(template):
+                    resolve = resolve or frame_resolver(ds, self.templates, frame=frame, window=window, zoom=zoom)
+                    line = render_line(template, resolve)
+                if line is not None:
+                    rendered.append(line)
+            out[corner] = tuple(rendered)
+        return CornerText(**out)
 
 
 @dataclass(frozen=True)
@@ -71,7 +140,7 @@ def view_text(
     ds: Dataset,
     frame: int,
     *,
-    templates: CornerTemplates | None = None,
+    cache: CornerTextCache | None = None,
     voi: VOI | None = None,
     zoom: float | None = None,
     transform: SpatialTransform | None = None,
@@ -84,13 +153,15 @@ def view_text(
 
     Parameters
     ----------
+    cache
+        The corner text of the viewport's templates (default: the default templates, nothing kept).
     position
         (1-based stack position, stack size) for the "Image i / n" line.
     scale, width_px
         Widget pixels per displayed column and the viewport's width, for the scale bar.
     """
     window = (voi.center, voi.width) if isinstance(voi, Window) else None
-    corners = corner_text(ds, templates, frame=frame, window=window, zoom=zoom)
+    corners = (cache or CornerTextCache()).corner_text(ds, frame, window, zoom)
     if position is not None:
         corners = CornerText(
             corners.top_left, corners.top_right, (*corners.bottom_left, f"Image {position[0]} / {position[1]}"),

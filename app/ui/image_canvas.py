@@ -32,13 +32,20 @@ SETTLE_MS = 120
 """After a new frame, drawn with nearest-neighbour scaling for this long, then interpolated (bilinear)."""
 
 
+_GREY_TO_RGB32 = (np.uint32(0xFF000000) | np.arange(256, dtype=np.uint32) * np.uint32(0x010101)).astype(np.uint32)
+
+
 def to_qimage(arr: np.ndarray, for_screen: bool = False) -> QImage:
     """A QImage copy of a uint8 grey (rows, columns) or RGB (rows, columns, 3) array.
 
-    ``for_screen`` converts it to 32-bit RGB, the format Qt's raster engine scales fastest.
+    ``for_screen`` gives 32-bit RGB, the format Qt's raster engine scales fastest (a grey
+    frame goes through a 256-entry table, one pass).
     """
     arr = np.ascontiguousarray(arr, dtype=np.uint8)
     rows, columns = arr.shape[:2]
+    if for_screen and arr.ndim == 2:
+        rgb32 = np.take(_GREY_TO_RGB32, arr)
+        return QImage(rgb32.data, columns, rows, columns * 4, QImage.Format.Format_RGB32).copy()
     if arr.ndim == 2:
         image = QImage(arr.data, columns, rows, arr.strides[0], QImage.Format.Format_Grayscale8)
     elif arr.ndim == 3 and arr.shape[2] == 3:

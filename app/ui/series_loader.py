@@ -4,13 +4,15 @@ The first data set is handed to the GUI thread as soon as it arrives (so the fir
 shows while the rest load); later ones in batches (every :data:`BATCH_SECONDS` or
 :data:`BATCH_SIZE` data sets) so a fast source does not flood the event loop. Cancel sets
 the token the source checks between data sets. Connect the signals before starting it on a
-``QThreadPool``.
+``QThreadPool``. ``prepare`` (optional) runs on the pool thread for every data set but the
+first, before it is handed over (the viewport warms its corner text cache there).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from pydicom.dataset import Dataset
 from PySide6.QtCore import QObject, QRunnable, Signal
@@ -37,8 +39,9 @@ class LoaderSignals(QObject):
 class SeriesLoader(QRunnable):
     """Reads ``source.load(cancel)`` on a pool thread and emits the data sets in batches."""
 
-    def __init__(self, source: SeriesSource) -> None:
+    def __init__(self, source: SeriesSource, prepare: Callable[[Dataset], None] | None = None) -> None:
         super().__init__()
+        self.prepare = prepare
         self.setAutoDelete(False)
         self.source = source
         self.cancel_token = CancelToken()
@@ -60,6 +63,8 @@ class SeriesLoader(QRunnable):
         last = time.monotonic()
         try:
             for ds in self.source.load(self.cancel_token):
+                if self.prepare is not None and count:  # the first one goes to the screen at once
+                    self.prepare(ds)
                 batch.append(ds)
                 count += 1
                 now = time.monotonic()

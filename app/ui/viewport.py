@@ -36,7 +36,7 @@ from app.services.image_stack import ImageStack
 from app.services.series_source import SeriesSource
 from app.services.view_render import StackRenderer
 from app.services.view_state import ViewState, displayed_aspect, placement, scale_for
-from app.services.view_text import view_text
+from app.services.view_text import CornerTextCache, view_text
 from app.ui.cine import Cine
 from app.ui.image_canvas import CanvasLayer, ImageCanvas
 from app.ui.series_loader import SeriesLoader
@@ -68,6 +68,7 @@ class Viewport(QFrame):
         super().__init__(parent)
         self.pool = pool
         self.templates = templates
+        self.text_cache = CornerTextCache(templates)
         self.source: SeriesSource | None = None
         self.stack: ImageStack | None = None
         self.renderer: StackRenderer | None = None
@@ -131,7 +132,8 @@ class Viewport(QFrame):
         self.progress.setRange(0, total or 0)
         self.progress.setValue(0)
         self._show_progress(True)
-        loader = SeriesLoader(source)
+        self.text_cache = CornerTextCache(self.templates)
+        loader = SeriesLoader(source, prepare=self.text_cache.prepare)
         loader.signals.arrived.connect(functools.partial(self._arrived, loader))
         loader.signals.finished.connect(functools.partial(self._finished, loader))
         loader.signals.failed.connect(functools.partial(self._failed, loader))
@@ -298,7 +300,7 @@ class Viewport(QFrame):
         ds = self.stack.dataset(self.position)
         self.canvas.set_view_text(
             view_text(
-                ds, self.current_frame(), templates=self.templates, voi=frame.voi, zoom=self.scale,
+                ds, self.current_frame(), cache=self.text_cache, voi=frame.voi, zoom=self.scale,
                 transform=self.state.transform, position=(self.position + 1, len(self.stack)),
                 presentation_label=self.presentation_label, scale=self.scale, width_px=self.canvas.width(),
             )
