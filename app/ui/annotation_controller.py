@@ -96,6 +96,8 @@ class AnnotationController(QObject):
         viewport.position_changed.connect(lambda _p, vp=viewport: self.sync(vp))
         viewport.position_changed.connect(lambda _p: self.toolbar.update_key_action())
         self.picker.attach(viewport)
+        if viewport.current_dataset() is not None:
+            viewport.show_current()  # shown before it was attached: again, under its presentation state
 
     def _first_image(self, viewport: Viewport) -> None:
         self.attach(viewport)
