@@ -224,6 +224,11 @@ def test_study_correction_merge_and_split(setup: tuple[RunningServer, Path], adm
     assert [(m.PatientID, str(m.PatientName)) for m in again] == [("PID4", "DOE^JANE")]
     kinds = [c["kind"] for c in admin.changes()[-3:]]
     assert kinds == ["corrected", "merged", "split"]
+    admin.correct_patient("PID4", {"PatientName": "山田^太郎=やまだ^たろう"})  # beyond the files' own text
+    (match,) = findscu(port, "QueryRetrieveLevel=STUDY", f"StudyInstanceUID={S4}", "PatientName")
+    assert str(match.PatientName) == "山田^太郎=やまだ^たろう"
+    dump = dcmdump(_moved(running, received, S4, 1)[0])
+    assert "(0008,0005) CS [ISO_IR 192]" in dump and "山田^太郎=やまだ^たろう" in dump, dump
 
 
 def test_deletion_removes_rows_then_files(setup: tuple[RunningServer, Path], admin: AdminClient) -> None:
