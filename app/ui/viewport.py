@@ -14,7 +14,6 @@ Entry points for other parts of the viewer (annotation, print, export):
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,15 +38,13 @@ from app.services.view_state import ViewState, displayed_aspect, placement, scal
 from app.services.view_text import CornerTextCache, view_text
 from app.ui.cine import Cine
 from app.ui.image_canvas import CanvasLayer, ImageCanvas
-from app.ui.series_loader import SeriesLoader
 from app.ui.viewport_keys import handle_key
+from app.ui.viewport_loading import ViewportLoading
 
 log = logging.getLogger(__name__)
 
 SERIES_MIME = "application/x-lightbox-series"
 PAGE_STEP = 10
-RESORT_EVERY = 32
-_RUNNING: set[SeriesLoader] = set()
 
 
 class Viewport(QFrame):
@@ -82,8 +79,6 @@ class Viewport(QFrame):
         self.presentation_provider: Callable[[Viewport], tuple[Dataset | None, str]] | None = None
         self.screen_pixel_mm: float | None = None
         self.scale = 1.0
-        self._loader: SeriesLoader | None = None
-        self._pending = 0
         self._drag_rest = 0.0
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.Box)
@@ -98,7 +93,6 @@ class Viewport(QFrame):
         self.progress.setTextVisible(True)
         self.cancel_button = QToolButton(self)
         self.cancel_button.setText("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_loading)
         grid = QGridLayout(self)
         grid.setContentsMargins(2, 2, 2, 2)
         grid.setSpacing(0)
@@ -106,7 +100,10 @@ class Viewport(QFrame):
         grid.addWidget(self.scroll_bar, 0, 1)
         grid.addWidget(self.progress, 1, 0)
         grid.addWidget(self.cancel_button, 1, 1)
-        self._show_progress(False)
+        self.loading_ = ViewportLoading(self)
+        self.cancel_button.clicked.connect(self.cancel_loading)
+        self.progress.hide()
+        self.cancel_button.hide()
         self.set_active(False)
         self.canvas.pressed.connect(lambda: self.activated.emit(self))
         self.canvas.wheel_steps.connect(self.step)
@@ -120,115 +117,46 @@ class Viewport(QFrame):
     # -- loading ----------------------------------------------------------------------------
     def open_source(self, source: SeriesSource) -> None:
         """Load ``source`` on a pool thread; the first image shows as soon as it arrives."""
-        self.cancel_loading()
+        self.loading_.cancel()
         self.cine.stop()
         self.source, self.stack, self.renderer = source, ImageStack(), None
-        self.position, self.state, self._pending = 0, ViewState(), 0
+        self.position, self.state = 0, ViewState()
         self.presentation_state, self.presentation_label = None, ""
         self.canvas.set_frame(None, None, None)
         self.canvas.set_view_text(None)
         self.canvas.set_message(f"Loading {source.title}...")
-        total = source.count_hint()
-        self.progress.setRange(0, total or 0)
-        self.progress.setValue(0)
-        self._show_progress(True)
         self.text_cache = CornerTextCache(self.templates)
-        loader = SeriesLoader(source, prepare=self.text_cache.prepare)
-        loader.signals.arrived.connect(functools.partial(self._arrived, loader))
-        loader.signals.finished.connect(functools.partial(self._finished, loader))
-        loader.signals.failed.connect(functools.partial(self._failed, loader))
-        loader.signals.cancelled.connect(functools.partial(self._failed, loader, None))
-        self._loader = loader
-        _RUNNING.add(loader)  # kept alive until its thread is done with it
-        loader.signals.done.connect(functools.partial(_RUNNING.discard, loader))
-        self.pool.start(loader)
+        self.loading_.start(source)
 
     def cancel_loading(self) -> None:
         """Stop loading (what arrived stays shown)."""
-        if self._loader is not None:
-            self._loader.cancel()
-            self._loader = None
-        self._show_progress(False)
+        self.loading_.cancel()
 
     @property
     def loading(self) -> bool:
-        return self._loader is not None
+        return self.loading_.active
 
-    def _show_progress(self, shown: bool) -> None:
-        self.progress.setVisible(shown)
-        self.cancel_button.setVisible(shown)
-
-    def _arrived(self, loader: SeriesLoader, batch: list[Dataset]) -> None:
-        if loader is not self._loader or self.stack is None:
-            return
-        first = not len(self.stack)
-        for ds in batch:
-            self.stack.append(ds)
-        self._pending += len(batch)
-        self.progress.setValue(len(self.stack.datasets))
-        if first:
-            self.renderer = StackRenderer(self.stack)
-            self._pending = 0
-            self._update_scroll_range()
-            self.canvas.set_message("")
-            self.show_current()
-            self.first_image.emit()
-        elif self._pending >= RESORT_EVERY:
-            self._resort()
-        else:
-            self._update_scroll_range()
-
-    def _finished(self, loader: SeriesLoader, count: int) -> None:
-        if loader is not self._loader:
-            return
-        self._loader = None
-        self._show_progress(False)
-        if self.stack is None or not len(self.stack):
-            self.canvas.set_message("The series has no images.")
-            self.load_failed.emit("The series has no images.")
-            return
-        self._resort()
-        self.loaded.emit(count)
-
-    def _failed(self, loader: SeriesLoader, exc: object) -> None:
-        if loader is not self._loader:
-            return
-        self._loader = None
-        self._show_progress(False)
-        if exc is None:
-            return
-        message = f"Cannot open the series: {exc}"
-        log.warning("%s", message)
-        self.canvas.set_message(message)
-        self.load_failed.emit(message)
-
-    def _resort(self) -> None:
-        """Put arrived frames in sort order, keeping the frame shown."""
-        if self.stack is None or not len(self.stack):
-            return
-        shown = self.stack.frames[self.position]
-        self.stack.resort()
-        self._pending = 0
-        self.position = self.stack.position_of(shown) or 0
-        self._update_scroll_range()
-        self.show_current()
-
-    def _update_scroll_range(self) -> None:
-        assert self.stack is not None
-        self.scroll_bar.blockSignals(True)
-        self.scroll_bar.setRange(0, max(len(self.stack) - 1, 0))
-        self.scroll_bar.setValue(self.position)
-        self.scroll_bar.blockSignals(False)
-
-    def set_sort(self, key: SortKey, descending: bool = False) -> None:
-        """Order the stack by ``key`` (one of :mod:`app.imaging.stacks`' keys); the frame shown stays."""
+    def resort(self, key: SortKey | None = None, descending: bool | None = None) -> None:
+        """Put the frames in order (by ``key``, default the current one), keeping the frame shown."""
         if self.stack is None or not len(self.stack):
             return
         shown = self.stack.frames[self.position]
         self.stack.resort(key, descending)
         self.position = self.stack.position_of(shown) or 0
-        self._update_scroll_range()
+        self.update_scroll_range()
         self.show_current()
+
+    def set_sort(self, key: SortKey, descending: bool = False) -> None:
+        """Order the stack by ``key`` (one of :mod:`app.imaging.stacks`' keys); the frame shown stays."""
+        self.resort(key, descending)
+
+    def update_scroll_range(self) -> None:
+        if self.stack is None:
+            return
+        self.scroll_bar.blockSignals(True)
+        self.scroll_bar.setRange(0, max(len(self.stack) - 1, 0))
+        self.scroll_bar.setValue(self.position)
+        self.scroll_bar.blockSignals(False)
 
     # -- state ------------------------------------------------------------------------------
     def set_active(self, active: bool) -> None:
