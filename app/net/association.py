@@ -100,13 +100,19 @@ def _rejection_text(primitive: Any) -> str:
     return f"{primitive.result_str}, source {primitive.source_str}: {primitive.reason_str}"
 
 
-def _keep_responses(assoc: Association) -> None:
-    """Hand responses the reactor takes back to the sender's queue (pynetdicom issue #875).
+def keep_responses(assoc: Any) -> None:
+    """Make an outbound association's reactor hand back the responses it must not take.
 
-    pynetdicom's ``send_*()`` pause the reactor with a flag that can read "paused" while the
-    reactor takes one more message off the DIMSE queue; it then drops a response and the
-    sender waits for the DIMSE timeout. One request is outstanding at a time here, so
-    putting it back keeps the order.
+    pynetdicom's ``send_*()`` pause the association's reactor before sending a request and
+    then wait for the response on the DIMSE queue, but the pause is a flag that can read
+    "paused" while the reactor is about to take one more message off that queue (a thread
+    switch between its two assignments; pynetdicom issue #875). The reactor then drops the
+    response ("Received unexpected C-STORE service message") and the sender waits for the
+    DIMSE timeout: about 1 in 400 C-MOVE sub-operations stalled for a minute and failed
+    (``benchmarks/qr_move.py``). Here a response reaching the reactor goes back on the queue
+    the sender reads, so it is delivered; requests are served as before. One request is
+    outstanding at a time on these associations, so the order is kept. Used by the
+    workstation's SCU (:func:`request`) and the server's (:mod:`app.server.scu`).
     """
     serve = assoc._serve_request
 
@@ -116,7 +122,7 @@ def _keep_responses(assoc: Association) -> None:
             return
         serve(msg, context_id)
 
-    assoc._serve_request = serve_request  # type: ignore[method-assign]
+    assoc._serve_request = serve_request
 
 
 def _nodelay(assoc: Association) -> None:
@@ -160,7 +166,7 @@ def request(
         evt_handlers=[(evt.EVT_CONN_OPEN, on_open), (evt.EVT_PDU_RECV, on_pdu)],
     )
     if assoc.is_established:
-        _keep_responses(assoc)
+        keep_responses(assoc)
         _nodelay(assoc)
         return assoc
     where = f"{peer.ae_title} at {peer.host}:{peer.port}"

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from pathlib import Path
 from typing import Any, cast
 
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pynetdicom import AE, evt
-from pynetdicom.transport import ThreadedAssociationServer
 
 from app.dicom.element_scan import ScanError, scan_values
 from app.dicom.file_meta import file_meta_bytes
 from app.dicom.sop_classes import ALL_STORAGE, VERIFICATION
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.net.listener import NoDelayServer
 from app.net.pdu_limits import bound_pdu_reads
 from app.net.temporary_area import ReceivedImage, TemporaryArea
 
@@ -42,19 +41,6 @@ OUT_OF_RESOURCES = 0xA700
 CANNOT_UNDERSTAND = 0xC000
 
 _UIDS = (0x00080016, 0x00080018, 0x0020000D, 0x0020000E)
-
-
-class _NoDelayServer(ThreadedAssociationServer):
-    """pynetdicom's threaded server with ``TCP_NODELAY`` and the network timeout on each socket."""
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        client, address = super().get_request()
-        try:
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            client.settimeout(self.ae.network_timeout)
-        except OSError:  # pragma: no cover - closed by the peer already
-            pass
-        return client, address
 
 
 def _identity(event: Any) -> dict[str, str]:
@@ -98,7 +84,7 @@ class TemporaryStorageSCP:
         self._port, self._host = port, host
         self._max_associations, self._max_pdu, self._timeout = max_associations, max_pdu, timeout
         self.area: TemporaryArea | None = None
-        self._server: tuple[AE, _NoDelayServer, threading.Thread] | None = None
+        self._server: tuple[AE, NoDelayServer, threading.Thread] | None = None
 
     @property
     def port(self) -> int:
@@ -133,8 +119,8 @@ class TemporaryStorageSCP:
         ]
         try:
             server = cast(
-                _NoDelayServer,
-                ae.make_server((self._host, self._port), evt_handlers=handlers, server_class=_NoDelayServer),
+                NoDelayServer,
+                ae.make_server((self._host, self._port), evt_handlers=handlers, server_class=NoDelayServer),
             )
         except OSError:
             self.area.remove()

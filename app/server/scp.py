@@ -34,19 +34,18 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, cast
 
 from pynetdicom import AE, _config, evt
-from pynetdicom.transport import ThreadedAssociationServer
 
 from app.core.config import ServerConfig
 from app.dicom.sop_classes import ALL_STORAGE, VERIFICATION
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.net.listener import NoDelayServer as _NoDelayServer  # TCP_NODELAY + network timeout
 from app.server import command_encoding, fastpath
 from app.server.access import PeerPolicy
 from app.server.commitment import PUSH_MODEL
@@ -67,21 +66,6 @@ _PYNETDICOM_LIMIT_SLACK = 64
 
 #: Poll interval of the listening loop (bounds how long ``stop`` waits for it).
 _ACCEPT_POLL_SECONDS = 0.2
-
-
-class _NoDelayServer(ThreadedAssociationServer):
-    """pynetdicom's threaded association server, setting ``TCP_NODELAY`` on accepted sockets."""
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        client, address = super().get_request()
-        try:
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            # A peer stalling in the middle of a PDU fails the read after the network
-            # timeout instead of blocking the association's thread forever.
-            client.settimeout(self.ae.network_timeout)
-        except OSError:  # pragma: no cover - e.g. a socket already closed by the peer
-            pass
-        return client, address
 
 
 class Admission:

@@ -12,6 +12,7 @@ from pynetdicom import AE
 
 from app.core.config import Destination, ServerConfig
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
+from app.net.association import keep_responses  # pynetdicom #875, shared with the workstation's SCU
 
 #: C-STORE statuses that mean "stored, with a warning" (PS3.4 B.2.3: coercion, elements discarded,
 #: data set does not match the SOP class); every other status from 0xA000 up is a failure.
@@ -55,27 +56,3 @@ def associate(
     if assoc.is_established:
         keep_responses(assoc)
     return assoc
-
-
-def keep_responses(assoc: Any) -> None:
-    """Make an outbound association's reactor hand back the responses it must not take.
-
-    pynetdicom's ``send_*()`` pause the association's reactor before sending a request and
-    then wait for the response on the DIMSE queue, but the pause is a flag that can read
-    "paused" while the reactor is about to take one more message off that queue (a thread
-    switch between its two assignments; pynetdicom issue #875). The reactor then drops the
-    response ("Received unexpected C-STORE service message") and the sender waits for the
-    DIMSE timeout: about 1 in 400 C-MOVE sub-operations stalled for a minute and failed
-    (``benchmarks/qr_move.py``). Here a response reaching the reactor goes back on the queue
-    the sender reads, so it is delivered; requests are served as before. One request is
-    outstanding at a time on these associations, so the order is kept.
-    """
-    serve = assoc._serve_request
-
-    def serve_request(msg: Any, context_id: int) -> None:
-        if not msg.is_valid_request and msg.is_valid_response:
-            assoc.dimse.msg_queue.put((context_id, msg))
-            return
-        serve(msg, context_id)
-
-    assoc._serve_request = serve_request
