@@ -69,7 +69,7 @@ def start_temporary_store(config: Config, root: Path) -> tuple[TemporaryStorageS
     settings = config.workstation.temporary_store
     store = TemporaryStorageSCP(
         root, settings.effective_ae_title(), settings.port, settings.max_associations,
-        timeout=config.workstation.network_timeout,
+        max_pdu=settings.max_pdu, timeout=config.workstation.network_timeout,
     )
     try:
         store.start()

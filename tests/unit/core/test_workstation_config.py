@@ -22,6 +22,7 @@ def test_defaults_follow_the_reference(tmp_path: Path) -> None:
     assert ws.max_pdu == 16384
     assert ws.temporary_store.port == 7820
     assert ws.temporary_store.max_associations == 5
+    assert ws.temporary_store.max_pdu == 131072
     assert ws.print_calling_ae_title == "DICOM_PRINT_SCU"
     assert ws.temporary_store.effective_ae_title().endswith("STORE")
     assert ws.effective_calling_ae_title() == ws.temporary_store.effective_ae_title()
@@ -80,6 +81,7 @@ port = 1040
         ('[[workstation.printers]]\nname = "p"\nprofile = "../etc"\n', "profile"),
         ('[workstation]\nmax_pdu = 1000\n', "max_pdu"),
         ('[workstation.temporary_store]\nports = 1\n', "unknown key"),
+        ('[workstation.temporary_store]\nmax_pdu = 200000\n', "4096 to 131072"),
         ('[workstation]\nrefresh_seconds = 0\n', "refresh_seconds"),
     ],
 )
