@@ -8,9 +8,7 @@ values come from :mod:`app.imaging.measurements` with the frame's
 otherwise) and, for regions, the modality values (PS3.3 C.11.1: e.g. HU for CT).
 
 Each kind of annotation is written to a presentation state in a graphic layer of its own
-(:data:`LAYERS`, PS3.3 C.10.7), one Graphic Annotation item per annotation: its graphic
-objects, then its label as a text object. That is what any GSPS viewer shows, and what
-:func:`annotations_from_state` reads back to make them editable again.
+(:data:`LAYERS`, PS3.3 C.10.7), as :mod:`app.services.annotations_gsps` says.
 """
 
 from __future__ import annotations
@@ -24,10 +22,8 @@ from enum import StrEnum
 import numpy as np
 from pydicom.dataset import Dataset
 
-from app.imaging.annotations import GraphicObject, TextObject
 from app.imaging.calibration import Calibration
 from app.imaging.measurements import Quantity, RoiStatistics, angle, distance, ellipse_roi, rectangle_roi
-from app.imaging.presentation_state import references_frame
 
 Point = tuple[float, float]  # (column, row) in image PIXEL coordinates
 
@@ -68,7 +64,6 @@ LAYERS: dict[Kind, tuple[str, str]] = {
     Kind.ARROW: ("ARROW", "Arrows"),
     Kind.TEXT: ("TEXT", "Text notes"),
 }
-_KIND_OF_LAYER = {name: kind for kind, (name, _) in LAYERS.items()}
 
 ARROW_HEAD = 0.25  # arrow head length as a fraction of the arrow (at most ARROW_HEAD_MAX pixels)
 ARROW_HEAD_MAX = 12.0
@@ -111,7 +106,7 @@ class UserAnnotation:
             (x1, y1), (x2, y2) = p
             return [[(x1, y1), (x2, y1), (x2, y2), (x1, y2), (x1, y1)]]
         if self.kind == Kind.ELLIPSE and len(p) == 2:
-            (cx, cy), (rx, ry) = _ellipse(p[0], p[1])
+            (cx, cy), (rx, ry) = ellipse_box(p[0], p[1])
             t = np.linspace(0.0, 2 * math.pi, 73)
             return [[(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in t]]
         if self.kind == Kind.COBB and len(p) >= 2:
@@ -127,18 +122,18 @@ class UserAnnotation:
         best = min((math.dist(point, q) for q in self.points), default=math.inf)
         for line in self.outline():
             for a, b in itertools.pairwise(line):
-                best = min(best, _segment_distance(point, a, b))
+                best = min(best, segment_distance(point, a, b))
         return best
 
 
-def _segment_distance(p: Point, a: Point, b: Point) -> float:
+def segment_distance(p: Point, a: Point, b: Point) -> float:
     dx, dy = b[0] - a[0], b[1] - a[1]
     length2 = dx * dx + dy * dy
     t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length2))
     return math.dist(p, (a[0] + t * dx, a[1] + t * dy))
 
 
-def _ellipse(a: Point, b: Point) -> tuple[Point, tuple[float, float]]:
+def ellipse_box(a: Point, b: Point) -> tuple[Point, tuple[float, float]]:
     """Centre and (column, row) semi-axes of the axis-aligned ellipse in the box with corners ``a``, ``b``."""
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2), (abs(b[0] - a[0]) / 2, abs(b[1] - a[1]) / 2)
 
@@ -238,7 +233,7 @@ def measure(
         if kind == Kind.RECTANGLE:
             stats = rectangle_roi(stored, image, p[0], p[1], annotation.frame, calibration)
         else:
-            centre, radii = _ellipse(p[0], p[1])
+            centre, radii = ellipse_box(p[0], p[1])
             stats = ellipse_roi(stored, image, centre, radii, annotation.frame, calibration)
         unit = f" {stats.unit}" if stats.unit else ""
         return Measurement(
@@ -260,87 +255,3 @@ def label_anchor(annotation: UserAnnotation) -> Point:
     if annotation.kind in (Kind.RECTANGLE, Kind.ELLIPSE) and len(p) == 2:
         return max(p[0][0], p[1][0]), min(p[0][1], p[1][1])
     return p[-1]
-
-
-# -- presentation state objects ---------------------------------------------------------------
-def graphic_objects(annotation: UserAnnotation) -> tuple[GraphicObject, ...]:
-    """Its graphic objects in PIXEL units (PS3.3 C.10.5.1.2).
-
-    A rectangle is a closed POLYLINE, an ellipse an ELLIPSE (major axis end points first),
-    a Cobb angle two POLYLINEs, an arrow its shaft then its head as POLYLINEs.
-    """
-    p = annotation.points
-    kind = annotation.kind
-    if kind == Kind.TEXT:
-        return ()
-    if kind == Kind.ELLIPSE:
-        (cx, cy), (rx, ry) = _ellipse(p[0], p[1])
-        horizontal = ((cx - rx, cy), (cx + rx, cy))
-        vertical = ((cx, cy - ry), (cx, cy + ry))
-        major, minor = (horizontal, vertical) if rx >= ry else (vertical, horizontal)
-        return (GraphicObject("ELLIPSE", (*major, *minor)),)
-    return tuple(GraphicObject("POLYLINE", tuple(line)) for line in annotation.outline())
-
-
-def text_objects(annotation: UserAnnotation, measurement: Measurement) -> tuple[TextObject, ...]:
-    """Its label (the note of a TEXT annotation) as a text object at :func:`label_anchor` (PS3.3 C.10.5.1.1)."""
-    if not measurement.lines:
-        return ()
-    visible = annotation.kind == Kind.TEXT
-    return (TextObject(measurement.label, anchor=label_anchor(annotation), anchor_visible=visible),)
-
-
-def _kind_and_points(layer: str, item: Dataset) -> tuple[Kind, tuple[Point, ...], str] | None:
-    """Read one of our Graphic Annotation items back: its kind, points and note; None if not ours."""
-    kind = _KIND_OF_LAYER.get(layer)
-    if kind is None:
-        return None
-    graphics = []
-    for g in item.get("GraphicObjectSequence") or []:
-        if str(g.get("GraphicAnnotationUnits", "PIXEL")).strip().upper() != "PIXEL":
-            return None
-        data = [float(v) for v in g.get("GraphicData") or []]
-        graphics.append((str(g.get("GraphicType", "")).strip().upper(), list(zip(data[::2], data[1::2], strict=False))))
-    texts = list(item.get("TextObjectSequence") or [])
-    if kind == Kind.TEXT:
-        if len(texts) != 1 or not texts[0].get("AnchorPoint"):
-            return None
-        anchor = [float(v) for v in texts[0].AnchorPoint]
-        return kind, ((anchor[0], anchor[1]),), str(texts[0].get("UnformattedTextValue", ""))
-    if not graphics:
-        return None
-    gtype, pts = graphics[0]
-    if kind == Kind.ELLIPSE and gtype == "ELLIPSE" and len(pts) == 4:
-        xs, ys = [x for x, _ in pts], [y for _, y in pts]
-        return kind, ((min(xs), min(ys)), (max(xs), max(ys))), ""
-    if kind == Kind.RECTANGLE and len(pts) == 5:
-        return kind, (pts[0], pts[2]), ""
-    if kind == Kind.COBB and len(graphics) >= 2 and len(pts) == 2 and len(graphics[1][1]) == 2:
-        return kind, (*pts, *graphics[1][1]), ""
-    wanted = POINTS[kind]
-    if gtype == "POLYLINE" and ((wanted is None and len(pts) >= 2) or wanted == len(pts)):
-        return kind, tuple(pts), ""
-    return None
-
-
-def annotations_from_state(state: Dataset, image: Dataset, frame: int = 0) -> list[UserAnnotation]:
-    """Our annotations in ``state`` that apply to frame ``frame`` (0-based) of ``image``, editable again.
-
-    Only items in our layers (:data:`LAYERS`) whose objects are as :func:`graphic_objects` writes
-    them are read; anything else stays a graphic of the presentation state.
-    """
-    uid = str(image.get("SOPInstanceUID", ""))
-    out = []
-    for item in state.get("GraphicAnnotationSequence") or []:
-        if not references_frame(item, uid, frame + 1):
-            continue
-        found = _kind_and_points(str(item.get("GraphicLayer", "")).strip(), item)
-        if found is not None:
-            kind, points, text = found
-            out.append(UserAnnotation(kind, points, uid, frame, text))
-    return out
-
-
-def is_own_item(item: Dataset) -> bool:
-    """True when a Graphic Annotation item is one :func:`annotations_from_state` makes editable."""
-    return _kind_and_points(str(item.get("GraphicLayer", "")).strip(), item) is not None

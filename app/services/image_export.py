@@ -23,7 +23,8 @@ from app.imaging.annotations import AnnotationLayer
 from app.imaging.burn_in import burn_in
 from app.imaging.render import png_bytes
 from app.imaging.view_geometry import ViewGeometry
-from app.services.annotations_model import LAYERS, Measurement, UserAnnotation, graphic_objects, text_objects
+from app.services.annotations_gsps import graphic_objects, text_objects
+from app.services.annotations_model import LAYERS, Measurement, UserAnnotation
 
 ImageFormat = Literal["PNG", "JPEG"]
 ANNOTATION_RGB = (255, 214, 0)  # the viewer's annotation colour (amber), on exports too

@@ -24,7 +24,7 @@ from pydicom.uid import GrayscaleSoftcopyPresentationStateStorage
 
 from app.imaging.state_choice import StateChoice
 from app.imaging.voi_lut import VOI, Window
-from app.services.annotations_model import is_own_item
+from app.services.annotations_gsps import is_own_item
 from app.services.cancel import CancelToken
 from app.services.studies import StudyService
 

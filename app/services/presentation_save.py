@@ -34,8 +34,9 @@ from app.imaging.gsps_writer import PresentationStateAuthor
 from app.imaging.overlays import overlays_from
 from app.imaging.spatial import DisplayedArea, SpatialTransform
 from app.imaging.voi_lut import Window, windows_from
-from app.services.annotations_model import LAYERS, Kind, Measurement, UserAnnotation, graphic_objects
-from app.services.annotations_model import text_objects as label_objects
+from app.services.annotations_gsps import graphic_objects
+from app.services.annotations_gsps import text_objects as label_objects
+from app.services.annotations_model import LAYERS, Kind, Measurement, UserAnnotation
 from app.services.studies import StudyService
 
 logger = logging.getLogger(__name__)

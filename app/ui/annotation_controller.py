@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu
 
 from app.client.admin import AdminClient
@@ -33,7 +32,7 @@ from app.services.presentation_save import PresentationSaver, SavedState, refere
 from app.services.studies import StudyService
 from app.ui.annotation_layer import AnnotationCanvasLayer
 from app.ui.annotation_toolbar import build_annotation_toolbar
-from app.ui.annotation_tools import AnnotationTool, pick
+from app.ui.annotation_tools import AnnotationEvents, AnnotationTool
 from app.ui.image_canvas import ImageCanvas
 from app.ui.presentation_picker import PresentationPicker
 from app.ui.viewer_window import ViewerWindow
@@ -72,6 +71,7 @@ class AnnotationController(QObject):
         self.drawing: UserAnnotation | None = None
         self.kind: Kind | None = None
         self.tool = AnnotationTool(self)
+        self.events = AnnotationEvents(self)
         self.key_images: KeyImages | None = None
         self._measured: dict[UserAnnotation, Measurement] = {}
         self._stored: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
@@ -92,7 +92,7 @@ class AnnotationController(QObject):
         layer = AnnotationCanvasLayer(self, viewport)
         self._attached[viewport] = layer
         viewport.add_layer(layer)
-        viewport.canvas.installEventFilter(self)
+        viewport.canvas.installEventFilter(self.events)
         viewport.position_changed.connect(lambda _p, vp=viewport: self.sync(vp))
         viewport.position_changed.connect(lambda _p: self.toolbar.update_key_action())
         self.picker.attach(viewport)
@@ -242,54 +242,6 @@ class AnnotationController(QObject):
             uid = str(shown[0].SOPInstanceUID)
             viewport.annotation_layers = user_layers(self.pairs(self.on_frame(uid, shown[1])))
         viewport.canvas.update()
-
-    # -- keys and the context menu ----------------------------------------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if not isinstance(watched, ImageCanvas):
-            return False
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            key = event.key()
-            if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.selected is not None:
-                return self.delete()
-            if key == Qt.Key.Key_Escape and self.drawing is not None:
-                self.tool.cancel()
-                return True
-            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.drawing is not None:
-                self.tool.finish()
-                return True
-        elif event.type() == QEvent.Type.MouseButtonDblClick and self.drawing is not None:
-            self.tool.finish()
-            return True
-        elif (
-            event.type() == QEvent.Type.MouseButtonPress
-            and isinstance(event, QMouseEvent)
-            and event.button() == Qt.MouseButton.RightButton
-        ):
-            return self._context_menu(watched, event)
-        return False
-
-    def _context_menu(self, canvas: ImageCanvas, event: QMouseEvent) -> bool:
-        viewport = self.viewport_of(canvas)
-        shown = self.frame_of(viewport) if viewport is not None else None
-        if shown is None:
-            return False
-        hit = pick(self.on_frame(str(shown[0].SOPInstanceUID), shown[1]), canvas, event.position())
-        if hit is None:
-            return False  # the right button windows as usual
-        annotation = hit[0]
-        self.select(annotation)
-        menu = QMenu(canvas)
-        delete = menu.addAction("Delete")
-        edit = menu.addAction("Edit text...") if annotation.kind == Kind.TEXT else None
-        chosen = self.exec_menu(menu, canvas.mapToGlobal(event.position().toPoint()))
-        if chosen is delete:
-            self.delete(annotation)
-        elif chosen is not None and chosen is edit:
-            note = self.ask_text(annotation.text)
-            if note:
-                self.replace(annotation, UserAnnotation(Kind.TEXT, annotation.points, annotation.sop_instance_uid,
-                                                        annotation.frame, note))
-        return True
 
     def exec_menu(self, menu: QMenu, at: object) -> object:
         """Show ``menu`` and return the action chosen (tests replace it)."""

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import QMenu
 
-from app.services.annotations_model import POINTS, Kind, UserAnnotation
+from app.services.annotations_model import POINTS, Kind, UserAnnotation, segment_distance
 from app.ui.annotation_layer import widget_lines, widget_points
 from app.ui.image_canvas import ImageCanvas
 
@@ -34,13 +36,6 @@ PICK = 7.0  # widget pixels: how near a press must be to a handle or a line
 MIN_DRAG = 3.0  # widget pixels: a shorter two-point drag is a click, not a shape
 
 
-def _segment_distance(p: QPointF, a: QPointF, b: QPointF) -> float:
-    dx, dy = b.x() - a.x(), b.y() - a.y()
-    length2 = dx * dx + dy * dy
-    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((p.x() - a.x()) * dx + (p.y() - a.y()) * dy) / length2))
-    return math.hypot(p.x() - (a.x() + t * dx), p.y() - (a.y() + t * dy))
-
-
 def pick(annotations: list[UserAnnotation], canvas: ImageCanvas, at: QPointF) -> tuple[UserAnnotation, int] | None:
     """The annotation under widget point ``at`` and the handle index pressed (-1: its outline), topmost first."""
     for annotation in reversed(annotations):
@@ -49,7 +44,8 @@ def pick(annotations: list[UserAnnotation], canvas: ImageCanvas, at: QPointF) ->
                 return annotation, index
     for annotation in reversed(annotations):
         for line in widget_lines(annotation, canvas):
-            if any(_segment_distance(at, a, b) <= PICK for a, b in itertools.pairwise(line)):
+            points = [(q.x(), q.y()) for q in line]
+            if any(segment_distance((at.x(), at.y()), a, b) <= PICK for a, b in itertools.pairwise(points)):
                 return annotation, -1
     return None
 
@@ -178,3 +174,60 @@ class AnnotationTool:
         self._start = None
         self._grab = None
         self.controller.set_drawing(None)
+
+
+class AnnotationEvents(QObject):
+    """Keys and right clicks on the canvases (an event filter): Delete/Backspace deletes the selected
+    annotation, Escape drops a drawing, Enter or a double-click ends a polyline, and a right click on
+    an annotation opens its menu (Delete; Edit text...) instead of windowing."""
+
+    def __init__(self, controller: AnnotationController) -> None:
+        super().__init__(controller)
+        self.controller = controller
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not isinstance(watched, ImageCanvas):
+            return False
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key = event.key()
+            if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.controller.selected is not None:
+                return self.controller.delete()
+            if key == Qt.Key.Key_Escape and self.controller.drawing is not None:
+                self.controller.tool.cancel()
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.controller.drawing is not None:
+                self.controller.tool.finish()
+                return True
+        elif event.type() == QEvent.Type.MouseButtonDblClick and self.controller.drawing is not None:
+            self.controller.tool.finish()
+            return True
+        elif (
+            event.type() == QEvent.Type.MouseButtonPress
+            and isinstance(event, QMouseEvent)
+            and event.button() == Qt.MouseButton.RightButton
+        ):
+            return self._context_menu(watched, event)
+        return False
+
+    def _context_menu(self, canvas: ImageCanvas, event: QMouseEvent) -> bool:
+        viewport = self.controller.viewport_of(canvas)
+        shown = self.controller.frame_of(viewport) if viewport is not None else None
+        if shown is None:
+            return False
+        hit = pick(self.controller.on_frame(str(shown[0].SOPInstanceUID), shown[1]), canvas, event.position())
+        if hit is None:
+            return False  # the right button windows as usual
+        annotation = hit[0]
+        self.controller.select(annotation)
+        menu = QMenu(canvas)
+        delete = menu.addAction("Delete")
+        edit = menu.addAction("Edit text...") if annotation.kind == Kind.TEXT else None
+        chosen = self.controller.exec_menu(menu, canvas.mapToGlobal(event.position().toPoint()))
+        if chosen is delete:
+            self.controller.delete(annotation)
+        elif chosen is not None and chosen is edit:
+            note = self.controller.ask_text(annotation.text)
+            if note:
+                self.controller.replace(annotation, replace(annotation, text=note))
+        return True
+

@@ -29,7 +29,8 @@ from app.imaging.presentation_state import PresentationState
 from app.imaging.spatial import DisplayedArea
 from app.imaging.state_choice import StateChoice, state_choices
 from app.imaging.voi_lut import VOI, Window
-from app.services.annotations_model import UserAnnotation, annotations_from_state
+from app.services.annotations_gsps import annotations_from_state
+from app.services.annotations_model import UserAnnotation
 from app.services.presentation_display import (
     Mode,
     PresentationSelection,

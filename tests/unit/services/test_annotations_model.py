@@ -12,13 +12,8 @@ from app.imaging.annotations import annotation_layers
 from app.imaging.calibration import calibration_from
 from app.imaging.gsps_writer import write_gsps
 from app.imaging.render import render_frame
-from app.services.annotations_model import (
-    Kind,
-    UserAnnotation,
-    annotations_from_state,
-    graphic_objects,
-    measure,
-)
+from app.services.annotations_gsps import annotations_from_state, graphic_objects
+from app.services.annotations_model import Kind, UserAnnotation, measure
 from app.services.presentation_display import without_own_items
 from app.services.presentation_save import ViewSettings, presentation_model
 from tests.unit.services.calibrated import COLUMN_MM, ROW_MM, calibrated_image, hounsfield, stored_values

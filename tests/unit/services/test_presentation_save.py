@@ -17,7 +17,8 @@ from app.imaging.render import render_frame
 from app.imaging.spatial import DisplayedArea, SpatialTransform
 from app.imaging.state_choice import state_choices
 from app.imaging.voi_lut import Window
-from app.services.annotations_model import Kind, UserAnnotation, annotations_from_state, measure
+from app.services.annotations_gsps import annotations_from_state
+from app.services.annotations_model import Kind, UserAnnotation, measure
 from app.services.presentation_display import presentation_states
 from app.services.presentation_save import (
     PresentationSaver,
