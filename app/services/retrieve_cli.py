@@ -50,7 +50,11 @@ def main(argv: list[str]) -> int:
     request = RetrieveRequest(node, args.study, tuple(args.series))
     store = None
     if args.to == "server":
-        destination = import_destination(config)
+        try:
+            destination = import_destination(config)
+        except AppError as exc:
+            print(f"lightbox retrieve: {exc}", file=sys.stderr)
+            return 2
     elif args.to == "local":
         store, error = start_temporary_store(config, Path(tempfile.gettempdir()) / "lightbox-retrieve")
         if store is None:
