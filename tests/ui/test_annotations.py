@@ -90,6 +90,14 @@ def test_text_annotation_asks_for_its_note(qtbot: QtBot, viewer: ViewerWindow) -
     shot, ratio = screen(vp)
     anchor = at(vp, 30, 30)
     assert amber(shot, anchor, ratio)  # the anchor handle
+    # right click on it: "Edit text..." changes the note (and its label)
+    controller.ask_text = lambda current: current + " (cyst)"  # type: ignore[method-assign]
+    controller.exec_menu = lambda menu, _at: next(a for a in menu.actions() if a.text() == "Edit text...")  # type: ignore[method-assign]
+    mouse(vp.canvas, QMouseEvent.Type.MouseButtonPress, anchor, Qt.MouseButton.RightButton, Qt.MouseButton.RightButton)
+    mouse(vp.canvas, QMouseEvent.Type.MouseButtonRelease, anchor, Qt.MouseButton.RightButton, Qt.MouseButton.NoButton)
+    (edited,) = controller.annotations
+    assert edited.text == "Lesion (cyst)" and edited.points == note.points
+    assert controller.measurement(edited).label == "Lesion (cyst)"
 
 
 def test_uncalibrated_image_measures_in_pixels_with_a_warning(qtbot: QtBot, viewer: ViewerWindow) -> None:
