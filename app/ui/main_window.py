@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -105,6 +105,7 @@ class MainWindow(WindowShell):
         self._polling = False
         self._querying = False
         self._query_again = False
+        self._fitted = False
         self._owns_actions = actions is None
         self.study_actions: StudyActions | None = actions or StudyActions.connect(studies.url)
         self.setWindowTitle(f"Lightbox - {studies.url}")
@@ -247,13 +248,8 @@ class MainWindow(WindowShell):
             self.refresh_studies()
             return
         assert isinstance(result, list)
-        selected = {s.study_instance_uid for s in self.selected_studies()}
-        self.study_model.set_rows(result)
-        fit_columns(self.study_view, StudyTableModel.DESCRIPTION)
-        for uid in selected:
-            row = self.study_model.row_of(uid)
-            if row >= 0:
-                self.study_view.selectRow(self.study_proxy.mapFromSource(self.study_model.index(row, 0)).row())
+        if result != self.study_model.rows():  # unchanged: keep the view as it is (no flicker)
+            self._show_rows(result)
         if self.current_study is not None and self.study_model.row_of(self.current_study.study_instance_uid) < 0:
             self.current_study = None  # filtered out or deleted: its series go too
             self.series_panel.clear()
@@ -261,6 +257,24 @@ class MainWindow(WindowShell):
         self.statusBar().showMessage(f"{len(result)} studies" + (f" ({described})" if described else ""), 5000)
         self._update_actions()
         self.studies_loaded.emit(len(result))
+
+    def _show_rows(self, rows: list[StudySummary]) -> None:
+        """Show ``rows``, keeping the selection and the current row; columns are fitted once."""
+        selected = {s.study_instance_uid for s in self.selected_studies()}
+        current = self.selected_study()
+        self.study_model.set_rows(rows)
+        if rows and not self._fitted:  # later, the user's column widths stay
+            fit_columns(self.study_view, StudyTableModel.DESCRIPTION)
+            self._fitted = True
+        selection = self.study_view.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for uid in selected:
+            row = self.study_model.row_of(uid)
+            if row >= 0:
+                index = self.study_proxy.mapFromSource(self.study_model.index(row, 0))
+                selection.select(index, flags)
+                if current is not None and uid == current.study_instance_uid:
+                    selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def _on_studies_error(self, exc: Exception) -> None:
         self._querying = False

@@ -29,6 +29,22 @@ class _RowModel(QAbstractTableModel, Generic[T]):
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[T] = []
+        self._keys: list[tuple[Any, ...] | None] = []  # per row, computed once: views ask many times
+        self._texts: list[tuple[str, ...] | None] = []  # per row, formatted when first shown
+
+    def _keys_of(self, row: int) -> tuple[Any, ...]:
+        keys = self._keys[row]
+        if keys is None:
+            item = self._rows[row]
+            keys = self._keys[row] = tuple(self.value(item, c) for c in range(len(self.columns)))
+        return keys
+
+    def _texts_of(self, row: int) -> tuple[str, ...]:
+        texts = self._texts[row]
+        if texts is None:
+            item = self._rows[row]
+            texts = self._texts[row] = tuple(self.display(item, c, k) for c, k in enumerate(self._keys_of(row)))
+        return texts
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -58,23 +74,26 @@ class _RowModel(QAbstractTableModel, Generic[T]):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        item = self._rows[index.row()]
-        value = self.value(item, index.column())
+        row, column = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(item, index.column(), value)
+            return self._texts_of(row)[column]
         if role == Qt.ItemDataRole.UserRole:  # sort key
-            return value
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return self._keys_of(row)[column]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if isinstance(self._keys_of(row)[column], int):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
         if role == Qt.ItemDataRole.FontRole:
-            return self.font(item)
+            return self.font(self._rows[row])
         if role == Qt.ItemDataRole.ForegroundRole:
-            return self.foreground(item, index.column())
+            return self.foreground(self._rows[row], column)
         return None
 
     def set_rows(self, rows: Sequence[T]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
+        self._keys = [None] * len(self._rows)
+        self._texts = [None] * len(self._rows)
         self.endResetModel()
 
     def row(self, row: int) -> T:
@@ -109,6 +128,8 @@ class StudyTableModel(_RowModel[StudySummary]):
     def __init__(self) -> None:
         super().__init__()
         self._statuses: dict[str, str] | None = None  # None: not known (no admin API)
+        self._bold = QFont()
+        self._bold.setBold(True)
 
     def status(self, study: StudySummary) -> str:
         """``new``/``read``/``approved`` from the admin API ('' while unknown)."""
@@ -138,18 +159,18 @@ class StudyTableModel(_RowModel[StudySummary]):
         return super().display(item, column, value)
 
     def font(self, item: StudySummary) -> QFont | None:
-        if self.status(item) != "new":
-            return None
-        bold = QFont()
-        bold.setBold(True)
-        return bold
+        return self._bold if self.status(item) == "new" else None
 
     def foreground(self, item: StudySummary, column: int) -> QColor | None:
         return _STATUS_COLOURS.get(self.status(item)) if column == self.STATUS else None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.UserRole and index.isValid() and index.column() == self.STATUS:
-            return _STATUS_ORDER.get(self.status(self._rows[index.row()]), -1)
+        if index.column() == self.STATUS and index.isValid() and 0 <= index.row() < len(self._rows):
+            status = self.status(self._rows[index.row()])  # changes without a reset: not cached
+            if role == Qt.ItemDataRole.DisplayRole:
+                return status
+            if role == Qt.ItemDataRole.UserRole:
+                return _STATUS_ORDER.get(status, -1)
         return super().data(index, role)
 
     def row_of(self, study_instance_uid: str) -> int:

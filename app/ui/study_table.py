@@ -5,6 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+#: Rows looked at to fit a column to its contents (all of a long list would cost seconds).
+FIT_ROWS = 50
+
 
 class RowTable(QTableView):
     """A table of rows: Home and End go to the first and last row (not column), as in a list."""
@@ -30,6 +33,7 @@ def make_table(parent: QWidget, multi: bool = False) -> QTableView:
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)
     return view
 
 
