@@ -89,22 +89,31 @@ def _encodable(ds: Dataset, value: str) -> bool:
     return "ISO_IR 192" in names
 
 
+def _catalogue_value(catalogue: Mapping[str, str], keyword: str) -> str:
+    return (catalogue.get(keyword) or "").strip()
+
+
+def catalogue_differences(ds: Dataset, catalogue: Mapping[str, str]) -> tuple[str, ...]:
+    """The keywords whose catalogue value is set and differs from the file's."""
+    out = []
+    for keyword in CATALOGUE_KEYWORDS:
+        value = _catalogue_value(catalogue, keyword)
+        current = ds.get(keyword)
+        if value and (current is None or str(current).strip() != value):
+            out.append(keyword)
+    return tuple(out)
+
+
 def apply_catalogue(ds: Dataset, catalogue: Mapping[str, str]) -> tuple[str, ...]:
     """Set the file's elements to the catalogue's values where they differ (empty catalogue values are ignored)."""
-    changed: list[str] = []
-    for keyword in CATALOGUE_KEYWORDS:
-        value = (catalogue.get(keyword) or "").strip()
-        if not value:
-            continue
-        current = ds.get(keyword)
-        if current is not None and str(current).strip() == value:
-            continue
+    changed = catalogue_differences(ds, catalogue)
+    for keyword in changed:
+        value = _catalogue_value(catalogue, keyword)
         if not _encodable(ds, value):
             ds.decode()  # every text element to Unicode before the character set changes
             ds.SpecificCharacterSet = "ISO_IR 192"
         setattr(ds, keyword, int(value) if keyword == "SeriesNumber" and value.lstrip("-").isdigit() else value)
-        changed.append(keyword)
-    return tuple(changed)
+    return changed
 
 
 def _missing(ds: Dataset, keyword: str) -> bool:
@@ -116,6 +125,18 @@ def _first_value(ds: Dataset, *keywords: str) -> str:
         if not _missing(ds, keyword):
             return str(ds[keyword].value).strip()
     return ""
+
+
+#: Type 1 keys of the directory records (PS3.3 F.5) an instance must have, by leaf record type.
+_REQUIRED = ("PatientID", "StudyDate", "StudyTime", "StudyID", "Modality", "SeriesNumber", "InstanceNumber")
+_REQUIRED_LEAF = {"PRESENTATION": ("PresentationCreationDate", "PresentationCreationTime", "ContentLabel"),
+                  "SR DOCUMENT": ("ContentDate", "ContentTime"), "KEY OBJECT DOC": ("ContentDate", "ContentTime")}
+
+
+def missing_required(ds: Dataset, record_kind: str) -> tuple[str, ...]:
+    """The directory records' Type 1 keys the instance lacks (what :func:`fill_required` would fill)."""
+    missing = [k for k in (*_REQUIRED, *_REQUIRED_LEAF.get(record_kind, ())) if _missing(ds, k)]
+    return tuple(missing + ([] if "PatientName" in ds else ["PatientName"]))
 
 
 def fill_required(ds: Dataset, ordinals: Mapping[str, int], record_kind: str) -> tuple[str, ...]:

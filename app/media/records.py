@@ -1,7 +1,8 @@
-"""Directory records of the file-sets Lightbox writes (PS3.3 F.5), for pydicom's ``FileSet.add_custom``.
+"""Directory records of the file-sets Lightbox writes (PS3.3 F.5), built on pydicom's record definitions.
 
 PATIENT, STUDY and SERIES records carry their required keys and, when the instance has them,
-the optional keys a reader shows (birth date, sex, series description and date). The leaf
+the optional keys a reader shows (birth date, sex, referring physician, series description),
+all of them values the catalogue supplies, so file and record can always be made to agree. The leaf
 record is pydicom's for the instance's record type, with two changes the reference asks for:
 
 - no Referenced Image Sequence in the records: IMAGE, SERIES, STUDY, SR DOCUMENT and KEY
@@ -15,12 +16,11 @@ record is pydicom's for the instance's record type, with two changes the referen
 
 from __future__ import annotations
 
-import itertools
 from copy import deepcopy
 
 from pydicom import uid as sop
 from pydicom.dataset import Dataset
-from pydicom.fileset import DIRECTORY_RECORDERS, RecordNode
+from pydicom.fileset import DIRECTORY_RECORDERS
 from pydicom.sequence import Sequence
 
 from app.core.errors import DicomInputError
@@ -114,7 +114,7 @@ def study_record(ds: Dataset) -> Dataset:
 def series_record(ds: Dataset) -> Dataset:
     record = _record("SERIES", ds)
     _copy(record, ds, ("Modality", "SeriesInstanceUID", "SeriesNumber"))
-    _copy(record, ds, ("SeriesDescription", "SeriesDate", "SeriesTime", "BodyPartExamined"))
+    _copy(record, ds, ("SeriesDescription",))
     return record
 
 
@@ -143,16 +143,3 @@ def leaf_record(ds: Dataset, kind: str) -> Dataset:
     if "SpecificCharacterSet" in ds:
         record.SpecificCharacterSet = ds.SpecificCharacterSet
     return record
-
-
-def record_chain(ds: Dataset) -> RecordNode:
-    """PATIENT -> STUDY -> SERIES -> leaf nodes for ``FileSet.add_custom``; returns the leaf."""
-    kind = record_type(ds)
-    leaf = leaf_record(ds, kind)
-    leaf.ReferencedSOPClassUIDInFile = ds.SOPClassUID  # the node's key; add_custom sets them again
-    leaf.ReferencedSOPInstanceUIDInFile = ds.SOPInstanceUID
-    nodes = [RecordNode(patient_record(ds)), RecordNode(study_record(ds)), RecordNode(series_record(ds)),
-             RecordNode(leaf)]  # fmt: skip
-    for parent, child in itertools.pairwise(nodes):
-        child.parent = parent
-    return nodes[-1]

@@ -14,17 +14,13 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
-
-from pydicom import dcmread
-from pydicom.errors import InvalidDicomError
 
 from app.core.errors import AppError
 from app.media.burner import Burner, burn, detect_burner
 from app.media.dicomdir_reader import read_dicomdir
 from app.media.disc_extras import write_index, write_readme
-from app.media.file_set_writer import FileSetWriter, Refused, check_output_folder
+from app.media.file_set_writer import FileSetWriter, Refused
 from app.media.iso_image import write_iso
 from app.media.media_dataset import CATALOGUE_KEYWORDS
 from app.media.tree import Problem
@@ -134,7 +130,7 @@ def export_studies(
         When cancelled before the folder is written (nothing is left behind).
     """
     out_dir = Path(options.out_dir)
-    check_output_folder(out_dir)
+    writer = FileSetWriter(out_dir)  # refuses a folder that is not empty, before anything is fetched
     burner: Burner | None = detect_burner(device=options.device) if options.burn else None
     catalogue: dict[str, CatalogueStudy] = {}
     missing: list[str] = []
@@ -145,24 +141,21 @@ def export_studies(
         else:
             catalogue[uid] = found
     total = sum(c.instances for c in catalogue.values())
-    writer = FileSetWriter()
     done = 0
-    for uid, entry in catalogue.items():
-        for series_uid, series_value in entry.series.items():
-            for part in studies.client.retrieve_series(uid, series_uid):
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-                done += 1
-                try:
-                    ds = dcmread(BytesIO(part))
-                except (InvalidDicomError, EOFError, ValueError) as exc:
-                    writer.refused.append(Refused(f"{series_uid} #{done}", f"the server sent invalid DICOM ({exc})"))
-                    continue
-                writer.add(ds, {**entry.values, **series_value})
-                if progress is not None:
-                    progress(done, max(total, done))
-    written = writer.write(out_dir)
-    writer.close()
+    try:
+        for uid, entry in catalogue.items():
+            for series_uid, series_value in entry.series.items():
+                for part in studies.client.retrieve_series(uid, series_uid):
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    done += 1
+                    writer.add_bytes(part, {**entry.values, **series_value})
+                    if progress is not None:
+                        progress(done, max(total, done))
+        written = writer.write()
+    except BaseException:
+        writer.abort()  # a cancel or a failure leaves the folder as it was
+        raise
     if options.readme or options.html_index:
         tree = read_dicomdir(written.dicomdir)
         if options.readme:

@@ -24,10 +24,10 @@ from tests.media_data import study
 def main(out: Path) -> int:
     app = QApplication([sys.argv[0]])
     folder = Path(tempfile.mkdtemp(prefix="lightbox-shot-")) / "CDROM"
-    writer = FileSetWriter()
+    writer = FileSetWriter(folder)
     for ds in study("PAT-0042", "Lindqvist^Anna", 4) + study("PAT-0117", "Okafor^Daniel", 3):
         writer.add(ds)
-    written = writer.write(folder)
+    written = writer.write()
     (written.root / list(written.file_ids.values())[-5]).unlink()
     dialog = MediaImportDialog(StudyService.connect("http://127.0.0.1:9"))
     dialog.resize(1000, 620)

@@ -26,10 +26,10 @@ from tests.media_data import study, to_bytes
 @pytest.fixture
 def disc(tmp_path: Path) -> tuple[WrittenFileSet, list[Dataset]]:
     datasets = study("UI1", "First^Patient") + study("UI2", "Second^Patient")
-    writer = FileSetWriter()
+    writer = FileSetWriter(tmp_path / "disc")
     for ds in datasets:
         assert writer.add(ds)
-    return writer.write(tmp_path / "disc"), datasets
+    return writer.write(), datasets
 
 
 def _read(qtbot: QtBot, dialog: MediaImportDialog, path: Path) -> None:

@@ -19,7 +19,7 @@ def two_patients() -> list[Dataset]:
 
 @pytest.fixture
 def written(tmp_path: Path, two_patients: list[Dataset]) -> WrittenFileSet:
-    writer = FileSetWriter()
+    writer = FileSetWriter(tmp_path / "fileset")
     for ds in two_patients:
         assert writer.add(ds), writer.refused
-    return writer.write(tmp_path / "fileset")
+    return writer.write()

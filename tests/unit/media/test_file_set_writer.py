@@ -6,6 +6,7 @@ import copy
 import re
 import shutil
 import subprocess
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from app.core.errors import StorageError
 from app.media.dicomdir_reader import read_dicomdir
 from app.media.file_set_writer import FileSetWriter, WrittenFileSet
 from tests.conftest import require_tool
-from tests.media_data import ct_images, study
+from tests.media_data import ct_images, to_bytes
 
 FILE_ID = re.compile(r"^[A-Z0-9_]{1,8}$")
 
@@ -89,10 +90,10 @@ def test_dcmtk_reads_the_dicomdir_and_finds_every_file_consistent(written: Writt
 
 def test_the_catalogue_value_wins_in_file_and_record(tmp_path: Path) -> None:
     images = ct_images("PAT1", "Wrong^Name", 2)
-    writer = FileSetWriter()
+    writer = FileSetWriter(tmp_path / "fs")
     for ds in images:
         writer.add(ds, {"PatientName": "Right^Name", "StudyDescription": "Corrected", "PatientID": "PAT1"})
-    written = writer.write(tmp_path / "fs")
+    written = writer.write()
     assert {p.changed for p in written.prepared.values()} == {("PatientName", "StudyDescription")}
     for file_id in written.file_ids.values():
         ds = dcmread(written.root / file_id)
@@ -103,9 +104,9 @@ def test_the_catalogue_value_wins_in_file_and_record(tmp_path: Path) -> None:
 
 
 def test_a_non_ascii_catalogue_value_switches_the_file_to_utf8(tmp_path: Path) -> None:
-    writer = FileSetWriter()
+    writer = FileSetWriter(tmp_path / "fs")
     writer.add(ct_images("PAT1", "Muller^Hans", 1)[0], {"PatientName": "Müller^Hans"})
-    written = writer.write(tmp_path / "fs")
+    written = writer.write()
     ds = dcmread(written.root / next(iter(written.file_ids.values())))
     assert ds.PatientName == "Müller^Hans" and ds.SpecificCharacterSet == "ISO_IR 192"
     assert read_dicomdir(written.dicomdir).patients[0].patient_name == "Müller^Hans"
@@ -131,9 +132,9 @@ def test_compressed_and_big_endian_sources_are_written_explicit_little(tmp_path:
         dcmwrite(source, ds, implicit_vr=False, little_endian=False)
     read = dcmread(source)
     assert read.file_meta.TransferSyntaxUID == syntax
-    writer = FileSetWriter()
+    writer = FileSetWriter(tmp_path / "fs")
     assert writer.add(read), writer.refused
-    written = writer.write(tmp_path / "fs")
+    written = writer.write()
     out = dcmread(written.root / next(iter(written.file_ids.values())))
     assert out.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
     assert np.array_equal(out.pixel_array, expected)
@@ -145,9 +146,9 @@ def test_missing_directory_keys_are_filled_in_file_and_record(tmp_path: Path) ->
     ds = ct_images("PAT1", "Doe^John", 1)[0]
     del ds.StudyID
     ds.InstanceNumber = None
-    writer = FileSetWriter()
+    writer = FileSetWriter(tmp_path / "fs")
     assert writer.add(ds)
-    written = writer.write(tmp_path / "fs")
+    written = writer.write()
     assert set(next(iter(written.prepared.values())).invented) == {"StudyID", "InstanceNumber"}
     out = dcmread(written.root / next(iter(written.file_ids.values())))
     assert out.StudyID == "1" and out.InstanceNumber == 1
@@ -162,9 +163,9 @@ def test_refused_instances_are_reported_and_the_rest_written(tmp_path: Path) -> 
     not_media.SOPInstanceUID = "1.2.3.4.6"
     not_media.SOPClassUID = "1.2.840.10008.5.1.4.1.1.66"  # Raw Data, not an export class
     del not_media.PixelData
-    writer = FileSetWriter()
+    writer = FileSetWriter(tmp_path / "fs")
     assert writer.add(good) and not writer.add(no_series) and not writer.add(not_media)
-    written = writer.write(tmp_path / "fs")
+    written = writer.write()
     assert list(written.file_ids) == [str(good.SOPInstanceUID)]
     reasons = {r.sop_instance_uid: r.reason for r in written.refused}
     assert "SeriesInstanceUID" in reasons["1.2.3.4.5"] and "not written to media" in reasons["1.2.3.4.6"]
@@ -173,8 +174,48 @@ def test_refused_instances_are_reported_and_the_rest_written(tmp_path: Path) -> 
 def test_the_output_folder_must_be_empty(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "old.txt").write_text("x")
-    writer = FileSetWriter()
-    writer.add(study("PAT1", "Doe^John", 1)[0])
     with pytest.raises(StorageError, match="empty folder"):
-        writer.write(tmp_path / "out")
+        FileSetWriter(tmp_path / "out")
 
+
+def test_unchanged_instances_keep_their_bytes_and_changed_ones_are_re_encoded(tmp_path: Path) -> None:
+    plain, changed = ct_images("PAT1", "Doe^John", 2)
+    plain_bytes, changed_bytes = to_bytes(plain), to_bytes(changed)
+    writer = FileSetWriter(tmp_path / "fs")
+    assert writer.add_bytes(plain_bytes) and writer.add_bytes(changed_bytes, {"PatientName": "Doe^Johnny"})
+    assert (tmp_path / "fs" / "PT000000" / "ST000000" / "SE000000" / "IM000001").is_file()  # written at once
+    written = writer.write()
+    kept = (written.root / written.file_ids[str(plain.SOPInstanceUID)]).read_bytes()
+    body = plain_bytes[144 + int.from_bytes(plain_bytes[140:144], "little"):]
+    assert kept.endswith(body) and kept[128:132] == b"DICM"  # the data set as it was, our file meta
+    assert dcmread(BytesIO(kept)).file_meta.ImplementationVersionName.startswith("LIGHTBOX")
+    assert dcmread(written.root / written.file_ids[str(changed.SOPInstanceUID)]).PatientName == "Doe^Johnny"
+    assert written.prepared[str(plain.SOPInstanceUID)].changed == ()
+
+
+def test_abort_leaves_nothing_behind(tmp_path: Path) -> None:
+    writer = FileSetWriter(tmp_path / "new")
+    writer.add(ct_images("PAT1", "Doe^John", 1)[0])
+    writer.abort()
+    assert not (tmp_path / "new").exists()
+
+
+def test_pydicom_fileset_reads_our_dicomdir(written: WrittenFileSet) -> None:
+    from pydicom.fileset import FileSet
+
+    fs = FileSet(written.dicomdir)
+    assert len(fs) == 12 and fs.ID == "LIGHTBOX"
+    assert len(fs.find(PatientID="PAT1")) == 6
+    assert {str(i.SOPInstanceUID) for i in fs} == set(written.file_ids)
+    assert {Path(i.path).relative_to(written.root.resolve()).as_posix() for i in fs} == set(written.file_ids.values())
+
+
+def test_later_files_of_a_patient_are_made_to_agree_with_its_record(tmp_path: Path) -> None:
+    first, second = ct_images("PAT1", "Doe^John", 2)
+    second.PatientName, second.PatientBirthDate = "DOE^JOHN", "19700102"
+    writer = FileSetWriter(tmp_path / "fs")
+    assert writer.add_bytes(to_bytes(first)) and writer.add_bytes(to_bytes(second))
+    written = writer.write()
+    assert written.prepared[str(second.SOPInstanceUID)].changed == ("PatientName", "PatientBirthDate")
+    out = dcmread(written.root / written.file_ids[str(second.SOPInstanceUID)])
+    assert (out.PatientName, out.PatientBirthDate) == ("Doe^John", "19700101")
