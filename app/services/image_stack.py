@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
 from app.imaging.pipeline import GreyPipeline
@@ -21,6 +22,33 @@ from app.imaging.stacks import SortKey, StackPosition, build_stack
 from app.imaging.voi_lut import VOI, Window
 
 _CACHE_FRAMES = 64
+_NATIVE_LITTLE_ENDIAN = {ImplicitVRLittleEndian, ExplicitVRLittleEndian}
+
+
+def native_frame(ds: Dataset, frame: int) -> np.ndarray | None:
+    """Frame ``frame`` as a read-only view of Pixel Data, or None when the fast case does not apply.
+
+    The fast case: uncompressed little-endian pixel data (PS3.5 A.1, A.2) of one sample,
+    16 bits allocated and 16 stored (no bits to mask or sign-extend, PS3.5 8.1.1), so the
+    stored values are the bytes themselves. Anything else goes through the decoders
+    (:func:`app.imaging.frames.decode_frame`).
+    """
+    meta = getattr(ds, "file_meta", None)
+    syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    data = ds.get("PixelData")
+    if syntax not in _NATIVE_LITTLE_ENDIAN or not isinstance(data, bytes):
+        return None
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        simple = int(ds.BitsAllocated) == 16 and int(ds.BitsStored) == 16 and int(ds.get("SamplesPerPixel", 1)) == 1
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
+    except (AttributeError, TypeError, ValueError):
+        return None
+    count = rows * columns
+    if not simple or len(data) < (frame + 1) * count * 2:
+        return None
+    arr = np.frombuffer(data, dtype="<i2" if signed else "<u2", count=count, offset=frame * count * 2)
+    return arr.reshape(rows, columns)
 
 
 def _pipeline_key(ds: Dataset) -> tuple[object, ...] | None:
@@ -115,7 +143,10 @@ class ImageStack:
         ref = self.frames[position]
         idx = self._indices.get(ref)
         if idx is None:
-            stored, _ = decode_frame(self.datasets[ref.dataset_index], ref.frame)
+            ds = self.datasets[ref.dataset_index]
+            stored = native_frame(ds, ref.frame)
+            if stored is None:
+                stored, _ = decode_frame(ds, ref.frame)
             idx = self.pipeline(position).index(stored)
             if len(self._indices) >= _CACHE_FRAMES:
                 self._indices.pop(next(iter(self._indices)))

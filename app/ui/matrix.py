@@ -88,7 +88,7 @@ class Matrix(QListWidget):
         item.setToolTip(source.title)
         self.addItem(item)
 
-    def keys(self) -> list[str]:
+    def series_keys(self) -> list[str]:
         return [str(self.item(i).data(KEY_ROLE)) for i in range(self.count())]
 
     def item_for(self, key: str) -> QListWidgetItem | None:

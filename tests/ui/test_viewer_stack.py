@@ -123,10 +123,10 @@ def test_drag_from_matrix_and_double_click_open(qtbot: QtBot, viewer: ViewerWind
     open_series(qtbot, viewer, first)
     open_series(qtbot, viewer, second)  # replaces it in the active viewport; both are in the matrix
     assert viewer.matrix.count() == 2
-    qtbot.waitUntil(lambda: viewer.matrix.thumbnail(viewer.matrix.keys()[1]) is not None)
+    qtbot.waitUntil(lambda: viewer.matrix.thumbnail(viewer.matrix.series_keys()[1]) is not None)
     viewer.set_layout(1, 2)
     target = viewer.viewports()[1]
-    key = viewer.matrix.keys()[0]
+    key = viewer.matrix.series_keys()[0]
     data = viewer.matrix.mimeData([viewer.matrix.item_for(key)])
     centre = QPointF(target.width() / 2, target.height() / 2)
     copy, left, none = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier

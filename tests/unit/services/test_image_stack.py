@@ -95,3 +95,22 @@ def test_sixteen_bit_index_fast_path_matches_the_general_one() -> None:
         assert fast.dtype == np.uint16
         np.testing.assert_array_equal(fast, general)
         np.testing.assert_array_equal(pipe.index(values.astype(np.int32)), general)  # the general path itself
+
+
+def test_native_sixteen_bit_frames_are_read_in_place() -> None:
+    """Uncompressed 16-in-16 frames are views of Pixel Data equal to the decoder's; others are not taken."""
+    from app.imaging.frames import decode_frame
+    from app.services.image_stack import native_frame
+    from tests.ui.viewer_data import ct_stack
+
+    ds = ct_stack(1, 32)[0]
+    view = native_frame(ds, 0)
+    assert view is not None and not view.flags.writeable and view.dtype == np.int16
+    np.testing.assert_array_equal(view, decode_frame(ds, 0)[0])
+    ds.PixelRepresentation = 0
+    ds.PixelData = (np.arange(32 * 32, dtype=np.uint16) * 60).tobytes()
+    np.testing.assert_array_equal(native_frame(ds, 0), decode_frame(ds, 0)[0])
+    ct = _file("CT_small.dcm")
+    ct.BitsStored = 12  # bits to mask: the decoder's job
+    assert native_frame(ct, 0) is None
+    assert native_frame(_file("emri_small_jpeg_2k_lossless.dcm"), 0) is None  # compressed
