@@ -5,8 +5,10 @@ Grayscale Softcopy Presentation States. Here the PIXEL- and DISPLAY-unit graphic
 presentation state that references an image (its Graphic Annotation Sequence, PS3.3
 C.10.5, through :func:`app.imaging.annotations.annotation_layers`) are drawn into one
 graphics overlay (Overlay Type G) in the first free even group 6000..601E (PS3.3 C.9.2),
-covering the image's first frame at Overlay Origin 1\\1. Text objects are not drawn.
-The pixel data are never changed.
+covering the image's first frame at Overlay Origin 1\\1.
+Text objects (PS3.3 C.10.5.1.1) are rasterised as the display pipeline draws them
+(:func:`app.imaging.text_layer.coverage`, over the whole image shown as it is) and kept
+where they cover at least half a pixel. The pixel data are never changed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pydicom.pixels import pack_bits
 
 from app.imaging.annotations import annotation_layers
 from app.imaging.overlays import GROUPS
+from app.imaging.text_layer import coverage
+from app.imaging.view_geometry import ViewGeometry
 
 #: Overlay Description of the plane we add.
 DESCRIPTION = "Annotations from presentation states"
@@ -41,10 +45,13 @@ def annotation_mask(image: Dataset, states: Iterable[Dataset]) -> np.ndarray | N
     if rows <= 0 or columns <= 0:
         return None
     mask = np.zeros((rows, columns), dtype=bool)
+    geometry = ViewGeometry((rows, columns))  # the whole image, unrotated: the overlay's own frame
     for state in states:
         for layer in annotation_layers(state, image, 0):
             mask |= layer.mask((rows, columns))
             mask |= layer.display_mask((rows, columns))
+            for text in layer.texts:
+                mask |= coverage(text, geometry) >= 0.5
     return mask if mask.any() else None
 
 

@@ -94,3 +94,24 @@ def test_a_compressed_file_goes_to_an_uncompressed_receiver_decompressed() -> No
     assert received.SOPInstanceUID == uid
     assert not received["PixelData"].is_undefined_length
     assert np.array_equal(received.pixel_array, pixels)
+
+
+def test_text_objects_are_drawn_into_the_overlay_inside_their_box() -> None:
+    from pydicom.sequence import Sequence
+
+    study = make_study(series=1, per_series=1)
+    image, state = study.images[0], study.state
+    text = Dataset()
+    text.UnformattedTextValue = "HELLO"
+    text.BoundingBoxAnnotationUnits = "PIXEL"
+    text.BoundingBoxTopLeftHandCorner = [60.0, 70.0]
+    text.BoundingBoxBottomRightHandCorner = [120.0, 90.0]
+    text.BoundingBoxTextHorizontalJustification = "LEFT"
+    annotation = state.GraphicAnnotationSequence[0]
+    del annotation.GraphicObjectSequence
+    annotation.TextObjectSequence = Sequence([text])
+    mask = annotation_mask(image, [state])
+    assert mask is not None
+    rows, columns = np.nonzero(mask)
+    assert rows.size > 20  # glyph strokes
+    assert rows.min() >= 70 and rows.max() <= 91 and columns.min() >= 60 and columns.max() <= 121
