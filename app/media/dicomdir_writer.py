@@ -16,6 +16,7 @@ checks it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -36,16 +37,17 @@ class Node:
     record: Dataset
     children: list[Node] = field(default_factory=list)
     index: dict[str, Node] = field(default_factory=dict)  # children by key (Patient ID, Study/Series UID)
+    values: dict[str, str] | None = None  # the record's key values, once asked for
 
-    def child(self, key: str, make: Dataset) -> tuple[Node, bool]:
-        """The child with ``key``, created from ``make`` when new; (node, created)."""
+    def child(self, key: str, make: Callable[[], Dataset]) -> Node:
+        """The child with ``key``; created with the record ``make()`` returns when new."""
         found = self.index.get(key)
         if found is not None:
-            return found, False
-        node = Node(make)
+            return found
+        node = Node(make())
         self.index[key] = node
         self.children.append(node)
-        return node, True
+        return node
 
 
 def _prepare(record: Dataset) -> Dataset:

@@ -93,10 +93,13 @@ def _encode(ds: Dataset) -> bytes:
 
 
 def _record_values(node: Node | None) -> dict[str, str]:
+    """The catalogue keys a PATIENT/STUDY/SERIES record holds (records do not change once made)."""
     if node is None:
         return {}
-    record = node.record
-    return {k: str(record[k].value).strip() for k in CATALOGUE_KEYWORDS if k in record and record[k].VM}
+    if node.values is None:
+        record = node.record
+        node.values = {k: str(record[k].value).strip() for k in CATALOGUE_KEYWORDS if k in record and record[k].VM}
+    return node.values
 
 
 class FileSetWriter:
@@ -160,9 +163,9 @@ class FileSetWriter:
     def _place(self, ds: Dataset, kind: str) -> str:
         """Join the tree (creating PATIENT/STUDY/SERIES records as needed); the new leaf's file ID."""
         leaf = Node(leaf_record(ds, kind))  # first: it may refuse the instance
-        patient, _ = self.root.child(str(ds.PatientID), patient_record(ds))
-        study, _ = patient.child(str(ds.StudyInstanceUID), study_record(ds))
-        series, _ = study.child(str(ds.SeriesInstanceUID), series_record(ds))
+        patient = self.root.child(str(ds.PatientID), lambda: patient_record(ds))
+        study = patient.child(str(ds.StudyInstanceUID), lambda: study_record(ds))
+        series = study.child(str(ds.SeriesInstanceUID), lambda: series_record(ds))
         series.children.append(leaf)
         parts = (f"PT{self.root.children.index(patient):06d}", f"ST{patient.children.index(study):06d}",
                  f"SE{study.children.index(series):06d}",
