@@ -5,7 +5,8 @@ Grayscale Softcopy Presentation States. Here the PIXEL- and DISPLAY-unit graphic
 presentation state that references an image (its Graphic Annotation Sequence, PS3.3
 C.10.5, through :func:`app.imaging.annotations.annotation_layers`) are drawn into one
 graphics overlay (Overlay Type G) in the first free even group 6000..601E (PS3.3 C.9.2),
-covering the image's first frame at Overlay Origin 1\\1.
+at Overlay Origin 1\\1, one overlay frame per image frame from the first to the last that has
+annotations (the Multi-frame Overlay module, C.9.3, for a multi-frame image).
 Text objects (PS3.3 C.10.5.1.1) are rasterised as the display pipeline draws them
 (:func:`app.imaging.text_layer.coverage`, over the whole image shown as it is) and kept
 where they cover at least half a pixel. The pixel data are never changed.
@@ -14,6 +15,7 @@ where they cover at least half a pixel. The pixel data are never changed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -28,6 +30,14 @@ from app.imaging.view_geometry import ViewGeometry
 DESCRIPTION = "Annotations from presentation states"
 
 
+@dataclass(frozen=True)
+class OverlayFrames:
+    """Overlay bits (frames x rows x columns) starting at image frame ``first_frame`` (0-based)."""
+
+    first_frame: int
+    bits: np.ndarray
+
+
 def referenced_images(state: Dataset) -> set[str]:
     """SOP Instance UIDs a presentation state applies to (PS3.3 C.11.11 Referenced Series Sequence)."""
     out: set[str] = set()
@@ -39,15 +49,15 @@ def referenced_images(state: Dataset) -> set[str]:
     return out
 
 
-def annotation_mask(image: Dataset, states: Iterable[Dataset]) -> np.ndarray | None:
-    """The union of the states' graphics over the image's first frame; None when nothing is drawn."""
+def frame_mask(image: Dataset, states: Iterable[Dataset], frame: int = 0) -> np.ndarray | None:
+    """The union of the states' graphics and texts over one frame (0-based); None when nothing is drawn."""
     rows, columns = int(image.get("Rows", 0) or 0), int(image.get("Columns", 0) or 0)
     if rows <= 0 or columns <= 0:
         return None
     mask = np.zeros((rows, columns), dtype=bool)
     geometry = ViewGeometry((rows, columns))  # the whole image, unrotated: the overlay's own frame
     for state in states:
-        for layer in annotation_layers(state, image, 0):
+        for layer in annotation_layers(state, image, frame):
             mask |= layer.mask((rows, columns))
             mask |= layer.display_mask((rows, columns))
             for text in layer.texts:
@@ -55,27 +65,46 @@ def annotation_mask(image: Dataset, states: Iterable[Dataset]) -> np.ndarray | N
     return mask if mask.any() else None
 
 
-def add_overlay(image: Dataset, mask: np.ndarray) -> int | None:
-    """Store ``mask`` as a graphics overlay in the first free 60xx group; the group used,
-    or None when all 16 are taken (the image then goes without it)."""
+def annotation_mask(image: Dataset, states: Iterable[Dataset]) -> OverlayFrames | None:
+    """The overlay frames of ``image``, from the first to the last frame with anything drawn
+    (one frame for a single-frame image); None when nothing is drawn."""
+    states = list(states)
+    frames = max(int(image.get("NumberOfFrames", 1) or 1), 1)
+    masks = [frame_mask(image, states, frame) for frame in range(frames)]
+    drawn = [n for n, m in enumerate(masks) if m is not None]
+    if not drawn:
+        return None
+    first, last = drawn[0], drawn[-1]
+    shape = (int(image.Rows), int(image.Columns))
+    return OverlayFrames(first, np.stack([m if m is not None else np.zeros(shape, dtype=bool)
+                                          for m in masks[first : last + 1]]))
+
+
+def add_overlay(image: Dataset, overlay: OverlayFrames) -> int | None:
+    """Store ``overlay`` as a graphics overlay in the first free 60xx group (with Number of
+    Frames in Overlay and Image Frame Origin for a multi-frame image, PS3.3 C.9.3); the group
+    used, or None when all 16 are taken (the image then goes without it)."""
     used = {elem.tag.group for elem in image if 0x6000 <= elem.tag.group <= 0x601E}
     free = [group for group in GROUPS if group not in used]
     if not free:
         return None
     group = free[0]
-    rows, columns = mask.shape
+    frames, rows, columns = overlay.bits.shape
     image.add_new((group, 0x0010), "US", rows)
     image.add_new((group, 0x0011), "US", columns)
+    if int(image.get("NumberOfFrames", 1) or 1) > 1:
+        image.add_new((group, 0x0015), "IS", frames)
+        image.add_new((group, 0x0051), "US", overlay.first_frame + 1)
     image.add_new((group, 0x0022), "LO", DESCRIPTION)
     image.add_new((group, 0x0040), "CS", "G")
     image.add_new((group, 0x0050), "SS", [1, 1])
     image.add_new((group, 0x0100), "US", 1)
     image.add_new((group, 0x0102), "US", 0)
-    image.add_new((group, 0x3000), "OW", pack_bits(mask.astype(np.uint8).ravel(), pad=True))
+    image.add_new((group, 0x3000), "OW", pack_bits(overlay.bits.astype(np.uint8).ravel(), pad=True))
     return group
 
 
 def burn_states(image: Dataset, states: Iterable[Dataset]) -> int | None:
     """Add the states' graphics to ``image`` as an overlay; the group used, or None."""
-    mask = annotation_mask(image, states)
-    return add_overlay(image, mask) if mask is not None else None
+    overlay = annotation_mask(image, states)
+    return add_overlay(image, overlay) if overlay is not None else None

@@ -10,7 +10,13 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGLSLossless, RLELossless
 
 from app.server.index.records import StoredInstance
-from app.server.overlay_burn import add_overlay, annotation_mask, burn_states, referenced_images
+from app.server.overlay_burn import (
+    OverlayFrames,
+    add_overlay,
+    annotation_mask,
+    burn_states,
+    referenced_images,
+)
 from app.server.private_tags import PRIVATE_CREATOR, PrivateValues, add_private_attributes, read_private_attributes
 from app.server.send import send_order
 from app.server.send_encoding import encode_for, proposed_syntaxes
@@ -71,7 +77,7 @@ def test_state_graphics_become_one_overlay_in_a_free_group() -> None:
     full = Dataset()
     for group in range(0x6000, 0x6020, 2):
         full.add_new((group, 0x0010), "US", 1)
-    assert add_overlay(full, np.ones((2, 2), dtype=bool)) is None
+    assert add_overlay(full, OverlayFrames(0, np.ones((1, 2, 2), dtype=bool))) is None
 
 
 def test_store_outcomes_of_response_statuses() -> None:
@@ -110,8 +116,27 @@ def test_text_objects_are_drawn_into_the_overlay_inside_their_box() -> None:
     annotation = state.GraphicAnnotationSequence[0]
     del annotation.GraphicObjectSequence
     annotation.TextObjectSequence = Sequence([text])
-    mask = annotation_mask(image, [state])
-    assert mask is not None
-    rows, columns = np.nonzero(mask)
+    overlay = annotation_mask(image, [state])
+    assert overlay is not None and overlay.bits.shape[0] == 1
+    rows, columns = np.nonzero(overlay.bits[0])
     assert rows.size > 20  # glyph strokes
     assert rows.min() >= 70 and rows.max() <= 91 and columns.min() >= 60 and columns.max() <= 121
+
+
+def test_a_multi_frame_image_gets_a_multi_frame_overlay_for_the_annotated_frames() -> None:
+    from app.imaging.overlays import overlays_from
+
+    study = make_study(series=1, per_series=1)
+    image, state = study.images[0], study.state
+    frame = image.PixelData
+    image.NumberOfFrames, image.PixelData = 4, frame * 4
+    reference = state.GraphicAnnotationSequence[0].ReferencedImageSequence[0]
+    reference.ReferencedFrameNumber = [2, 3]
+    assert burn_states(image, [state]) == 0x6000
+    (overlay,) = overlays_from(image)
+    assert (overlay.frames, overlay.image_frame_origin) == (2, 2)
+    shape = (image.Rows, image.Columns)
+    assert not overlay.mask(shape, image_frame=0).any() and not overlay.mask(shape, image_frame=3).any()
+    for shown in (1, 2):
+        mask = overlay.mask(shape, image_frame=shown)
+        assert mask[10, 10:51].all() and mask[10:41, 50].all()
