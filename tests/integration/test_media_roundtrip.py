@@ -13,6 +13,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
+from app import cli
+from app.media.file_set_writer import FileSetWriter
 from app.media.iso_image import list_iso
 from app.media.tree import Selection
 from app.services import media_cli
@@ -157,6 +159,18 @@ def test_the_media_command_line(server: RunningServer, tmp_path: Path, capsys: p
     # an unknown selection imports nothing and says so
     assert media_cli.main(["import", str(out), "--select", "NOBODY", "--server", server.http_url]) == 2
     assert "nothing to import" in capsys.readouterr().err
+    # through the lightbox entry point: import one series of a disc holding a new patient
+    disc = FileSetWriter(tmp_path / "newdisc")
+    new = ct_images("CLI3", "New^Patient", 2, series=2)
+    for ds in new:
+        disc.add(ds)
+    disc.write()
+    wanted = f"CLI3/{new[0].StudyInstanceUID}/{new[0].SeriesInstanceUID}"
+    argv = ["media", "import", str(tmp_path / "newdisc"), "--select", wanted, "--server", server.http_url]
+    assert cli.main(argv) == 0
+    assert "Imported 2 object(s)." in capsys.readouterr().out
+    stored = service.list_series(str(new[0].StudyInstanceUID))
+    assert [(s.series_instance_uid, s.number_of_images) for s in stored] == [(str(new[0].SeriesInstanceUID), 2)]
     assert media_cli.main(["export", "--study", "1.2.3.4", "--out", str(tmp_path / "o2"),
                            "--server", server.http_url]) == 2  # fmt: skip
     assert "No instance could be written" in capsys.readouterr().err
