@@ -5,7 +5,8 @@ with the selected printer's profile: its pixel matrix and bit depth), scaled to 
 what the user sees is what prints. The user picks the printer (or a PDF/PNG file), film size,
 orientation, layout (the standard ones or any ``CxR``), fit or fill (for all cells, or the
 selected images), header and scale; rearranges images by dragging them in the strip below the
-film (or with the arrow buttons), removes them, and pages through the films. Print runs on a
+film (or with the arrow buttons; a click on a cell selects its image), removes them, and pages
+through the films. Print runs on a
 pool thread, one association per film; each film's outcome (printer status, every response
 with its meaning) is listed in the log pane.
 
@@ -164,6 +165,7 @@ class PrintPreview(QDialog):
         self.remove_button.clicked.connect(lambda: self.remove_images(self.selected()))
         self.strip.model().rowsMoved.connect(self._strip_reordered)
         self.print_button.clicked.connect(self.print_films)
+        self.film_view.cell_clicked.connect(self._cell_clicked)
 
     def _fill_strip(self) -> None:
         self.strip.clear()
@@ -263,6 +265,13 @@ class PrintPreview(QDialog):
         self.modes = [self.modes[i] for i in order]
         self._fill_strip()
         self.refresh()
+
+    def _cell_clicked(self, cell: int) -> None:
+        """Select the image of the clicked cell (in the strip), or nothing on an empty cell."""
+        index = self.page * layout(self.layout_box.currentText()).cells + cell
+        self.strip.clearSelection()
+        if index < len(self.images):
+            self.strip.setCurrentRow(index)
 
     def _mode_changed(self, mode: str) -> None:
         rows = self.selected() or list(range(len(self.images)))

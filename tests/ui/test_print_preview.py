@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 
 from app.core.workstation_config import PrinterConfig, WorkstationConfig
 from app.printing.compose import FILL
@@ -68,6 +68,28 @@ def test_paging(qtbot) -> None:  # type: ignore[no-untyped-def]
     assert not preview.next_button.isEnabled()
     qtbot.mouseClick(preview.prev_button, Qt.MouseButton.LeftButton)
     assert preview.page == 0
+
+
+def test_clicking_a_cell_selects_its_image(qtbot) -> None:  # type: ignore[no-untyped-def]
+    preview = _preview(qtbot, _images(5))
+    preview.layout_box.setCurrentText("2x2")
+    qtbot.waitExposed(preview)
+    view, film = preview.film_view, preview.current_film()
+    shown = view.pixmap()
+    left, top = (view.width() - shown.width()) / 2, (view.height() - shown.height()) / 2
+    scale = shown.width() / film.spec.columns
+    cell = film.cells[3]  # bottom right
+    point = QPoint(round(left + (cell.left + cell.width / 2) * scale),
+                   round(top + (cell.top + cell.height / 2) * scale))
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=point)
+    assert preview.selected() == [3]
+    preview.go_to_page(1)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=point)  # an empty cell of film 2
+    assert preview.selected() == []
+    first = film.cells[0]
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(
+        round(left + (first.left + first.width / 2) * scale), round(top + (first.top + first.height / 2) * scale)))
+    assert preview.selected() == [4]  # the fifth image, first cell of film 2
 
 
 def test_rearrange_remove_and_fill(qtbot) -> None:  # type: ignore[no-untyped-def]
