@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             service.close()
     result = {
         "studies": args.studies, "rounds": args.rounds, "filtered_rows": shown,
+        "load_average_1min": round(os.getloadavg()[0], 1), "cpus": os.cpu_count(),
         **{f"{name}_ms": {"best": round(min(v), 1), "median": round(statistics.median(v), 1)}
            for name, v in (("qido", qido), ("window_load", full), ("window_unchanged", unchanged),
                                    ("filtered", filtered))},

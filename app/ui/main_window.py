@@ -6,8 +6,17 @@ A worker polls ``/api/status`` every ``refresh_seconds``; the list is queried ag
 ``changes`` counter moves. Selecting a study lists its series below; Enter or a double-click opens
 it in the viewer. Study actions (send, approve, delete) run through :mod:`app.ui.study_actions`.
 
+Keyboard: arrows, Page Up/Down, Home/End move in the list (Shift/Ctrl extend the selection);
+Enter opens; Delete deletes (after a confirmation); Ctrl+F goes to the name filter, Ctrl+Shift+F
+clears the filters; F5 refreshes; Ctrl+Shift+S sends, Ctrl+Shift+A approves, Ctrl+E exports,
+Ctrl+P prints.
+
 Hooks for other parts of the workstation (keep each hook a few lines)
 ---------------------------------------------------------------------
+The shell part is :class:`app.ui.window_shell.WindowShell`.
+
+``window.make_action(text, slot, shortcut=None, tip="")``
+    A ``QAction`` of this window.
 ``window.menu(name)``
     The menus ``"File"``, ``"Study"``, ``"View"``, ``"Tools"``, ``"Help"`` (a new name adds a menu
     before Help). Add your ``QAction`` to the one it belongs to.
@@ -34,7 +43,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -52,6 +61,7 @@ from app.services.study_actions import StudyActions
 from app.services.study_filters import RELATIVE_PRESETS, StudyFilter
 from app.ui.models import StudyTableModel
 from app.ui.series_panel import SeriesPanel
+from app.ui.server_watch import ServerWatch
 from app.ui.study_actions import StudyActionController
 from app.ui.study_filters import FilterBar
 from app.ui.study_table import fit_columns, make_table
@@ -100,9 +110,7 @@ class MainWindow(WindowShell):
         self.pool = WorkerPool(self)
         self.launcher = ViewerLauncher(studies, self.pool.pool)
         self.current_study: StudySummary | None = None
-        self.last_changes: int | None = None
         self.study_filter = StudyFilter()
-        self._polling = False
         self._querying = False
         self._query_again = False
         self._fitted = False
@@ -146,9 +154,11 @@ class MainWindow(WindowShell):
         self.server_label = QLabel(studies.url, self)
         self.statusBar().addPermanentWidget(self.server_label)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(max(int(refresh_seconds * 1000), 200))
-        self.timer.timeout.connect(self.poll)
+        self.watch = ServerWatch(studies, self.pool, refresh_seconds, self)
+        self.watch.status.connect(self._on_status)
+        self.watch.changed.connect(self._on_changes)
+        self.watch.failed.connect(lambda exc: self.show_error(exc, permanent=True))
+        self.watch.ticked.connect(self.controller.refresh_statuses)
         self._update_actions()
         self.resize(1200, 720)
 
@@ -195,32 +205,23 @@ class MainWindow(WindowShell):
     def start(self) -> None:
         """Load the study list and start polling the server for changes."""
         self.refresh_studies()
-        self.poll()
-        self.timer.start()
+        self.watch.start()
 
     # -- polling ----------------------------------------------------------------------------
-    def poll(self) -> None:
-        """Ask the server for its change counter (on a worker); re-query when it moved."""
-        if self._polling:
-            return
-        self._polling = True
-        self.pool.submit(self.studies.status, on_done=self._on_status, on_error=self._on_poll_error)
-        self.controller.refresh_statuses()
+    @property
+    def last_changes(self) -> int | None:
+        """The server's change counter at the last poll (None before the first answer)."""
+        return self.watch.last_changes
 
     def _on_status(self, status: object) -> None:
-        self._polling = False
         assert isinstance(status, ServerStatus)
         self.server_label.setText(f"{self.studies.url}  ({status.instances} images)")
         self.server_label.setStyleSheet("")
-        if self.last_changes is not None and status.changes != self.last_changes:
-            self.refresh_studies()
-            if self.current_study is not None:
-                self.load_series(self.current_study)
-        self.last_changes = status.changes
 
-    def _on_poll_error(self, exc: Exception) -> None:
-        self._polling = False
-        self.show_error(exc, permanent=True)
+    def _on_changes(self) -> None:
+        self.refresh_studies()
+        if self.current_study is not None:
+            self.load_series(self.current_study)
 
     # -- studies ----------------------------------------------------------------------------
     def set_filter(self, study_filter: object) -> None:
@@ -365,7 +366,7 @@ class MainWindow(WindowShell):
 
     def shutdown(self) -> None:
         """Stop polling, close the viewers and wait for the workers."""
-        self.timer.stop()
+        self.watch.stop()
         self.controller.stop()
         self.launcher.close_all()
         self.pool.shutdown()

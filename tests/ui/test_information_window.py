@@ -76,7 +76,7 @@ def test_double_click_study_then_series_opens_viewer(qtbot: QtBot, service: Stud
     viewport = viewer.active_viewport()
     qtbot.waitUntil(lambda: viewport.stack is not None and len(viewport.stack) == 3, timeout=15000)
     assert viewport.rendered_image() is not None
-    assert viewer.matrix.keys() == [window.series_model.row(0).series_instance_uid]
+    assert viewer.matrix.series_keys() == [window.series_model.row(0).series_instance_uid]
 
 
 def test_server_down_is_shown(qtbot: QtBot) -> None:

@@ -152,7 +152,7 @@ def test_enter_opens_the_study_in_the_viewer(qtbot: QtBot, window: MainWindow) -
     viewer = opened.args[0]
     assert isinstance(viewer, ViewerWindow)
     assert viewer.windowTitle().startswith("Moe, Anna")
-    assert len(viewer.matrix.keys()) == 1  # the study's one series
+    assert len(viewer.matrix.series_keys()) == 1  # the study's one series
     viewport = viewer.active_viewport()
     qtbot.waitUntil(lambda: viewport.stack is not None and len(viewport.stack) == 10, timeout=20000)
     assert viewport.rendered_image() is not None
