@@ -140,6 +140,7 @@ class _Run:
             "completed": int(previous.get("completed", 0)), "warning": int(previous.get("warning", 0)),
             "failed": int(previous.get("failed", 0)), "next": int(previous.get("next", 0)),
             "failed_uids": list(previous.get("failed_uids", [])),
+            "drawn_as_overlay": int(previous.get("drawn_as_overlay", 0)),
             "instance_ids": [i.id if i is not None else 0 for i in self.items],
         }
         values = owner._values_of(study_uid) if owner._values_of else None
@@ -197,6 +198,7 @@ class _Run:
                     status: int | None = None
                     if self.states and item.sop_class_uid == GSPS:
                         self.p["next"] += 1  # drawn into the images' overlays instead
+                        self.p["drawn_as_overlay"] = int(self.p.get("drawn_as_overlay", 0)) + 1
                         continue
                 else:
                     status = self._send_one(assoc, sender, item, *found)
@@ -239,7 +241,9 @@ class _Run:
                 except NotSendable as exc:
                     LOGGER.info("sent through pynetdicom: %s", exc)
             ds = self._prepare(read_dataset(path), item, burn)
-            if sender is not None and sender.usable:
+            if sender is not None:
+                if not sender.usable:
+                    return None
                 data = encode_for(ds, syntax)
                 return sender.send_data(memoryview(data), cx_id, item.sop_class_uid, item.sop_instance_uid, msg_id)
             encode_for(ds, syntax)  # converted; pynetdicom encodes it for the context again

@@ -230,6 +230,7 @@ def test_receiver_without_presentation_states_gets_the_graphics_as_overlay(setup
     assert job["state"] == "done", job["progress"]
     by_uid = {str(d.SOPInstanceUID): d for d in recorder.received}
     assert str(study.state.SOPInstanceUID) not in by_uid  # drawn instead of sent
+    assert (job["progress"]["completed"], job["progress"]["drawn_as_overlay"]) == (len(study.images), 1)
     first = by_uid[str(study.images[0].SOPInstanceUID)]
     assert first[0x60000040].value == "G"
     overlay = first.overlay_array(0x6000)
