@@ -14,46 +14,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from app.media.tree import MediaTree, Selection
+from app.media.tree import MediaTree
 from app.services.media import ImportReport, OpenedMedia, import_selection, open_media, series_sources
 from app.services.studies import StudyService
-from app.ui.models import format_date, format_name
+from app.ui.media_tree import MediaTreeWidget
 from app.ui.workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
-
-SELECTION_ROLE = Qt.ItemDataRole.UserRole
-
-
-def _check(item: QTreeWidgetItem, tristate: bool) -> None:
-    flags = item.flags() | Qt.ItemFlag.ItemIsUserCheckable
-    if tristate:
-        flags |= Qt.ItemFlag.ItemIsAutoTristate
-    item.setFlags(flags)
-    item.setCheckState(0, Qt.CheckState.Checked)
-
-
-def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
-    children = (item.child(i) for i in range(item.childCount()))
-    return [child for child in children if child is not None]
-
 
 class MediaImportDialog(QDialog):
     """Read a disc, pick a part of it, import it or open it.
@@ -71,8 +52,6 @@ class MediaImportDialog(QDialog):
     tree_loaded = Signal(object)
     import_finished = Signal(object)
     sources_opened = Signal(list)
-
-    COLUMNS = ("Patient / study / series", "Date", "Description", "Modality", "Objects")
 
     def __init__(
         self,
@@ -101,10 +80,7 @@ class MediaImportDialog(QDialog):
         for widget in (self.path_edit, self.folder_button, self.iso_button, self.read_button):
             top.addWidget(widget)
 
-        self.tree = QTreeWidget(self)
-        self.tree.setHeaderLabels(list(self.COLUMNS))
-        self.tree.setAlternatingRowColors(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree = MediaTreeWidget(self)
         self.tree.itemChanged.connect(lambda *_: self._update_buttons())
         self.summary = QLabel("Choose a disc, a folder or an ISO image.", self)
         self.problems = QPlainTextEdit(self)
@@ -115,9 +91,9 @@ class MediaImportDialog(QDialog):
         self.progress.setVisible(False)
 
         self.all_button = QPushButton("Select all", self)
-        self.all_button.clicked.connect(lambda: self.set_all(True))
+        self.all_button.clicked.connect(lambda: self.tree.set_all(True))
         self.none_button = QPushButton("Select none", self)
-        self.none_button.clicked.connect(lambda: self.set_all(False))
+        self.none_button.clicked.connect(lambda: self.tree.set_all(False))
         self.import_button = QPushButton("Import", self)
         self.import_button.clicked.connect(self.start_import)
         self.open_button = QPushButton("Open in viewer", self)
@@ -181,38 +157,8 @@ class MediaImportDialog(QDialog):
         self.summary.setText(f"Cannot read the disc: {exc}")
 
     def show_tree(self, tree: MediaTree) -> None:
-        """Fill the tree widget (everything ticked) and list the disc's problems."""
-        self.tree.blockSignals(True)
-        self.tree.clear()
-        for patient in tree.patients:
-            born = format_date(patient.patient_birth_date)
-            about = ", ".join(t for t in (f"born {born}" if born else "", f"sex {patient.patient_sex}"
-                                          if patient.patient_sex else "") if t)  # fmt: skip
-            p_item = QTreeWidgetItem(self.tree, [f"{format_name(patient.patient_name) or '(no name)'}  "
-                                                 f"[{patient.patient_id}]", "", about, "",
-                                                 str(patient.instance_count)])  # fmt: skip
-            p_item.setData(0, SELECTION_ROLE, Selection(patient.patient_id))
-            _check(p_item, True)
-            for study in patient.studies:
-                label = f"Study {study.study_id}".strip() + (f" (acc. {study.accession_number})"
-                                                             if study.accession_number else "")  # fmt: skip
-                s_item = QTreeWidgetItem(p_item, [label,
-                                                  format_date(study.study_date), study.study_description,
-                                                  study.modalities, str(study.instance_count)])  # fmt: skip
-                s_item.setData(0, SELECTION_ROLE, Selection(patient.patient_id, study.study_instance_uid))
-                _check(s_item, True)
-                for series in study.series:
-                    label = f"Series {series.series_number}" if series.series_number else "Series"
-                    se_item = QTreeWidgetItem(s_item, [label, format_date(series.series_date),
-                                                       series.series_description, series.modality,
-                                                       str(len(series.instances))])  # fmt: skip
-                    se_item.setData(0, SELECTION_ROLE, Selection(patient.patient_id, study.study_instance_uid,
-                                                                 series.series_instance_uid))  # fmt: skip
-                    _check(se_item, False)
-        self.tree.expandAll()
-        for column in range(1, len(self.COLUMNS)):
-            self.tree.resizeColumnToContents(column)
-        self.tree.blockSignals(False)
+        """Fill the tree (everything ticked) and list the disc's problems."""
+        self.tree.show_tree(tree)
         studies = sum(len(p.studies) for p in tree.patients)
         self.summary.setText(f"{tree.root} ({tree.source}): {len(tree.patients)} patient(s), {studies} study(ies), "
                              f"{tree.instance_count} object(s).")  # fmt: skip
@@ -220,28 +166,6 @@ class MediaImportDialog(QDialog):
             self.problems.setPlainText("\n".join(f"{p.where}: {p.reason}" for p in tree.problems))
         self._update_buttons()
         self.tree_loaded.emit(tree)
-
-    # -- selection -------------------------------------------------------------------------
-    def patient_items(self) -> list[QTreeWidgetItem]:
-        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
-        return [item for item in items if item is not None]
-
-    def series_items(self) -> list[QTreeWidgetItem]:
-        out: list[QTreeWidgetItem] = []
-        for patient in self.patient_items():
-            for study in _children(patient):
-                out.extend(_children(study))
-        return out
-
-    def selections(self) -> list[Selection]:
-        """The ticked series (a whole patient or study is all its series)."""
-        return [item.data(0, SELECTION_ROLE) for item in self.series_items()
-                if item.checkState(0) == Qt.CheckState.Checked]  # fmt: skip
-
-    def set_all(self, checked: bool) -> None:
-        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
-        for item in self.patient_items():
-            item.setCheckState(0, state)
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
@@ -253,7 +177,7 @@ class MediaImportDialog(QDialog):
 
     def _update_buttons(self, busy: bool | None = None) -> None:
         busy = self.worker is not None if busy is None else busy
-        chosen = bool(self.opened is not None and self.selections())
+        chosen = bool(self.opened is not None and self.tree.selections())
         self.import_button.setEnabled(chosen and not busy)
         self.open_button.setEnabled(chosen and not busy)
         self.cancel_button.setEnabled(self.worker is not None)
@@ -263,9 +187,9 @@ class MediaImportDialog(QDialog):
     # -- import / open -------------------------------------------------------------------------
     def start_import(self) -> None:
         """Import the ticked series into the server on a worker (progress, Cancel)."""
-        if self.opened is None or not self.selections():
+        if self.opened is None or not self.tree.selections():
             return
-        tree, chosen = self.opened.tree, self.selections()
+        tree, chosen = self.opened.tree, self.tree.selections()
         total = len(tree.instances(chosen))
         self.problems.setPlainText(f"Importing {total} object(s) ...")
         self._busy(True)
@@ -302,7 +226,7 @@ class MediaImportDialog(QDialog):
         """Open the ticked series in the viewer, read from the disc (nothing imported)."""
         if self.opened is None:
             return []
-        sources: list[Any] = list(series_sources(self.opened.tree, self.selections()))
+        sources: list[Any] = list(series_sources(self.opened.tree, self.tree.selections()))
         if sources and self.open_sources is not None:
             self.open_sources(sources)
         self.sources_opened.emit(sources)

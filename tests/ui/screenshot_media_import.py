@@ -34,7 +34,7 @@ def main(out: Path) -> int:
     dialog.show()
 
     def loaded(_tree: object) -> None:
-        study_item = dialog.patient_items()[0].child(0)
+        study_item = dialog.tree.patient_items()[0].child(0)
         for i in range(study_item.childCount()):
             if study_item.child(i).text(3) == "SR":
                 study_item.child(i).setCheckState(0, Qt.CheckState.Unchecked)

@@ -45,7 +45,7 @@ def test_import_a_partial_selection_through_the_tree(
     qtbot.addWidget(dialog)
     dialog.show()
     _read(qtbot, dialog, written.root)
-    patients = dialog.patient_items()
+    patients = dialog.tree.patient_items()
     assert [p.text(0) for p in patients] == ["First, Patient  [UI1]", "Second, Patient  [UI2]"]
     study_item = patients[1].child(0)
     assert (study_item.text(2), study_item.text(3), study_item.text(4)) == ("CT of UI2", "CT\\KO\\PR\\SR", "6")
@@ -56,7 +56,7 @@ def test_import_a_partial_selection_through_the_tree(
     sr.setCheckState(0, Qt.CheckState.Unchecked)
     assert study_item.checkState(0) == Qt.CheckState.PartiallyChecked
     assert patients[0].child(0).child(0).checkState(0) == Qt.CheckState.Unchecked
-    assert len(dialog.selections()) == 3 and dialog.import_button.isEnabled()
+    assert len(dialog.tree.selections()) == 3 and dialog.import_button.isEnabled()
     with qtbot.waitSignal(dialog.import_finished, timeout=60000) as blocker:
         dialog.import_button.click()
     report = blocker.args[0]
@@ -76,9 +76,9 @@ def test_open_in_viewer_without_import(qtbot: QtBot, service: StudyService,
     dialog = MediaImportDialog(service, open_sources=opened.append)
     qtbot.addWidget(dialog)
     _read(qtbot, dialog, written.root / "DICOMDIR")
-    dialog.set_all(False)
+    dialog.tree.set_all(False)
     assert not dialog.open_button.isEnabled()
-    ct = dialog.patient_items()[0].child(0).child(0)
+    ct = dialog.tree.patient_items()[0].child(0).child(0)
     ct.setCheckState(0, Qt.CheckState.Checked)
     sources = dialog.open_selected()
     assert opened == [sources] and len(sources) == 1
