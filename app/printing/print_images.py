@@ -3,9 +3,10 @@
 An image is printed as the display pipeline renders it (:func:`app.imaging.render.render_frame`
 and :meth:`~app.imaging.render.RenderedFrame.composite`): window, displayed area, rotation and
 flip, shutter, overlays and presentation-state annotations burnt in. For a 12-bit film a grey
-image without a presentation state is rendered again through the same modality and VOI stages
-into 0..4095 (PS3.4 N.2; the printer's 12-bit grey scale), and the pixels the layers drew keep
-their 8-bit value scaled to 12 bits; other images are scaled from 8 bits.
+image is rendered again through the same modality, VOI and presentation stages (the
+presentation state's where it has them) into 0..4095 (PS3.4 N.2; the printer's 12-bit grey
+scale), and the pixels the layers drew keep their 8-bit value scaled to 12 bits; colour images
+and mask-subtracted ones are scaled from 8 bits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.imaging.calibration import calibration_from
 from app.imaging.frames import decode_frame, is_grey
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.presentation_lut import apply_presentation_lut
+from app.imaging.presentation_state import PresentationState
 from app.imaging.render import RenderedFrame, render_frame
 from app.imaging.voi_lut import Window
 
@@ -142,12 +144,16 @@ def print_image(
     rendered = render_frame(ds, frame, presentation_state, window)
     image = from_rendered(ds, frame, rendered)
     shown, geometry = image.pixels, rendered.geometry
-    if bits == 12 and shown.ndim == 2 and presentation_state is None and is_grey(ds) and rendered.voi is not None \
+    if bits == 12 and shown.ndim == 2 and is_grey(ds) and rendered.voi is not None \
             and "MaskSubtractionSequence" not in ds:
         pipe = GreyPipeline.from_dataset(ds)
+        modality, shape = pipe.modality, pipe.shape
+        if presentation_state is not None:  # its modality LUT (when it has one) and presentation LUT win
+            fp = PresentationState(presentation_state).for_frame(ds, frame)
+            modality, shape = fp.modality or modality, fp.presentation
         stored, _ = decode_frame(ds, frame)
-        values = rendered.voi.apply(pipe.modality.apply(np.asarray(stored, dtype=np.int64)), 0.0, 4095.0)
-        values = apply_presentation_lut(values, pipe.shape, 0.0, 4095.0)
+        values = rendered.voi.apply(modality.apply(np.asarray(stored, dtype=np.int64)), 0.0, 4095.0)
+        values = apply_presentation_lut(values, shape, 0.0, 4095.0)
         deep = geometry.to_display(np.clip(np.rint(values), 0, 4095).astype(np.uint16))
         layered = shown != geometry.to_display(rendered.pixels)  # shutter, overlays, annotations
         deep[layered] = np.rint(shown[layered].astype(np.float32) * (4095.0 / 255.0)).astype(np.uint16)

@@ -84,3 +84,23 @@ def test_png_per_film_with_resolution(tmp_path: Path) -> None:
         assert np.array_equal(np.asarray(png), _films()[0].as_8bit())
     with pytest.raises(ConfigError, match=r"\.pdf or \.png"):
         write_films(_films(), tmp_path / "film.tiff")
+
+
+def test_12_bit_under_a_presentation_state_keeps_its_window_rotation_and_text() -> None:
+    from app.imaging.gsps_model import Annotation, Layer, PresentationModel, TextObject, VOISetting
+    from app.imaging.gsps_writer import write_gsps
+    from app.imaging.spatial import SpatialTransform
+    from app.imaging.voi_lut import Window
+
+    ds = _ct()
+    text = Annotation(texts=(TextObject("R", box_units="DISPLAY", bounding_box=((0.05, 0.05), (0.3, 0.2))),))
+    model = PresentationModel(label="PRINT", vois=(VOISetting(Window(100, 600)),),
+                              transform=SpatialTransform(90, False), layers=(Layer("T", 1, (text,), grey=255),))
+    ps = write_gsps(model, [ds])
+    eight, twelve = print_image(ds, 0, ps, bits=8), print_image(ds, 0, ps, bits=12)
+    assert twelve.bits == 12 and twelve.pixels.shape == eight.pixels.shape
+    assert np.array_equal(eight.pixels, render_frame(ds, 0, ps).composite())  # the state's window, turned
+    diff = np.abs(twelve.pixels / 4095.0 * 255.0 - eight.pixels.astype(float))
+    assert diff.max() <= 0.5 + 0.5 * 255 / 4095 + 1e-6
+    inside = (eight.pixels > 0) & (eight.pixels < 255)
+    assert len(np.unique(twelve.pixels[inside])) > len(np.unique(eight.pixels[inside]))
