@@ -133,6 +133,38 @@ def from_rendered(ds: Dataset, frame: int, rendered: RenderedFrame, pixels: np.n
     return PrintImage(shown, 8, spacing, (float(aspect[0]), float(aspect[1])), header_from(ds), _label(ds))
 
 
+def deepened(
+    image: PrintImage,
+    ds: Dataset,
+    frame: int,
+    rendered: RenderedFrame,
+    presentation_state: Dataset | None = None,
+    invert: bool = False,
+) -> PrintImage:
+    """``image`` (8 bits, from :func:`from_rendered`) at 12 bits: the grey stages evaluated again into
+    0..4095 with ``rendered``'s VOI (the presentation state's modality and presentation LUT where it
+    has them; ``invert`` as the viewer's invert), the pixels the layers drew kept at their drawn value.
+    Colour and mask-subtracted images come back unchanged (8 bits)."""
+    shown, geometry = image.pixels, rendered.geometry
+    if image.bits != 8 or shown.ndim != 2 or not is_grey(ds) or rendered.voi is None \
+            or "MaskSubtractionSequence" in ds:
+        return image
+    pipe = GreyPipeline.from_dataset(ds)
+    modality, shape = pipe.modality, pipe.shape
+    if presentation_state is not None:  # its modality LUT (when it has one) and presentation LUT win
+        fp = PresentationState(presentation_state).for_frame(ds, frame)
+        modality, shape = fp.modality or modality, fp.presentation
+    stored, _ = decode_frame(ds, frame)
+    values = rendered.voi.apply(modality.apply(np.asarray(stored, dtype=np.int64)), 0.0, 4095.0)
+    values = apply_presentation_lut(values, shape, 0.0, 4095.0)
+    if invert:
+        values = 4095.0 - values
+    deep = geometry.to_display(np.clip(np.rint(values), 0, 4095).astype(np.uint16))
+    layered = shown != geometry.to_display(rendered.pixels)  # shutter, overlays, annotations, drawn layers
+    deep[layered] = np.rint(shown[layered].astype(np.float32) * (4095.0 / 255.0)).astype(np.uint16)
+    return replace(image, pixels=deep, bits=12)
+
+
 def print_image(
     ds: Dataset,
     frame: int = 0,
@@ -143,19 +175,4 @@ def print_image(
     """Render frame ``frame`` of ``ds`` for a film of ``bits`` bits (see the module docstring)."""
     rendered = render_frame(ds, frame, presentation_state, window)
     image = from_rendered(ds, frame, rendered)
-    shown, geometry = image.pixels, rendered.geometry
-    if bits == 12 and shown.ndim == 2 and is_grey(ds) and rendered.voi is not None \
-            and "MaskSubtractionSequence" not in ds:
-        pipe = GreyPipeline.from_dataset(ds)
-        modality, shape = pipe.modality, pipe.shape
-        if presentation_state is not None:  # its modality LUT (when it has one) and presentation LUT win
-            fp = PresentationState(presentation_state).for_frame(ds, frame)
-            modality, shape = fp.modality or modality, fp.presentation
-        stored, _ = decode_frame(ds, frame)
-        values = rendered.voi.apply(modality.apply(np.asarray(stored, dtype=np.int64)), 0.0, 4095.0)
-        values = apply_presentation_lut(values, shape, 0.0, 4095.0)
-        deep = geometry.to_display(np.clip(np.rint(values), 0, 4095).astype(np.uint16))
-        layered = shown != geometry.to_display(rendered.pixels)  # shutter, overlays, annotations
-        deep[layered] = np.rint(shown[layered].astype(np.float32) * (4095.0 / 255.0)).astype(np.uint16)
-        return replace(image, pixels=deep, bits=12)
-    return image
+    return deepened(image, ds, frame, rendered, presentation_state) if bits == 12 else image

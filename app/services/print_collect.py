@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 from pydicom.dataset import Dataset
 
-from app.printing.print_images import PrintImage, from_rendered
+from app.printing.print_images import PrintImage, deepened, from_rendered
 from app.services.cancel import CancelToken, Progress
 from app.services.printing import images_from_datasets
 from app.services.studies import StudyService
@@ -27,8 +27,10 @@ def images_from_stack(
     state: ViewState,
     presentation_state: Dataset | None = None,
     current: tuple[int, np.ndarray] | None = None,
+    bits: int = 8,
 ) -> list[PrintImage]:
-    """The stack ``positions`` rendered with the viewport's ``state`` (and presentation state).
+    """The stack ``positions`` rendered with the viewport's ``state`` (and presentation state), for
+    films of ``bits`` bits (:func:`~app.printing.print_images.deepened` at 12).
 
     ``current`` is (position, displayed pixels) of the image on screen, used as it is so that
     what the user drew on it is printed too.
@@ -39,7 +41,10 @@ def images_from_stack(
         ds, frame = stack.dataset(position), stack.frame(position)
         rendered = renderer.render(position, state, presentation_state)
         pixels = current[1] if current is not None and current[0] == position else None
-        out.append(from_rendered(ds, frame, rendered, pixels))
+        image = from_rendered(ds, frame, rendered, pixels)
+        if bits == 12:
+            image = deepened(image, ds, frame, rendered, presentation_state, state.invert)
+        out.append(image)
     return out
 
 

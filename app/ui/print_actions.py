@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QToolButton, QWidget
 
+from app.core.errors import AppError
 from app.core.workstation_config import WorkstationConfig
 from app.printing.print_images import PrintImage
 from app.services.print_collect import (
@@ -38,9 +39,9 @@ _MENU = ((CURRENT, "Current image"), (RANGE, "Range of the stack..."), (SERIES, 
          (KEYS, "Key images"))
 
 
-def viewer_images(viewer: Any, which: str, text: str = "") -> list[PrintImage]:
+def viewer_images(viewer: Any, which: str, text: str = "", bits: int = 8) -> list[PrintImage]:
     """The images to print from ``viewer``'s active viewport: ``which`` is CURRENT, RANGE (``text``
-    like ``"3-12"``, 1-based), SERIES or KEYS."""
+    like ``"3-12"``, 1-based), SERIES or KEYS; rendered for films of ``bits`` bits."""
     viewport = viewer.active_viewport()
     stack, renderer = viewport.stack, viewport.renderer
     if stack is None or renderer is None or not len(stack):
@@ -57,7 +58,7 @@ def viewer_images(viewer: Any, which: str, text: str = "") -> list[PrintImage]:
         positions = list(range(len(stack)))
     shown = viewport.rendered_image()
     current = (viewport.position, shown) if shown is not None else None
-    images = images_from_stack(renderer, positions, viewport.state, viewport.presentation_state, current)
+    images = images_from_stack(renderer, positions, viewport.state, viewport.presentation_state, current, bits)
     canvas = viewport.canvas
     if shown is None or canvas.placement is None:
         return images
@@ -76,6 +77,17 @@ class PrintHooks(QObject):
         self.previews: list[PrintPreview] = []
         window.viewer_opened.connect(self.add_to_viewer)
         window.print_requested.connect(self.print_studies)
+
+    def bits(self) -> int:
+        """12 when a configured printer takes 12-bit films (the preview then prints the same images
+        to 8-bit printers scaled down), else 8."""
+        deepest = 8
+        for printer in self.service.printers:
+            try:
+                deepest = max(deepest, self.service.profile_of(printer).bits)
+            except AppError:
+                continue  # a broken profile is reported when the preview selects the printer
+        return deepest
 
     def add_to_viewer(self, viewer: Any) -> None:
         if viewer.property("lightbox-print"):
@@ -101,7 +113,7 @@ class PrintHooks(QObject):
             if not ok:
                 return None
         try:
-            images = viewer_images(viewer, which, text)
+            images = viewer_images(viewer, which, text, self.bits())
         except ValueError as exc:
             QMessageBox.warning(viewer, "Print", str(exc))
             return None
@@ -122,7 +134,7 @@ class PrintHooks(QObject):
             return
         uids = [s.study_instance_uid for s in summaries]
         self.window.statusBar().showMessage(f"Retrieving {len(uids)} study(ies) to print...")
-        self.workers.submit(images_of_studies, self.studies, uids, on_done=self._studies_loaded,
+        self.workers.submit(images_of_studies, self.studies, uids, self.bits(), on_done=self._studies_loaded,
                             on_error=self._studies_failed)
 
     def _studies_loaded(self, images: list[PrintImage]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 from pytestqt.qtbot import QtBot
 
-from app.core.workstation_config import WorkstationConfig
+from app.core.workstation_config import PrinterConfig, WorkstationConfig
 from app.services.print_collect import key_positions, stack_range
 from app.services.series_source import DatasetSource
 from app.services.studies import StudyService
@@ -57,6 +57,11 @@ def test_viewer_images_are_rendered_as_the_viewport_shows_them(viewer: ViewerWin
     assert [i.label for i in viewer_images(viewer, RANGE, "2-3")] == [series[1].label, series[2].label]
     keys = viewer_images(viewer, KEYS)
     assert [i.label for i in keys] == [series[1].label, series[3].label]
+    # for a 12-bit printer: the same rendering (inverted, turned) with 12-bit grey levels
+    deep = viewer_images(viewer, SERIES, bits=12)
+    for eight, twelve in zip(series, deep, strict=True):
+        assert twelve.bits == 12 and twelve.pixels.shape == eight.pixels.shape
+        assert np.abs(twelve.pixels / 4095.0 * 255.0 - eight.pixels).max() <= 0.5 + 0.5 * 255 / 4095 + 1e-6
 
 
 def test_a_zoomed_viewport_prints_what_is_on_screen(qtbot: QtBot, viewer: ViewerWindow) -> None:
@@ -86,6 +91,9 @@ def test_print_menu_opens_the_preview(qtbot: QtBot, viewer: ViewerWindow) -> Non
 
     host = Host()
     hooks = PrintHooks(host, WorkstationConfig(), None)
+    assert hooks.bits() == 8  # no printer: 8-bit images
+    film = PrinterConfig("film", profile="dcmprscp")
+    assert PrintHooks(Host(), WorkstationConfig(printers=(film,)), None).bits() == 12
     host.viewer_opened.emit(viewer)
     host.viewer_opened.emit(viewer)  # once only
     buttons = [a for a in viewer.toolbar.actions() if getattr(viewer.toolbar.widgetForAction(a), "text", None)
