@@ -16,6 +16,7 @@ from app.core.workstation_config import RemoteNode, TemporaryStore, WorkstationC
 from app.net.temporary_store import TemporaryStorageSCP
 from app.services.search import SearchOutcome
 from app.services.studies import StudyService
+from app.ui.main_window import MainWindow
 from app.ui.search_panel import SearchPanel
 from app.ui.search_results import MATCH_ROLE
 from tests.conftest import RunningServer
@@ -141,21 +142,30 @@ def test_cancel_sends_c_cancel(qtbot: QtBot, server: RunningServer) -> None:
         slow.stop()
 
 
-def test_import_to_server(qtbot: QtBot, archive: Dcmqrscp, server: RunningServer, studies: list[Study],
-                          store: TemporaryStorageSCP) -> None:
-    panel = _panel(qtbot, (_node(archive),), server, store)
-    _search(qtbot, panel, "SMITHSON*")
-    panel.results.topLevelItem(0).setSelected(True)
-    with qtbot.waitSignal(panel.import_finished, timeout=60000) as finished:
-        panel.import_button.click()
-    [result] = finished.args[0]
-    assert result.ok and result.counts.completed == 2, result.describe()
-    assert "Success" in panel.message.text()
+def test_import_to_server_shows_in_the_information_window(
+    qtbot: QtBot, archive: Dcmqrscp, server: RunningServer, studies: list[Study], store: TemporaryStorageSCP
+) -> None:
     service = StudyService.connect(server.http_url)
+    window = MainWindow(service, refresh_seconds=0.5)
+    qtbot.addWidget(window)
+    panel = _panel(qtbot, (_node(archive),), server, store)
+    window.add_panel("Search", panel)
+    window.start()
     try:
-        found = service.list_studies(StudyInstanceUID=studies[1].study_uid)
-        assert [s.number_of_images for s in found] == [2]
+        _search(qtbot, panel, "SMITHSON*")
+        panel.results.topLevelItem(0).setSelected(True)
+        with qtbot.waitSignal(panel.import_finished, timeout=60000) as finished:
+            panel.import_button.click()
+        [result] = finished.args[0]
+        assert result.ok and result.counts.completed == 2, result.describe()
+        assert "Success" in panel.message.text()
+        qtbot.waitUntil(
+            lambda: studies[1].study_uid in {s.study_instance_uid for s in window.study_model.rows()}, timeout=30000
+        )
+        [row] = [s for s in window.study_model.rows() if s.study_instance_uid == studies[1].study_uid]
+        assert row.patient_id == "P002" and row.number_of_images == 2
     finally:
+        window.shutdown()
         service.close()
 
 
