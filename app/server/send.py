@@ -58,7 +58,7 @@ from app.server.store_fastpath import NotSendable, StoreSender, take
 LOGGER = logging.getLogger(__name__)
 
 #: Progress is saved (and a cancel looked for) after this many instances or seconds.
-SAVE_EVERY, SAVE_SECONDS = 20, 1.0
+SAVE_EVERY, SAVE_SECONDS = 200, 1.0
 #: Most refused SOP Instance UIDs listed in the progress.
 MAX_LISTED = 100
 
