@@ -265,8 +265,7 @@ class MainWindow(WindowShell):
         current = self.selected_study()
         self.study_model.set_rows(rows)
         if rows and not self._fitted:  # later, the user's column widths stay
-            fit_columns(self.study_view, StudyTableModel.DESCRIPTION)
-            self._fitted = True
+            self.fit_study_columns()
         selection = self.study_view.selectionModel()
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
         for uid in selected:
@@ -276,6 +275,12 @@ class MainWindow(WindowShell):
                 selection.select(index, flags)
                 if current is not None and uid == current.study_instance_uid:
                     selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+
+    def fit_study_columns(self) -> None:
+        """Fit the study columns to what they show (on the first load and when statuses arrive)."""
+        if self.study_model.rowCount():
+            fit_columns(self.study_view)
+            self._fitted = True
 
     def _on_studies_error(self, exc: Exception) -> None:
         self._querying = False

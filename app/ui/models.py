@@ -108,21 +108,21 @@ _STATUS_COLOURS = {"new": QColor("#b35900"), "approved": QColor("#1e7b34")}
 
 
 class StudyTableModel(_RowModel[StudySummary]):
-    """Studies: status, patient name, ID, birth date, study date and time, description, modalities,
-    accession, numbers of series and images. New (unread) studies are shown in bold."""
+    """Studies: status, patient name, ID, birth date, study date and time, modalities, accession,
+    numbers of series and images, description. New (unread) studies are shown in bold."""
 
-    STATUS, NAME, PATIENT_ID, BIRTH_DATE, STUDY_DATE, DESCRIPTION, MODALITIES, ACCESSION, SERIES, IMAGES = range(10)
+    STATUS, NAME, PATIENT_ID, BIRTH_DATE, STUDY_DATE, MODALITIES, ACCESSION, SERIES, IMAGES, DESCRIPTION = range(10)
     columns = (
         ("Status", lambda s: ""),  # from the admin API: see value()
         ("Patient name", lambda s: s.patient_name),
         ("Patient ID", lambda s: s.patient_id),
         ("Birth date", lambda s: s.patient_birth_date),
         ("Study date", lambda s: f"{s.study_date}{s.study_time.split('.')[0]}"),
-        ("Description", lambda s: s.study_description),
         ("Modalities", lambda s: s.modalities.replace("\\", ", ")),
         ("Accession", lambda s: s.accession_number),
         ("Series", lambda s: s.number_of_series),
         ("Images", lambda s: s.number_of_images),
+        ("Description", lambda s: s.study_description),  # last: it takes the width left
     )
 
     def __init__(self) -> None:
@@ -130,6 +130,11 @@ class StudyTableModel(_RowModel[StudySummary]):
         self._statuses: dict[str, str] | None = None  # None: not known (no admin API)
         self._bold = QFont()
         self._bold.setBold(True)
+
+    @property
+    def status_known(self) -> bool:
+        """Whether statuses came from the admin API (else the column is empty)."""
+        return self._statuses is not None
 
     def status(self, study: StudySummary) -> str:
         """``new``/``read``/``approved`` from the admin API ('' while unknown)."""

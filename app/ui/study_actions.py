@@ -119,7 +119,10 @@ class StudyActionController(QObject):
         def done(result: object) -> None:
             self._statuses_busy = False
             assert isinstance(result, dict)
+            first = self.window.study_model.status_known is False
             self.window.study_model.set_statuses(result)
+            if first:  # new studies turned bold: fit the columns again
+                self.window.fit_study_columns()
             self.window.statuses_loaded.emit(result)
 
         def failed(exc: Exception) -> None:

@@ -37,13 +37,10 @@ def make_table(parent: QWidget, multi: bool = False) -> QTableView:
     return view
 
 
-def fit_columns(view: QTableView, stretch: int | None = None) -> None:
-    """Size the columns to their contents (capped); column ``stretch`` (default the last one)
-    takes the width left, so every column fits when the window is wide enough."""
+def fit_columns(view: QTableView) -> None:
+    """Size the columns to their contents (capped; at most :data:`FIT_ROWS` rows looked at); the
+    last column takes the width left."""
     header = view.horizontalHeader()
     view.resizeColumnsToContents()
-    for column in range(header.count()):
-        header.resizeSection(column, min(header.sectionSize(column) + 12, 300))
-    if stretch is not None:
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    for column in range(header.count() - 1):
+        header.resizeSection(column, min(header.sectionSize(column) + 6, 300))

@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDockWidget
 
 from app.client.admin import AdminClient
 from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorklistAE, WorkstationConfig
@@ -74,6 +74,8 @@ def main(out: Path) -> int:
         if step == 0:
             win.move(0, 0)
             win.resize(1440, 900)
+            docks = win.findChildren(QDockWidget)
+            win.resizeDocks(docks, [330] * len(docks), Qt.Orientation.Horizontal)  # the panels narrower
             row = next(i for i, s in enumerate(win.study_model.rows()) if s.patient_id == "PID003")
             win.study_view.selectRow(win.study_proxy.mapFromSource(win.study_model.index(row, 0)).row())
             win.study_view.setFocus()
