@@ -14,6 +14,7 @@ from typing import Any
 
 from app.core import config_checks as check
 from app.core.errors import ConfigError
+from app.core.viewer_config import ViewerConfig, viewer_from
 
 _SERVICES = ("qr", "mwl")
 
@@ -96,6 +97,7 @@ class WorkstationConfig:
     temporary_store: TemporaryStore = field(default_factory=TemporaryStore)
     print_calling_ae_title: str = "DICOM_PRINT_SCU"
     printers: tuple[PrinterConfig, ...] = ()
+    viewer: ViewerConfig = field(default_factory=ViewerConfig)
 
     def effective_calling_ae_title(self) -> str:
         return self.calling_ae_title or self.temporary_store.effective_ae_title()
@@ -202,4 +204,5 @@ def workstation_from(raw: Mapping[str, Any]) -> WorkstationConfig:
         print_calling_ae_title=check.validate_ae_title(
             raw.get("print_calling_ae_title", d.print_calling_ae_title), where),
         printers=_printers_from(raw.get("printers", [])),
+        viewer=viewer_from(raw.get("viewer", {})),
     )

@@ -20,6 +20,7 @@ from app.ui.main_window import MainWindow
 from app.ui.media_menu import install_media
 from app.ui.print_actions import install_print
 from app.ui.search_panel import install_search_panel
+from app.ui.viewer_window import ViewerWindow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def run(config: Config, argv: list[str]) -> int:
         QMessageBox.critical(None, "Lightbox", f"Lightbox cannot start.\n\n{exc}")
         return 1
     splash.close()
+    ViewerWindow.configure(config.workstation.viewer)  # corner text, true size, first layout
     window = MainWindow(session.studies, config.workstation.refresh_seconds)
     install_search_panel(window, config, session)
     install_media(window, session.studies)

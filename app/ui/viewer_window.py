@@ -18,6 +18,8 @@ Entry points (other parts of the workstation build on these):
 - :meth:`ViewerWindow.set_tool` sets the mouse tool on every viewport; :meth:`ViewerWindow.rendered_image`
   is the active viewport's.
 - Signals: ``active_changed(viewport)``, ``first_image(viewport)``, ``series_loaded(viewport)``.
+- :meth:`ViewerWindow.configure` (``[workstation.viewer]``: corner text templates, true-size
+  screen pixel, first layout) applies to the viewers opened afterwards.
 
 Layouts (:mod:`app.ui.layouts`), synchronised scrolling by position in the patient
 (:mod:`app.services.slice_sync`), the toolbar (:mod:`app.ui.viewer_toolbar`) and the matrix
@@ -33,9 +35,11 @@ from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
+from app.core.viewer_config import ViewerConfig
 from app.imaging.corner_text import CornerTemplates
 from app.services.series_source import SeriesSource
 from app.services.slice_sync import matching_position
+from app.services.viewer_settings import corner_templates
 from app.ui.image_canvas import CanvasTool
 from app.ui.layouts import ViewportGrid
 from app.ui.matrix import Matrix
@@ -58,6 +62,15 @@ class ViewerWindow(QMainWindow):
     first_image = Signal(object)
     series_loaded = Signal(object)
 
+    settings = ViewerConfig()
+    """``[workstation.viewer]`` of every viewer opened from now on (:meth:`configure`)."""
+
+    @classmethod
+    def configure(cls, settings: ViewerConfig) -> None:
+        """Use ``settings`` for the viewers opened from now on (checks its corner text templates)."""
+        corner_templates(settings)
+        cls.settings = settings
+
     def __init__(
         self,
         pool: QThreadPool | None = None,
@@ -67,7 +80,7 @@ class ViewerWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle("Lightbox viewer")
         self.thread_pool = pool or QThreadPool.globalInstance()
-        self.templates = templates
+        self.templates = templates or corner_templates(self.settings)
         self.sync_scrolling = False
         self.tool: CanvasTool | None = None
         self._active: Viewport | None = None
@@ -82,12 +95,13 @@ class ViewerWindow(QMainWindow):
         self.grid = ViewportGrid(self._new_viewport, self)
         self.setCentralWidget(self.grid)
         self.toolbar = build_toolbar(self)
-        self.set_layout(1, 1)
+        self.set_layout(*self.settings.layout_shape)
         self.resize(1100, 800)
 
     # -- viewports --------------------------------------------------------------------------
     def _new_viewport(self) -> Viewport:
         viewport = Viewport(self.thread_pool, self.templates, self.grid)
+        viewport.screen_pixel_mm = self.settings.screen_pixel_mm or None
         viewport.canvas.tool = self.tool
         viewport.activated.connect(self.set_active)
         viewport.position_changed.connect(lambda _pos, vp=viewport: self._synchronise(vp))

@@ -1,0 +1,56 @@
+"""Settings of the image viewer (``[workstation.viewer]`` in the TOML).
+
+``screen_pixel_mm`` is the size of one screen pixel in mm for true-size (1:1) display; 0 takes
+it from the screen's reported physical DPI (many screens report it wrongly: measure a ruler on
+screen and set it). ``layout`` is the image windows' grid when a viewer opens ("rows x columns",
+1..8 each). ``corner_text`` replaces corner text templates per modality, in the syntax of
+``app.imaging.corner_text`` (``date_format`` and ``templates.<MODALITY>.<corner>`` line
+lists); modalities and corners not given keep the defaults. Its fields are checked when the
+viewer starts (``app.services.viewer_settings``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from app.core import config_checks as check
+from app.core.errors import ConfigError
+
+_LAYOUT = re.compile(r"^([1-8])x([1-8])$")
+
+
+@dataclass(frozen=True)
+class ViewerConfig:
+    """``[workstation.viewer]``: true-size calibration, first layout, corner text templates."""
+
+    screen_pixel_mm: float = 0.0
+    layout: str = "1x1"
+    corner_text: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def layout_shape(self) -> tuple[int, int]:
+        """(rows, columns) of :attr:`layout`."""
+        found = _LAYOUT.match(self.layout)
+        assert found is not None  # checked by viewer_from
+        return int(found.group(1)), int(found.group(2))
+
+
+def viewer_from(raw: Any) -> ViewerConfig:
+    """The ``[workstation.viewer]`` table as a :class:`ViewerConfig`."""
+    where = "[workstation.viewer]"
+    raw = check.known_keys(raw, where, ViewerConfig)
+    d = ViewerConfig()
+    pixel = raw.get("screen_pixel_mm", d.screen_pixel_mm)
+    if not isinstance(pixel, int | float) or isinstance(pixel, bool) or not 0 <= pixel <= 5:
+        raise ConfigError(f"{where} screen_pixel_mm = {pixel!r}: use 0 (from the screen) or a size such as 0.25 (mm).")
+    layout = check.string(raw, "layout", d.layout, where).lower().replace(" ", "")
+    if not _LAYOUT.match(layout):
+        raise ConfigError(f"{where} layout = {layout!r}: use rows x columns, each 1 to 8, e.g. \"2x2\".")
+    corner_text = raw.get("corner_text", {})
+    if not isinstance(corner_text, Mapping):
+        raise ConfigError(f"{where} corner_text must be a table (date_format, templates.<MODALITY>.<corner>).")
+    return ViewerConfig(float(pixel), layout, MappingProxyType(dict(corner_text)))
