@@ -11,6 +11,7 @@ first, before it is handed over (the viewport warms its corner text cache there)
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 BATCH_SECONDS = 0.1
 BATCH_SIZE = 64
+FIRST_IMAGE_GRACE = 0.5
+"""Seconds the loader waits after the first data set for the viewer to show it (it parses the
+next ones in Python, which would otherwise share the interpreter lock with the first render)."""
 
 
 class LoaderSignals(QObject):
@@ -47,9 +51,11 @@ class SeriesLoader(QRunnable):
         self.cancel_token = CancelToken()
         self.signals = LoaderSignals()
         self.done = False
+        self.first_shown = threading.Event()
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
+        self.first_shown.set()
 
     def run(self) -> None:
         try:
@@ -71,6 +77,8 @@ class SeriesLoader(QRunnable):
                 if count == 1 or len(batch) >= BATCH_SIZE or now - last >= BATCH_SECONDS:
                     self.signals.arrived.emit(batch)
                     batch, last = [], now
+                    if count == 1:  # leave the interpreter to the GUI thread until the image is up
+                        self.first_shown.wait(FIRST_IMAGE_GRACE)
             self.cancel_token.raise_if_cancelled()
             if batch:
                 self.signals.arrived.emit(batch)
