@@ -9,6 +9,7 @@ that says what to do).
 from __future__ import annotations
 
 import getpass
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -133,6 +134,7 @@ class StudyActions:
 
     def __init__(self, admin: AdminApi) -> None:
         self.admin = admin
+        self._lock = threading.Lock()  # the client serves one thread at a time; workers share it
 
     @classmethod
     def connect(cls, url: str, timeout: float = 30.0, user: str | None = None) -> StudyActions:
@@ -141,36 +143,49 @@ class StudyActions:
         return cls(AdminClient(url, timeout=timeout, user=login_name() if user is None else user))
 
     def close(self) -> None:
-        self.admin.close()
+        with self._lock:
+            self.admin.close()
 
     def statuses(self) -> dict[str, str]:
         """Study Instance UID -> ``new`` / ``read`` / ``approved``."""
-        return {str(k): str(v) for k, v in self.admin.study_statuses().items()}
+        with self._lock:
+            statuses = self.admin.study_statuses()
+        return {str(k): str(v) for k, v in statuses.items()}
 
     def destinations(self) -> list[Destination]:
         """The nodes the server can send to, by AE title."""
         out = []
-        for item in self.admin.destinations():
-            title = str(item.get("ae_title") or item.get("name") or "").strip()
+        with self._lock:
+            items = self.admin.destinations()
+        for item in items:
+            title = str(item.get("ae_title") or "").strip()
             if title:
                 out.append(Destination(title, str(item.get("host", "")), _int(item.get("port"))))
         return sorted(out, key=lambda d: d.ae_title)
 
     def send(self, study_uid: str, destination: Destination) -> int:
         """Queue a send of the study to ``destination``; returns the job id to follow."""
-        return int(self.admin.send_study(study_uid, destination.ae_title))
+        with self._lock:
+            return int(self.admin.send_study(study_uid, destination.ae_title))
 
     def job_progress(self, job_id: int) -> JobProgress:
-        return JobProgress.from_json(job_id, self.admin.job(job_id))
+        with self._lock:
+            data = self.admin.job(job_id)
+        return JobProgress.from_json(job_id, data)
 
     def approve(self, study_uid: str) -> str:
         """Approve the study; returns its new status."""
-        return str(self.admin.approve_study(study_uid).get("status", "approved"))
+        with self._lock:
+            answer = self.admin.approve_study(study_uid)
+        return str(answer.get("status", "approved"))
 
     def mark_read(self, study_uid: str) -> str:
         """Mark the study read (an approved one stays approved); returns its status."""
-        return str(self.admin.mark_read(study_uid).get("status", "read"))
+        with self._lock:
+            answer = self.admin.mark_read(study_uid)
+        return str(answer.get("status", "read"))
 
     def delete(self, study_uid: str) -> None:
         """Delete the study from the server (all its series and instances)."""
-        self.admin.delete_study(study_uid)
+        with self._lock:
+            self.admin.delete_study(study_uid)
