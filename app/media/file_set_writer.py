@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
+import xxhash
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -69,6 +70,7 @@ class WrittenFileSet:
     file_ids: dict[str, str]  # SOP Instance UID -> "PT000000/ST000000/SE000000/IM000000"
     refused: tuple[Refused, ...] = ()
     prepared: dict[str, Preparation] = field(default_factory=dict)
+    checksums: dict[str, int] = field(default_factory=dict)  # SOP Instance UID -> XXH3-64 of the file written
 
 
 def check_output_folder(out_dir: Path) -> None:
@@ -120,6 +122,7 @@ class FileSetWriter:
         self.refused: list[Refused] = []
         self.prepared: dict[str, Preparation] = {}
         self.file_ids: dict[str, str] = {}
+        self.checksums: dict[str, int] = {}
         self._created = not self.out_dir.exists()
 
     def __len__(self) -> int:
@@ -215,6 +218,7 @@ class FileSetWriter:
             self.refused.append(Refused(uid, str(exc)))
             return False
         self.file_ids[uid] = file_id
+        self.checksums[uid] = xxhash.xxh3_64_intdigest(content)
         self.prepared[uid] = preparation
         return True
 
@@ -234,7 +238,8 @@ class FileSetWriter:
             write_dicomdir(dicomdir, self.root.children, self.file_set_id, self.file_set_uid)
         except OSError as exc:
             raise StorageError(f"Writing the DICOMDIR to {self.out_dir} failed ({exc}); check the free space.") from exc
-        return WrittenFileSet(self.out_dir, dicomdir, dict(self.file_ids), tuple(self.refused), dict(self.prepared))
+        return WrittenFileSet(self.out_dir, dicomdir, dict(self.file_ids), tuple(self.refused), dict(self.prepared),
+                              dict(self.checksums))  # fmt: skip
 
     def abort(self) -> None:
         """Remove what was written (a cancelled export leaves the folder as it found it)."""

@@ -162,7 +162,7 @@ def export_studies(
             write_readme(tree, out_dir)
         if options.html_index:
             write_index(tree, out_dir)
-    verification = verify_file_set(out_dir, written.file_ids)
+    verification = verify_file_set(out_dir, written.file_ids, written.checksums)
     iso_path = options.iso_path
     if burner is not None and iso_path is None:
         iso_path = Path(tempfile.mkdtemp(prefix="lightbox-burn-")) / "disc.iso"

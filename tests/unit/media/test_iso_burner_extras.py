@@ -100,3 +100,16 @@ def test_the_re_read_check_finds_a_damaged_file(written: WrittenFileSet) -> None
     bad = verify_file_set(written.root, [*written.file_ids, "1.2.3.999"])
     assert not bad.ok and bad.checked == 11
     assert {p.where for p in bad.problems} == {file_id, "1.2.3.999"}
+
+
+def test_the_re_read_check_compares_the_bytes_with_what_was_written(written: WrittenFileSet) -> None:
+    assert len(written.checksums) == 12
+    assert verify_file_set(written.root, written.file_ids, written.checksums).ok
+    file_id = next(iter(written.file_ids.values()))
+    path = written.root / file_id
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF  # one bit of pixel data flipped: still reads as DICOM
+    path.write_bytes(bytes(data))
+    assert verify_file_set(written.root, written.file_ids).ok  # a parse alone does not see it
+    bad = verify_file_set(written.root, written.file_ids, written.checksums)
+    assert [(p.where, p.reason) for p in bad.problems] == [(file_id, "its bytes differ from what was written")]
