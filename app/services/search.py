@@ -226,6 +226,7 @@ def search(
     cancel: CancelToken | None = None,
     on_node: Callable[[NodeStatus, list[Match]], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_count: Callable[[str, int], None] | None = None,
 ) -> SearchOutcome:
     """Ask each node in turn (one association at a time) and merge their matches.
 
@@ -239,6 +240,8 @@ def search(
         Called after each node with its status and matches (so a panel shows them at once).
     progress
         ``progress(nodes done, nodes)``.
+    on_count
+        ``on_count(node name, matches so far)`` while a node answers (every 25 matches).
     """
     settings = scu_settings(config)
     level = "WORKLIST" if worklist else str(identifier.get("QueryRetrieveLevel", "STUDY"))
@@ -250,8 +253,9 @@ def search(
         if progress is not None:
             progress(done, len(nodes))
         matches: list[Match] = []
+        counter = _Counter(node.name, on_count)
         try:
-            result = find(settings, peer_of(node), identifier, model=model, cancel=cancel)
+            result = find(settings, peer_of(node), identifier, model=model, cancel=cancel, on_match=counter)
         except AssociationError as exc:
             status = NodeStatus(node.name, False, 0, 0.0, str(exc))
         else:
@@ -264,6 +268,18 @@ def search(
     if progress is not None:
         progress(len(run.statuses), len(nodes))
     return SearchOutcome(tuple(run.matches), tuple(run.statuses), bool(cancel is not None and cancel.cancelled))
+
+
+class _Counter:
+    """Counts a node's matches as they arrive and reports every 25th."""
+
+    def __init__(self, node: str, report: Callable[[str, int], None] | None) -> None:
+        self.node, self.report, self.count = node, report, 0
+
+    def __call__(self, _match: Dataset) -> None:
+        self.count += 1
+        if self.report is not None and self.count % 25 == 0:
+            self.report(self.node, self.count)
 
 
 def _status_of(node: RemoteNode, result: FindResult) -> NodeStatus:

@@ -53,6 +53,7 @@ class _Bridge(QObject):
 
     node_done = Signal(object, object)
     first_image = Signal(object)
+    node_count = Signal(str, int)
 
 
 class SearchPanel(QWidget):
@@ -92,6 +93,7 @@ class SearchPanel(QWidget):
         self._bridge = _Bridge(self)
         self._bridge.node_done.connect(self._on_node_done)
         self._bridge.first_image.connect(self._on_first_image)
+        self._bridge.node_count.connect(self._show_count)
         self.nodes = NodeList(self.config.nodes, self)
         self.nodes.test_button.clicked.connect(self.test_node)
         self.nodes.settings_file = settings_file or user_config_file()
@@ -177,6 +179,7 @@ class SearchPanel(QWidget):
         worker = self.pool.submit(
             search, self.config, nodes, identifier, worklist=worklist,
             on_node=lambda status, matches: self._bridge.node_done.emit(status, matches),
+            on_count=self._bridge.node_count.emit,
             on_done=self._search_done, on_error=self._search_failed,
             on_progress=lambda done, total: self.progress.setValue(done),
         )
@@ -187,6 +190,9 @@ class SearchPanel(QWidget):
         for worker in self._cancellable:
             worker.cancel_token.cancel()
         self.message.setText("Cancelling...")
+
+    def _show_count(self, node: str, count: int) -> None:
+        self.message.setText(f"Searching {node}: {count} matches so far...")
 
     def _on_node_done(self, status: NodeStatus, matches: list[Match]) -> None:
         row = self.statuses.rowCount()
