@@ -18,7 +18,7 @@ from app.media.file_set_writer import FileSetWriter
 from app.media.iso_image import list_iso
 from app.media.tree import Selection
 from app.services import media_cli
-from app.services.cancel import CancelToken
+from app.services.cancel import CancelledError, CancelToken
 from app.services.media import BATCH_INSTANCES, import_selection, open_media
 from app.services.media_export import ExportOptions, export_studies
 from app.services.studies import StudyService
@@ -174,4 +174,21 @@ def test_the_media_command_line(server: RunningServer, tmp_path: Path, capsys: p
     assert media_cli.main(["export", "--study", "1.2.3.4", "--out", str(tmp_path / "o2"),
                            "--server", server.http_url]) == 2  # fmt: skip
     assert "No instance could be written" in capsys.readouterr().err
+    service.close()
+
+
+def test_a_cancelled_export_leaves_nothing_behind(server: RunningServer, tmp_path: Path) -> None:
+    images = ct_images("CAN", "Can^Celled", 4)
+    service = StudyService.connect(server.http_url)
+    _store(service, images)
+    cancel = CancelToken()
+    out = tmp_path / "cancelled"
+    with pytest.raises(CancelledError):
+        export_studies(service, [str(images[0].StudyInstanceUID)], ExportOptions(out), cancel=cancel,
+                       progress=lambda done, total: cancel.cancel() if done == 2 else None)  # fmt: skip
+    assert not out.exists()
+    # an unknown study is reported, the known one exported
+    report = export_studies(service, ["1.2.3.404", str(images[0].StudyInstanceUID)], ExportOptions(out))
+    assert report.missing_studies == ("1.2.3.404",) and report.written == 4 and not report.ok
+    assert "Study 1.2.3.404 is not on the server; left out." in report.summary()
     service.close()
