@@ -127,9 +127,10 @@ class NotifySettings:
     The Basic Study Content Notification goes to ``ae_title`` at ``host``:``port`` (no host =
     none); ``extended`` adds study date/time, accession number, birth date, sex and Study
     Comments (``comment_added`` / ``comment_deleted``). ``ian_receivers``: destination AE titles
-    that get an Instance Availability Notification instead (N-CREATE). Events: approval
-    (``on_approve``), deletion of a study's last instance (``on_delete``), a study without a new
-    instance for ``stable_seconds`` (0 = never).
+    that get an Instance Availability Notification (N-CREATE, PS3.4 R) as well. Events: approval
+    (``on_approve``), deletion (``on_delete``: the descriptor when a study's last instance goes,
+    an IAN for any deleted instances), a study without a new instance for ``stable_seconds``
+    (0 = never).
     """
 
     ae_title: str = "SCN_SCP"
