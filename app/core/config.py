@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from app.core.archive_config import ArchiveSettings, archive_from
 from app.core.config_checks import bool_value as _bool
 from app.core.config_checks import port as _port
 from app.core.config_checks import positive_int as _positive_int
@@ -22,6 +23,7 @@ from app.core.paths import default_config_file, user_config_file, user_data_dir
 from app.core.workstation_config import PrinterConfig, RemoteNode, TemporaryStore, WorkstationConfig, workstation_from
 
 __all__ = [
+    "ArchiveSettings",
     "CommitmentSettings",
     "Config",
     "Destination",
@@ -189,6 +191,7 @@ class ServerConfig:
     commitment: CommitmentSettings = field(default_factory=CommitmentSettings)
     send: SendSettings = field(default_factory=SendSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     # Calling-AE allow-list of every SCP AE: off by default; loopback peers stay allowed
     # unless allow_loopback is false.
     restrict_to_known_peers: bool = False
@@ -438,6 +441,7 @@ def _server_from(raw: Mapping[str, Any]) -> ServerConfig:
         commitment=_commitment_from(raw.get("commitment", {}), destinations),
         send=_send_from(raw.get("send", {})),
         notify=_notify_from(raw.get("notify", {}), destinations),
+        archive=archive_from(raw.get("archive", {}), {d.ae_title for d in destinations}),
         restrict_to_known_peers=_bool(raw, "restrict_to_known_peers", False, "[server]"),
         allow_loopback=_bool(raw, "allow_loopback", True, "[server]"),
         known_peers=_known_peers_from(raw.get("known_peers", [])),

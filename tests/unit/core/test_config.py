@@ -190,3 +190,43 @@ def test_invalid_send_and_notify_settings_are_refused(tmp_path: Path, toml: str,
     bad.write_text(toml)
     with pytest.raises(ConfigError, match=expected):
         load_config(files=[bad], include_user_file=False)
+
+
+def test_archive_defaults_and_values(tmp_path: Path) -> None:
+    archive = load_config(include_user_file=False).server.archive
+    assert not archive.enabled and archive.commitment and not archive.dry_run
+    assert (archive.remove_after_days, archive.min_free_gib, archive.keep_online_hours) == (0, 0, 24.0)
+    assert (archive.fetch_timeout_seconds, archive.notify_on_fetch_back) == (120.0, False)
+    site = tmp_path / "site.toml"
+    site.write_text(
+        '[[server.destinations]]\nae_title = "ARCHIVE"\nhost = "127.0.0.1"\nport = 11112\n'
+        '[[server.destinations]]\nae_title = "ARCH_QR"\nhost = "127.0.0.1"\nport = 11113\n'
+        '[server.archive]\ndestination = "ARCHIVE"\nqr_ae_title = "ARCH_QR"\nremove_after_days = 30\n'
+        'min_free_gib = 1.5\ndry_run = true\nkeep_online_hours = 2\nnotify_on_fetch_back = true\n'
+    )
+    loaded = load_config(files=[site], include_user_file=False).server.archive
+    assert loaded.enabled and (loaded.effective_qr_ae_title, loaded.effective_commitment_ae_title) == (
+        "ARCH_QR", "ARCHIVE",
+    )
+    assert (loaded.remove_after_days, loaded.min_free_gib, loaded.dry_run, loaded.keep_online_hours) == (
+        30.0, 1.5, True, 2.0,
+    )
+    assert loaded.notify_on_fetch_back
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[server.archive]\ndestination = "NOWHERE"', "not one of"),
+        ('[server.archive]\nqr_ae_title = "NOWHERE"', "not one of"),
+        ("[server.archive]\nremove_after_days = -1", "remove_after_days"),
+        ("[server.archive]\nfetch_timeout_seconds = 0", "above 0"),
+        ('[server.archive]\ndry_run = "yes"', "true or false"),
+        ("[server.archive]\nbogus = 1", "unknown key"),
+    ],
+)
+def test_invalid_archive_settings_are_refused(tmp_path: Path, toml: str, expected: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
+    with pytest.raises(ConfigError, match=expected):
+        load_config(files=[bad], include_user_file=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.config import (
+    ArchiveSettings,
     CommitmentSettings,
     Destination,
     KnownPeer,
@@ -40,6 +41,10 @@ def test_server_config_roundtrip(tmp_path: Path) -> None:
         notify=NotifySettings(ae_title="RIS_SCP", host="ris.local", port=1104, extended=True,
                               ian_receivers=("OTHER",), on_approve=False, on_delete=True, stable_seconds=30.0,
                               comment_added="NEW", comment_deleted="GONE"),
+        archive=ArchiveSettings(destination="OTHER", qr_ae_title="STORESCP", commitment=False,
+                                commitment_ae_title="STORESCP", commitment_timeout_seconds=60.0,
+                                remove_after_days=30.0, min_free_gib=2.5, dry_run=True, purge_interval_seconds=0.0,
+                                keep_online_hours=4.0, fetch_timeout_seconds=30.0, notify_on_fetch_back=True),
         restrict_to_known_peers=True,
         allow_loopback=False,
         known_peers=(KnownPeer("MODALITY1", "10.0.0.5"), KnownPeer("CT2", "ct2.local", ("FIRST", "MY_QR"))),
