@@ -10,6 +10,10 @@ fast as possible: the viewer shows it while the rest load). Implementations:
 - ``app.services.local_series`` (files on disk: the temporary store, a DICOMDIR opened
   without import), owned by the search/media work.
 
+Optional members the viewer uses when a source has them: ``key`` (its matrix key, e.g. the
+Series Instance UID), ``is_image`` (False: a PR/KO/SR series, shown as badges on the series
+it references, not as an entry) and ``thumbnail()`` (run on a worker for the matrix).
+
 A source is read once per :meth:`load` call; the viewer runs it on a worker thread and checks
 ``cancel`` between data sets (implementations should too, via
 :meth:`~app.services.cancel.CancelToken.raise_if_cancelled`).
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -29,6 +34,7 @@ from pydicom.errors import InvalidDicomError
 from app.core.errors import DicomInputError
 from app.dicom.value_format import format_person_name
 from app.services.cancel import CancelToken
+from app.services.image_stack import ImageStack
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 
 
@@ -69,6 +75,17 @@ def parse_part(part: bytes, series_instance_uid: str) -> Dataset:
         ) from exc
 
 
+OBJECT_MODALITIES = ("PR", "KO", "SR")
+THUMBNAIL = 128
+
+
+def thumbnail_array(ds: Dataset, size: int = THUMBNAIL) -> np.ndarray:
+    """The first frame of ``ds`` rendered by the pipeline (its own VOI), strided down to about ``size``."""
+    pixels = ImageStack([ds]).render(0)
+    step = max(1, int(np.ceil(max(pixels.shape[:2]) / size)))
+    return np.ascontiguousarray(pixels[::step, ::step])
+
+
 @dataclass(frozen=True)
 class ServerSeriesSource:
     """A series on the bundled server, retrieved by WADO-RS and yielded part by part."""
@@ -89,8 +106,25 @@ class ServerSeriesSource:
         """Series Instance UID: identifies the series in the matrix."""
         return self.series.series_instance_uid
 
+    @property
+    def is_image(self) -> bool:
+        """False for presentation states, key object selections and reports (:data:`OBJECT_MODALITIES`)."""
+        return self.series.modality.strip().upper() not in OBJECT_MODALITIES
+
     def count_hint(self) -> int | None:
         return self.series.number_of_images or None
+
+    def thumbnail(self) -> np.ndarray | None:
+        """The pipeline's rendering of the series' middle image, reduced (:func:`thumbnail_array`)."""
+        if not self.is_image:
+            return None
+        s = self.series
+        instances = self.studies.list_instances(s.study_instance_uid, s.series_instance_uid)
+        if not instances:
+            return None
+        middle = instances[len(instances) // 2].sop_instance_uid
+        part = self.studies.client.retrieve_instance(s.study_instance_uid, s.series_instance_uid, middle)
+        return thumbnail_array(parse_part(part, s.series_instance_uid))
 
     def load(self, cancel: CancelToken) -> Iterator[Dataset]:
         parts = self.studies.client.retrieve_series(self.series.study_instance_uid, self.series.series_instance_uid)

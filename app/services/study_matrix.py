@@ -1,10 +1,10 @@
-"""What the matrix shows for a study on the server: image series, thumbnails, object badges.
+"""Badges of the matrix: the presentation states, key object selections and reports of a study.
 
 Presentation states (PR, PS3.3 C.11.11 Referenced Series Sequence), key object selections (KO)
 and structured reports (SR, Current Requested Procedure Evidence Sequence, PS3.3 C.17.2) are
-not image series: they become badges on the thumbnails of the series they reference. A
-thumbnail is the pipeline's rendering of the middle image of a series, reduced by striding
-to at most :data:`THUMBNAIL` pixels a side.
+not image series: the matrix shows them as badges ("PR 2") on the thumbnails of the series
+they reference. Thumbnails themselves come from the sources
+(:meth:`app.services.series_source.ServerSeriesSource.thumbnail`).
 """
 
 from __future__ import annotations
@@ -12,19 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-import numpy as np
 from pydicom.dataset import Dataset
 
-from app.services.image_stack import ImageStack
-from app.services.series_source import parse_part
-from app.services.studies import SeriesSummary, StudyService
-
-OBJECT_MODALITIES = ("PR", "KO", "SR")
-THUMBNAIL = 128
-
-
-def is_image_series(series: SeriesSummary) -> bool:
-    return series.modality.strip().upper() not in OBJECT_MODALITIES
+from app.services.cancel import CancelToken
+from app.services.series_source import SeriesSource
 
 
 def referenced_series(ds: Dataset) -> set[str]:
@@ -49,31 +40,10 @@ def badges(objects: Iterable[tuple[str, Dataset]]) -> dict[str, dict[str, int]]:
     return {uid: dict(c) for uid, c in counts.items()}
 
 
-def study_badges(studies: StudyService, series: list[SeriesSummary]) -> dict[str, dict[str, int]]:
-    """Retrieve the study's PR/KO/SR series and count what they reference (run on a worker)."""
+def source_badges(sources: Iterable[SeriesSource]) -> dict[str, dict[str, int]]:
+    """Load PR/KO/SR series sources and count what they reference (run on a worker)."""
     objects: list[tuple[str, Dataset]] = []
-    for s in series:
-        if is_image_series(s):
-            continue
-        for part in studies.client.retrieve_series(s.study_instance_uid, s.series_instance_uid):
-            objects.append((s.modality.strip().upper(), parse_part(part, s.series_instance_uid)))
+    for source in sources:
+        for ds in source.load(CancelToken()):
+            objects.append((str(ds.get("Modality", "") or "").strip().upper(), ds))
     return badges(objects)
-
-
-def thumbnail_array(ds: Dataset, size: int = THUMBNAIL) -> np.ndarray:
-    """The first frame of ``ds`` rendered by the pipeline (its own VOI), strided down to about ``size``."""
-    pixels = ImageStack([ds]).render(0)
-    step = max(1, int(np.ceil(max(pixels.shape[:2]) / size)))
-    return np.ascontiguousarray(pixels[::step, ::step])
-
-
-def series_thumbnail(studies: StudyService, series: SeriesSummary) -> np.ndarray | None:
-    """The thumbnail of the middle instance of a series on the server (run on a worker)."""
-    instances = studies.list_instances(series.study_instance_uid, series.series_instance_uid)
-    if not instances:
-        return None
-    middle = instances[len(instances) // 2]
-    part = studies.client.retrieve_instance(
-        series.study_instance_uid, series.series_instance_uid, middle.sop_instance_uid
-    )
-    return thumbnail_array(parse_part(part, series.series_instance_uid))

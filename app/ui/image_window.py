@@ -2,17 +2,15 @@
 
 :class:`ImageWindow` is what the information window opens (``MainWindow.open_series``): a
 :class:`~app.ui.viewer_window.ViewerWindow` whose matrix lists the study's image series
-(thumbnails and PR/KO/SR badges fetched on workers, :mod:`app.services.study_matrix`) and
+(thumbnails and PR/KO/SR badges fetched on workers by the viewer) and
 whose first viewport loads the chosen series by WADO-RS
 (:class:`~app.services.series_source.ServerSeriesSource`).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 
-import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
@@ -20,7 +18,6 @@ from app.imaging.corner_text import CornerTemplates
 from app.services.image_stack import ImageStack
 from app.services.series_source import ServerSeriesSource
 from app.services.studies import SeriesSummary, StudyService, StudySummary
-from app.services.study_matrix import is_image_series, series_thumbnail, study_badges
 from app.ui.annotation_controller import AnnotationController
 from app.ui.image_canvas import ImageCanvas
 from app.ui.viewer_window import ViewerWindow
@@ -87,24 +84,6 @@ class ImageWindow(ViewerWindow):
 
     def _series_listed(self, result: object) -> None:
         assert isinstance(result, list)
-        for series in result:
-            if not is_image_series(series):
-                continue
+        for series in result:  # thumbnails and PR/KO/SR badges: the viewer's matrix fetches them
             source = ServerSeriesSource(self.studies, series, self.study)
             self.matrix.add_series(source.key, source)
-            if self.matrix.thumbnail(source.key) is None:
-                self.workers.submit(
-                    series_thumbnail, self.studies, series,
-                    on_done=functools.partial(self._thumbnail, source.key), on_error=self._warn,
-                )  # fmt: skip
-        if any(not is_image_series(s) for s in result):
-            self.workers.submit(study_badges, self.studies, result, on_done=self._badges, on_error=self._warn)
-
-    def _thumbnail(self, key: str, arr: object) -> None:
-        if isinstance(arr, np.ndarray) and self.matrix.thumbnail(key) is None:
-            self.matrix.set_thumbnail(key, arr)
-
-    def _badges(self, result: object) -> None:
-        assert isinstance(result, dict)
-        for key, counts in result.items():
-            self.matrix.set_badges(key, counts)

@@ -58,6 +58,8 @@ class Matrix(QListWidget):
     """Series thumbnails. Signals: ``open_requested(key)``."""
 
     open_requested = Signal(str)
+    series_added = Signal(str)
+    objects_added = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,14 +73,23 @@ class Matrix(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.sources: dict[str, SeriesSource] = {}
+        self.objects: dict[str, SeriesSource] = {}  # PR/KO/SR series: badges, not entries
         self._thumbs: dict[str, np.ndarray | None] = {}
         self._badges: dict[str, dict[str, int]] = {}
         self.itemActivated.connect(self._activated)
         self.itemDoubleClicked.connect(self._activated)
 
     def add_series(self, key: str, source: SeriesSource, label: str = "") -> None:
-        """An entry for ``source`` (kept when ``key`` is there already)."""
-        if key in self.sources:
+        """An entry for ``source`` (kept when ``key`` is there already).
+
+        A source whose ``is_image`` is False (a PR/KO/SR series) is kept in :attr:`objects`
+        for the badges instead (signal ``objects_added``).
+        """
+        if key in self.sources or key in self.objects:
+            return
+        if getattr(source, "is_image", True) is False:
+            self.objects[key] = source
+            self.objects_added.emit()
             return
         self.sources[key] = source
         self._thumbs[key] = None
@@ -87,6 +98,7 @@ class Matrix(QListWidget):
         item.setData(KEY_ROLE, key)
         item.setToolTip(source.title)
         self.addItem(item)
+        self.series_added.emit(key)
 
     def series_keys(self) -> list[str]:
         return [str(self.item(i).data(KEY_ROLE)) for i in range(self.count())]

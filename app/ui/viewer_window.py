@@ -23,15 +23,17 @@ Entry points (other parts of the workstation build on these):
 
 Layouts (:mod:`app.ui.layouts`), synchronised scrolling by position in the patient
 (:mod:`app.services.slice_sync`), the toolbar (:mod:`app.ui.viewer_toolbar`) and the matrix
-(:mod:`app.ui.matrix`) are wired here.
+(:mod:`app.ui.matrix`, thumbnails from a source's ``thumbnail()`` and badges from its PR/KO/SR
+sources, both on workers) are wired here.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
@@ -39,12 +41,14 @@ from app.core.viewer_config import ViewerConfig
 from app.imaging.corner_text import CornerTemplates
 from app.services.series_source import SeriesSource
 from app.services.slice_sync import matching_position
+from app.services.study_matrix import source_badges
 from app.services.viewer_settings import corner_templates
 from app.ui.image_canvas import CanvasTool
 from app.ui.layouts import ViewportGrid
 from app.ui.matrix import Matrix
 from app.ui.viewer_toolbar import build_toolbar
 from app.ui.viewport import Viewport
+from app.ui.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +89,14 @@ class ViewerWindow(QMainWindow):
         self.tool: CanvasTool | None = None
         self._active: Viewport | None = None
         self._syncing = False
+        self.workers = WorkerPool(self, max_threads=2)  # thumbnails and badges
+        self._badge_timer = QTimer(self)
+        self._badge_timer.setSingleShot(True)
+        self._badge_timer.timeout.connect(self._fetch_badges)
         self.matrix = Matrix(self)
         self.matrix.open_requested.connect(self.open_key)
+        self.matrix.series_added.connect(self._fetch_thumbnail)
+        self.matrix.objects_added.connect(lambda: self._badge_timer.start(0))
         dock = QDockWidget("Series", self)
         dock.setObjectName("matrix-dock")
         dock.setWidget(self.matrix)
@@ -118,10 +128,9 @@ class ViewerWindow(QMainWindow):
     def set_layout(self, rows: int, columns: int) -> None:
         """Show ``rows`` x ``columns`` viewports (what they showed is kept)."""
         shown = self.grid.set_layout(rows, columns)
-        combo = getattr(self, "toolbar", None) and self.toolbar.layouts  # type: ignore[attr-defined]
-        if combo is not None:
-            index = combo.findText(f"{rows}x{columns}")
-            combo.setCurrentIndex(index if index >= 0 else combo.count() - 1)
+        combo = self.toolbar.layouts  # type: ignore[attr-defined]
+        index = combo.findText(f"{rows}x{columns}")
+        combo.setCurrentIndex(index if index >= 0 else combo.count() - 1)
         if self._active not in shown:
             self.set_active(shown[0])
 
@@ -167,6 +176,27 @@ class ViewerWindow(QMainWindow):
             return None
         return self.open_source(source, viewport)
 
+    def _fetch_thumbnail(self, key: str) -> None:
+        thumbnail = getattr(self.matrix.sources.get(key), "thumbnail", None)
+        if callable(thumbnail):
+            self.workers.submit(thumbnail, on_done=functools.partial(self._thumbnail, key), on_error=self._matrix_error)
+
+    def _thumbnail(self, key: str, arr: object) -> None:
+        if isinstance(arr, np.ndarray) and self.matrix.thumbnail(key) is None:
+            self.matrix.set_thumbnail(key, arr)
+
+    def _fetch_badges(self) -> None:
+        objects = list(self.matrix.objects.values())
+        self.workers.submit(source_badges, objects, on_done=self._badges, on_error=self._matrix_error)
+
+    def _badges(self, result: object) -> None:
+        assert isinstance(result, dict)
+        for key, counts in result.items():
+            self.matrix.set_badges(key, counts)
+
+    def _matrix_error(self, exc: Exception) -> None:
+        log.warning("matrix: %s", exc)
+
     def _first_image(self, viewport: Viewport) -> None:
         key = viewport.property("series_key")
         if key and self.matrix.thumbnail(str(key)) is None:
@@ -201,4 +231,5 @@ class ViewerWindow(QMainWindow):
         for viewport in self.grid.all:
             viewport.cine.stop()
             viewport.cancel_loading()
+        self.workers.shutdown(0)
         super().closeEvent(event)
