@@ -65,14 +65,20 @@ def series_title(patient_name: str, modality: str, series_number: int | None, de
 
 
 def parse_part(part: bytes, series_instance_uid: str) -> Dataset:
-    """One WADO-RS part (a Part 10 file) as a data set; DicomInputError when it is not DICOM."""
+    """One WADO-RS part (a Part 10 file) as a data set; DicomInputError when it is not DICOM.
+
+    The data set does not keep the part: pydicom holds the buffer it read from
+    (``FileDataset.buffer``), which would double the memory of a loaded series.
+    """
     try:
-        return dcmread(BytesIO(part))
+        ds = dcmread(BytesIO(part))
     except (InvalidDicomError, EOFError, ValueError) as exc:
         raise DicomInputError(
             f"The server sent an instance of series {series_instance_uid} that is not valid DICOM ({exc}); "
             "check the server's log for that instance."
         ) from exc
+    ds.buffer = None  # everything is read (no deferred elements from a buffer)
+    return ds
 
 
 OBJECT_MODALITIES = ("PR", "KO", "SR")

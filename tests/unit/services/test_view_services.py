@@ -125,3 +125,14 @@ def test_badges_count_objects_by_referenced_series() -> None:
     ko.CurrentRequestedProcedureEvidenceSequence = [study]
     assert referenced_series(ko) == {"1.2.1", "1.2.2"}
     assert badges([("PR", pr), ("PR", pr), ("KO", ko)]) == {"1.2.1": {"PR": 2, "KO": 1}, "1.2.2": {"KO": 1}}
+
+
+def test_a_parsed_part_does_not_keep_its_bytes() -> None:
+    """A WADO-RS part becomes a data set that holds its pixels once (not also the part it came from)."""
+    from app.services.series_source import parse_part
+    from tests.ui.viewer_data import part10
+
+    source = ct_stack(1, 64)[0]
+    ds = parse_part(part10(source), str(source.SeriesInstanceUID))
+    assert getattr(ds, "buffer", None) is None
+    np.testing.assert_array_equal(ds.pixel_array, source.pixel_array)
