@@ -1,8 +1,9 @@
 """Study events inside one server process: approved, deleted, corrected.
 
 A tiny listener registry. The admin API fires an event *after* the index change it
-reports has been committed; listeners (the notification jobs of PS3.4 Annex R, the
-Basic Study Content Notification) should only enqueue durable work there, so nothing
+reports has been committed; listeners (the notification jobs: Basic Study Content
+Notification, PS3.4 Annex D (retired); Instance Availability Notification, PS3.4 Annex R)
+should only enqueue durable work there, so nothing
 is lost across a restart. A listener that raises is logged and the others still run:
 firing never raises.
 

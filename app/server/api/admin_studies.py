@@ -5,7 +5,7 @@
 - ``POST /api/studies/{uid}/read``, ``POST /api/studies/{uid}/approve`` (body ``{"by": ...}``
   optional; else the ``X-Lightbox-User`` header, else the client's address): status change
   recorded in the change log; approval fires ``study_events.approved`` (the Basic Study
-  Content Notification, PS3.4 Annex R);
+  Content Notification, PS3.4 Annex D, retired);
 - ``PATCH /api/studies/{uid}``: correct patient/study attributes (DICOM keywords);
 - ``DELETE /api/studies/{uid}[/series/{uid}[/instances/{uid}]]``: rows removed in one
   transaction, then the files (a crash in between leaves only orphan files, which nothing

@@ -2,7 +2,7 @@
 
 A study without a ``study_status`` row is ``new``; reading it makes it ``read``; approving
 it makes it ``approved`` (the event the Basic Study Content Notification reports,
-PS3.4 Annex R). Each change is recorded in the change log in the same transaction.
+PS3.4 Annex D, retired). Each change is recorded in the change log in the same transaction.
 """
 
 from __future__ import annotations
