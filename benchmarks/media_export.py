@@ -7,7 +7,7 @@ server by STOW-RS once. Each round (order alternating, ``sync`` untimed between 
 
 - ``lightbox``: :func:`app.services.media_export.export_studies` (QIDO-RS for the catalogue values,
   WADO-RS series retrieve, each instance made ready for media and staged in pydicom's ``FileSet``,
-  folder + DICOMDIR written, every file read back by the final check);
+  folder + DICOMDIR written, every file read back and compared with the checksum of what was written);
 - ``lightbox_local``: the File-set Creator alone over the local files (:class:`FileSetWriter`,
   no server, no check), to separate the creator's cost from the retrieve's;
 - ``cp_dcmmkdir``: ``cp -r`` of the files into a fresh folder, then ``dcmmkdir +r`` over it
