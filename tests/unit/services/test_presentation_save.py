@@ -147,3 +147,20 @@ def test_model_leaves_out_annotations_on_other_images() -> None:
     a = UserAnnotation(Kind.ARROW, ((1.0, 1.0), (9.0, 9.0)), "9.9.9")
     model = presentation_model(ViewSettings(), [(a, measure(a, None, images[0], calibration_from(images[0])))], images)
     assert not model.layers
+
+
+def test_circular_and_polygonal_shutters_are_carried_and_a_bitmap_one_is_not() -> None:
+    (ds,) = _series(1)
+    ds.ShutterShape = ["CIRCULAR", "POLYGONAL"]
+    ds.CenterOfCircularShutter, ds.RadiusOfCircularShutter = [32, 48], 30
+    ds.VerticesOfThePolygonalShutter = [1, 1, 1, 96, 64, 48]
+    ds.ShutterPresentationValue = 0xFFFF
+    shutter = shutter_setting(ds)
+    assert shutter is not None
+    assert shutter.circle == ((32, 48), 30) and shutter.polygon == ((1, 1), (1, 96), (64, 48)) and shutter.grey == 255
+    state = write_gsps(presentation_model(ViewSettings(shutter=shutter), [], [ds]), [ds])
+    layer = render_frame(ds, 0, state).shutter
+    assert layer is not None and layer.value == 255
+    assert layer.mask[63, 0] and not layer.mask[10, 48]  # outside the circle / inside both shapes
+    ds.ShutterShape = "BITMAP"
+    assert shutter_setting(ds) is None
