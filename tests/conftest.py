@@ -10,15 +10,17 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import itertools
 import json
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,9 +46,13 @@ class RunningServer:
 
 
 def write_server_config(
-    path: Path, data_dir: Path, extra_server: str = "", storage: str | None = None, qr: str | None = None
+    path: Path, data_dir: Path, extra_server: str = "", storage: str | None = None, qr: str | None = None,
+    index_url: str = "",
 ) -> Path:
     """A config TOML putting everything on ephemeral ports (port 0).
+
+    ``index_url`` is the index's SQLAlchemy URL (the ``index_url`` fixture's, to run on either
+    backend); empty = SQLite in the data directory.
 
     ``qr`` is the ``[server.qr]`` table (and any ``[[server.destinations]]``); by default the
     Q/R SCP listens on an ephemeral port too. The MWL SCP (``[server.mwl]``) always does,
@@ -56,8 +62,9 @@ def write_server_config(
     qr = qr if qr is not None else "[server.qr]\nport = 0\n"
     if "[server.mwl]" not in extra_server + qr:
         qr += "\n[server.mwl]\nport = 0\n"
+    index = f"index_url = {json.dumps(index_url)}\n" if index_url else ""
     path.write_text(
-        f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\n{extra_server}\n{qr}\n{storage}'
+        f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\n{index}{extra_server}\n{qr}\n{storage}'
     )
     return path
 
@@ -107,13 +114,84 @@ def stop_server(server: RunningServer, timeout: float = 30.0) -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    """A running Lightbox server with an empty data directory; stopped cleanly after the test."""
+def server(tmp_path: Path, index_url: str) -> Iterator[RunningServer]:
+    """A running Lightbox server with an empty data directory (its index on the test's
+    backend, see ``index_url``); stopped cleanly after the test."""
     data_dir = tmp_path / "data"
-    config = write_server_config(tmp_path / "server.toml", data_dir)
+    config = write_server_config(tmp_path / "server.toml", data_dir, index_url=index_url)
     running = start_server(config, data_dir)
     yield running
     assert stop_server(running) == 0
+
+
+# -- index backends ------------------------------------------------------------------------
+#
+# Tests that take the ``index_url`` fixture (directly or through ``server``) run on SQLite;
+# those in modules marked ``pytest.mark.postgresql`` run once more on PostgreSQL (a private
+# cluster started once per session, a fresh database per test). ``--index-backends`` changes
+# that: ``both`` runs every such test on both, ``sqlite`` / ``postgresql`` on one only.
+
+INDEX_BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--index-backends", choices=("marked", "both", *INDEX_BACKENDS), default="marked",
+        help="index backends of the server tests: marked (SQLite, plus PostgreSQL for modules marked "
+             "postgresql; the default), both, sqlite or postgresql",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql: also run on a PostgreSQL index (index_url fixture)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "index_backend" not in metafunc.fixturenames:
+        return
+    choice = metafunc.config.getoption("--index-backends")
+    if choice == "marked":
+        marked = metafunc.definition.get_closest_marker("postgresql") is not None
+        backends: tuple[str, ...] = INDEX_BACKENDS if marked else ("sqlite",)
+    else:
+        backends = INDEX_BACKENDS if choice == "both" else (choice,)
+    metafunc.parametrize("index_backend", backends, ids=[f"index={b}" for b in backends])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A private PostgreSQL cluster for the session (tests/pg_cluster.py); fails when PostgreSQL
+    is missing."""
+    from tests.pg_cluster import PostgresMissing, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except PostgresMissing as exc:
+        pytest.fail(f"{exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def make_index_url(index_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., str]:
+    """A maker of SQLAlchemy URLs of new indexes on the test's backend: SQLite files in
+    ``tmp_path`` (empty), or fresh databases of the session's PostgreSQL cluster (copies of a
+    database migrated to head, unless ``empty=True``)."""
+    made = itertools.count()
+
+    def make(*, empty: bool = False) -> str:
+        n = next(made)
+        if index_backend == "sqlite":
+            return f"sqlite:///{tmp_path / ('index.sqlite' if n == 0 else f'index{n}.sqlite')}"
+        return str(request.getfixturevalue("pg_cluster").new_database(empty=empty))
+
+    return make
+
+
+@pytest.fixture
+def index_url(make_index_url: Callable[..., str]) -> str:
+    """SQLAlchemy URL of an empty index on the test's backend (see ``make_index_url``)."""
+    return make_index_url()
 
 
 def require_tool(name: str) -> str:

@@ -2,8 +2,11 @@
 
 Thread-safe: every method takes a pooled connection of its own. Writers are serialized
 in-process (SQLite allows one writer anyway, and ``BEGIN IMMEDIATE`` serializes writers
-of other processes); on other databases a concurrent get-or-create is retried when it
-loses the race on a unique constraint.
+of other processes). On PostgreSQL, shared by several server processes, a concurrent
+get-or-create of a patient, study or series loses on the unique constraint and its
+transaction is retried (so are deadlocks); the duplicates policies ``reject`` and
+``overwrite`` look for earlier copies under a transaction-scoped advisory lock on the SOP
+Instance UID, so two processes receiving the same instance at once keep one copy.
 """
 
 from __future__ import annotations
@@ -131,6 +134,9 @@ class Catalogue:
         for attempt in range(_RETRIES):
             try:
                 with self._writing() as conn:
+                    if duplicates != "keep" and conn.dialect.name == "postgresql":
+                        key = engine_mod.lock_key(record.sop_instance_uid)
+                        conn.execute(select(func.pg_advisory_xact_lock(key)))
                     added = self._add_to_known_series(conn, record) if duplicates == "keep" else None
                     if added is None:
                         added = self._add(conn, record, duplicates)
@@ -141,6 +147,12 @@ class Catalogue:
                 if attempt == _RETRIES - 1:
                     raise IndexFailure(f"the index refused the instance: {exc.orig}") from exc
                 LOGGER.debug("concurrent insert, retrying", exc_info=True)
+            except IndexFailure as exc:
+                cause = exc.__cause__
+                retryable = isinstance(cause, SQLAlchemyError) and engine_mod.is_retryable(cause)
+                if attempt == _RETRIES - 1 or not retryable:
+                    raise
+                LOGGER.debug("deadlock with another writer, retrying", exc_info=True)
         raise AssertionError("unreachable")
 
     def _add_to_known_series(self, conn: Connection, r: InstanceRecord) -> AddResult | None:

@@ -3,12 +3,20 @@
 SQLite (the default) runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout,
 so readers (QIDO-RS, C-FIND) never block the Storage SCP's writers. Write transactions
 on SQLite start with ``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock
-upgrade. Any other SQLAlchemy URL (PostgreSQL) is used as it is.
+upgrade.
+
+PostgreSQL (``postgresql+psycopg://...``, psycopg 3) runs the same schema through the same
+migrations. Several server processes may share one PostgreSQL index: nothing that must agree
+between them is kept in process memory (the change counter and request numbers are rows of
+``counter``; jobs are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``; a duplicate check
+takes a transaction-scoped advisory lock on the SOP Instance UID, see :func:`lock_key`). A
+writer waits at most the busy timeout for a lock (``lock_timeout``), as on SQLite.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import threading
 import weakref
@@ -57,6 +65,11 @@ def create_index_engine(
         (the Storage SCP then answers 0xA700, PS3.4 B.2.3).
     """
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # lock_timeout: a writer blocked by another process fails like SQLite's busy timeout (0xA700)
+        options = f"-c lock_timeout={int(busy_timeout_ms)} -c timezone=UTC"
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                             connect_args={"options": options})
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if parsed.database and parsed.database != ":memory:":
@@ -110,6 +123,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
         connection.commit()
     LOGGER.info("index schema at %s (%s)", revision, engine.url.render_as_string(hide_password=True))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the index schema back to ``revision`` (``alembic downgrade``; ``"base"`` = empty)."""
+    cfg = _alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+        connection.commit()
+
+
+def lock_key(text: str) -> int:
+    """A signed 64-bit key for ``pg_advisory_xact_lock`` derived from ``text`` (a SOP Instance
+    UID): processes that check-then-insert the same instance take the same lock."""
+    digest = hashlib.blake2b(text.encode("ascii", "replace"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def is_retryable(exc: SQLAlchemyError) -> bool:
+    """True for a PostgreSQL deadlock or serialization failure (SQLSTATE 40P01 / 40001): the
+    transaction was rolled back and may simply run again."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in {"40P01", "40001"}
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()

@@ -1,20 +1,37 @@
-"""The job table: durable outbound work, claimed one at a time (see :mod:`job_records`)."""
+"""The job table: durable outbound work, claimed one at a time (see :mod:`job_records`).
+
+Several server processes may share the table (a PostgreSQL index): a job is claimed with
+``SELECT ... FOR UPDATE SKIP LOCKED``, so two claimers never get the same row, and the
+claiming process holds a session-level advisory lock on the job while it runs (on a connection
+of its own, kept until the job is finished, retried or postponed). A process that starts
+queues again only the running jobs whose lock nobody holds: those of a process that died
+(PostgreSQL releases the locks of a closed connection), never those another live process runs.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import json
+import logging
+import threading
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.errors import IndexFailure
 from app.server.index import engine as engine_mod
 from app.server.index.job_records import FINAL_STATES, Job, JobRequest, JobState
 from app.server.index.schema import job
 
+LOGGER = logging.getLogger(__name__)
+
 #: Longest error text kept with a job.
 _MAX_ERROR = 2000
+
+#: First key of the advisory locks on running jobs (the second is the job id).
+_RUNNING_LOCK = 0x4C424A42  # "LBJB"
 
 
 def _now() -> dt.datetime:
@@ -56,9 +73,35 @@ class JobStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._shared = engine.dialect.name == "postgresql"
+        self._holders: dict[int, Connection] = {}  # job id -> connection holding its running lock
+        self._holders_guard = threading.Lock()
 
     def _writing(self) -> contextlib.AbstractContextManager[Connection]:
         return engine_mod.writing(self.engine, "the job table")
+
+    def _release(self, job_id: int) -> None:
+        """Drop the running lock of a job this process claimed (PostgreSQL)."""
+        with self._holders_guard:
+            holder = self._holders.pop(job_id, None)
+        if holder is None:
+            return
+        try:
+            holder.execute(select(func.pg_advisory_unlock(_RUNNING_LOCK, job_id)))
+            holder.commit()
+        except SQLAlchemyError:
+            LOGGER.warning("could not release the lock of job %d; closing its connection", job_id, exc_info=True)
+            holder.invalidate()
+        finally:
+            holder.close()
+
+    def release_all(self) -> None:
+        """Drop every running lock of this process (the index closes; the jobs are requeued
+        by the next start, as if the process had died)."""
+        with self._holders_guard:
+            held = list(self._holders)
+        for job_id in held:
+            self._release(job_id)
 
     def enqueue(
         self, kind: str, payload: dict[str, Any], *, description: str = "", max_attempts: int = 20,
@@ -69,32 +112,67 @@ class JobStore:
             return insert_job(conn, JobRequest(kind, payload, description, max_attempts), not_before)
 
     def claim_due(self, kinds: frozenset[str], now: dt.datetime | None = None) -> Job | None:
-        """Mark the oldest due queued job of one of ``kinds`` running (one attempt more) and return it."""
+        """Mark the oldest due queued job of one of ``kinds`` running (one attempt more) and return it.
+
+        The row is selected ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one writer at a
+        time anyway), so concurrent claimers, in this process or another, take different jobs.
+        """
         now = now or _now()
+        if self._shared:
+            return self._claim_shared(kinds, now)
         with self._writing() as conn:
-            row = conn.execute(
-                select(job).where(job.c.state == JobState.QUEUED.value, job.c.next_attempt_at <= now,
-                                  job.c.kind.in_(sorted(kinds)))
-                .order_by(job.c.next_attempt_at, job.c.id).limit(1)
-            ).first()
-            if row is None:
-                return None
-            conn.execute(update(job).where(job.c.id == row.id).values(
-                state=JobState.RUNNING.value, attempts=job.c.attempts + 1, updated_at=now))
-            claimed = conn.execute(select(job).where(job.c.id == row.id)).one()
-        return _job(claimed)
+            return self._claim(conn, kinds, now)
+
+    def _claim(self, conn: Connection, kinds: frozenset[str], now: dt.datetime) -> Job | None:
+        row = conn.execute(
+            select(job.c.id).where(job.c.state == JobState.QUEUED.value, job.c.next_attempt_at <= now,
+                                   job.c.kind.in_(sorted(kinds)))
+            .order_by(job.c.next_attempt_at, job.c.id).limit(1).with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        conn.execute(update(job).where(job.c.id == row.id).values(
+            state=JobState.RUNNING.value, attempts=job.c.attempts + 1, updated_at=now))
+        if self._shared:  # session-level: outlives this transaction, held while the job runs
+            conn.execute(select(func.pg_advisory_lock(_RUNNING_LOCK, row.id)))
+        return _job(conn.execute(select(job).where(job.c.id == row.id)).one())
+
+    def _claim_shared(self, kinds: frozenset[str], now: dt.datetime) -> Job | None:
+        holder = self.engine.connect()
+        try:
+            with holder.begin():
+                claimed = self._claim(holder, kinds, now)
+        except SQLAlchemyError as exc:
+            holder.close()
+            raise IndexFailure(f"the job table could not be updated: {exc}") from exc
+        if claimed is None:
+            holder.close()
+            return None
+        with self._holders_guard:
+            self._holders[claimed.id] = holder
+        return claimed
 
     def finish(self, job_id: int, progress: dict[str, Any] | None = None) -> None:
         """The job is done (unless it was cancelled meanwhile)."""
         values: dict[str, Any] = {"state": JobState.DONE.value, "updated_at": _now(), "last_error": ""}
         if progress is not None:
             values["progress"] = json.dumps(progress)
-        with self._writing() as conn:
-            conn.execute(update(job).where(job.c.id == job_id, job.c.state == JobState.RUNNING.value).values(**values))
+        try:
+            with self._writing() as conn:
+                conn.execute(
+                    update(job).where(job.c.id == job_id, job.c.state == JobState.RUNNING.value).values(**values))
+        finally:
+            self._release(job_id)
 
     def retry_or_fail(self, job_id: int, error: str, delay_seconds: float, *, permanent: bool = False) -> JobState:
         """Record a failed attempt: queue again after ``delay_seconds``, or fail for good when
         ``permanent`` or out of attempts. Returns the new state."""
+        try:
+            return self._retry_or_fail(job_id, error, delay_seconds, permanent)
+        finally:
+            self._release(job_id)
+
+    def _retry_or_fail(self, job_id: int, error: str, delay_seconds: float, permanent: bool) -> JobState:
         now = _now()
         with self._writing() as conn:
             columns = select(job.c.state, job.c.attempts, job.c.max_attempts)
@@ -139,10 +217,13 @@ class JobStore:
         """A running job could not run yet: queue it again after ``delay_seconds`` without
         counting the attempt (unless it was cancelled meanwhile)."""
         now = _now()
-        with self._writing() as conn:
-            conn.execute(update(job).where(job.c.id == job_id, job.c.state == JobState.RUNNING.value).values(
-                state=JobState.QUEUED.value, attempts=job.c.attempts - 1, last_error=reason[:_MAX_ERROR],
-                updated_at=now, next_attempt_at=now + dt.timedelta(seconds=delay_seconds)))
+        try:
+            with self._writing() as conn:
+                conn.execute(update(job).where(job.c.id == job_id, job.c.state == JobState.RUNNING.value).values(
+                    state=JobState.QUEUED.value, attempts=job.c.attempts - 1, last_error=reason[:_MAX_ERROR],
+                    updated_at=now, next_attempt_at=now + dt.timedelta(seconds=delay_seconds)))
+        finally:
+            self._release(job_id)
 
     def list(self, *, state: JobState | None = None, kind: str | None = None, limit: int = 100) -> list[Job]:
         """Jobs, newest first."""
@@ -155,8 +236,19 @@ class JobStore:
             return [_job(row) for row in conn.execute(stmt)]
 
     def requeue_interrupted(self) -> int:
-        """At start: jobs left running by a stopped or crashed server are queued again."""
+        """At start: jobs left running by a stopped or crashed server are queued again. On a
+        shared (PostgreSQL) index only those whose running lock no live process holds."""
         with self._writing() as conn:
-            result = conn.execute(update(job).where(job.c.state == JobState.RUNNING.value).values(
-                state=JobState.QUEUED.value, updated_at=_now()))
-            return int(result.rowcount)
+            running = job.c.state == JobState.RUNNING.value
+            if not self._shared:
+                result = conn.execute(update(job).where(running).values(state=JobState.QUEUED.value, updated_at=_now()))
+                return int(result.rowcount)
+            orphaned = []
+            for job_id in conn.execute(select(job.c.id).where(running).with_for_update(skip_locked=True)).scalars():
+                # a transaction-level try-lock: free means the claimer's session is gone
+                if conn.execute(select(func.pg_try_advisory_xact_lock(_RUNNING_LOCK, job_id))).scalar_one():
+                    orphaned.append(job_id)
+            if orphaned:
+                conn.execute(update(job).where(job.c.id.in_(orphaned), running).values(
+                    state=JobState.QUEUED.value, updated_at=_now()))
+            return len(orphaned)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from app.server.index import engine as engine_mod
+from app.server.index.archive import ArchiveStore
 from app.server.index.catalogue import Catalogue
 from app.server.index.changes import ChangeLog
 from app.server.index.corrections import CorrectionStore
@@ -32,9 +33,12 @@ class IndexStores:
     corrections: CorrectionStore
     deletions: DeletionStore
     stability: StabilityStore
+    archive: ArchiveStore
 
     def close(self) -> None:
-        """Close the index (checkpoint the SQLite WAL, close pooled connections)."""
+        """Close the index (release this process's running-job locks, checkpoint the SQLite
+        WAL, close pooled connections)."""
+        self.jobs.release_all()
         engine_mod.close_engine(self.engine)
 
 
@@ -46,5 +50,5 @@ def open_index(
     return IndexStores(
         engine, Catalogue(engine), JobStore(engine), WorklistStore(engine), MppsStore(engine),
         StudyStatusStore(engine), ChangeLog(engine), CorrectionStore(engine), DeletionStore(engine),
-        StabilityStore(engine),
+        StabilityStore(engine), ArchiveStore(engine),
     )

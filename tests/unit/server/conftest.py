@@ -1,4 +1,5 @@
-"""Fixtures of the server-core unit tests: a real storage area, a real SQLite index."""
+"""Fixtures of the server-core unit tests: a real storage area, a real index (SQLite, or
+PostgreSQL in modules marked ``postgresql``: see ``index_url`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,22 @@ from app.server.storage import Storage
 
 
 @pytest.fixture
-def index_catalogue(tmp_path: Path) -> Iterator[Catalogue]:
-    catalogue = open_catalogue(f"sqlite:///{tmp_path / 'index.sqlite'}", busy_timeout_ms=200)
+def index_catalogue(index_url: str) -> Iterator[Catalogue]:
+    catalogue = open_catalogue(index_url, busy_timeout_ms=200)
     yield catalogue
     catalogue.close()
 
 
 @pytest.fixture
-def make_ingest(tmp_path: Path) -> Iterator[Callable[..., Ingest]]:
+def make_ingest(tmp_path: Path, make_index_url: Callable[[], str]) -> Iterator[Callable[..., Ingest]]:
     """Build an ingest over a fresh data directory, with a given duplicates policy."""
     made: list[Catalogue] = []
 
-    def factory(duplicates: str = "keep", busy_timeout_ms: int = 200) -> Ingest:
+    def factory(duplicates: str = "keep", busy_timeout_ms: int = 10_000) -> Ingest:
         data_dir = tmp_path / f"data{len(made)}"
-        config = ServerConfig(data_dir=data_dir, duplicates=duplicates, fsync=True)  # type: ignore[arg-type]
+        config = ServerConfig(  # type: ignore[arg-type]
+            data_dir=data_dir, duplicates=duplicates, fsync=True, index_url=make_index_url()
+        )
         catalogue = open_catalogue(config.effective_index_url(), busy_timeout_ms=busy_timeout_ms)
         made.append(catalogue)
         return Ingest(config, Storage(data_dir / "storage", fsync=config.fsync), catalogue)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,10 +12,12 @@ from app.server.index.records import Level, SearchRequest
 from app.server.index.stores import IndexStores, open_index
 from tests.unit.server.test_index import record
 
+pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
+
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[IndexStores]:
-    index = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}", busy_timeout_ms=200)
+def stores(index_url: str) -> Iterator[IndexStores]:
+    index = open_index(index_url, busy_timeout_ms=200)
     yield index
     index.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 from app.core.errors import IndexFailure
 from app.server.index.catalogue import Catalogue, open_catalogue
 from app.server.index.records import InstanceRecord, Level, QueryError, SearchRequest
+from tests.unit.server.index_lock import index_lock_held
+
+pytestmark = pytest.mark.postgresql  # every test taking index_url / index_catalogue runs on both backends
 
 _N = iter(range(1, 10_000))
 
@@ -27,13 +31,13 @@ def record(**kw: object) -> InstanceRecord:
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-def test_migrations_create_exactly_the_tables_of_the_schema(tmp_path: Path) -> None:
+def test_migrations_create_exactly_the_tables_of_the_schema(make_index_url: Callable[..., str]) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from app.server.index.schema import metadata
 
-    catalogue = open_catalogue(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    catalogue = open_catalogue(make_index_url(empty=True))
     try:
         with catalogue.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -42,21 +46,48 @@ def test_migrations_create_exactly_the_tables_of_the_schema(tmp_path: Path) -> N
     assert diff == []
 
 
-def test_upgrade_from_the_first_revision_keeps_the_rows(tmp_path: Path) -> None:
+def test_upgrade_from_the_first_revision_keeps_the_rows(make_index_url: Callable[..., str]) -> None:
+    from sqlalchemy import inspect, text
+
     from app.server.index import engine as engine_mod
 
-    url = f"sqlite:///{tmp_path / 'index.sqlite'}"
-    engine = engine_mod.create_index_engine(url)
+    index_url = make_index_url(empty=True)
+    engine = engine_mod.create_index_engine(index_url)
     engine_mod.upgrade(engine, "0001_initial")
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO patient (patient_id, issuer, patient_name, patient_name_lc, birth_date, sex)"
                              " VALUES ('P1', '', 'DOE^J', 'doe^j', '', '')")
     engine.dispose()
-    catalogue = open_catalogue(url)
-    catalogue.close()
-    with sqlite3.connect(tmp_path / "index.sqlite") as db:
-        assert db.execute("SELECT patient_id FROM patient").fetchall() == [("P1",)]
-        assert "checksum" in {r[1] for r in db.execute("PRAGMA table_info(instance)")}
+    catalogue = open_catalogue(index_url)
+    try:
+        with catalogue.engine.connect() as conn:
+            assert conn.execute(text("SELECT patient_id, corrected FROM patient")).all() == [("P1", 0)]
+            assert "checksum" in {c["name"] for c in inspect(conn).get_columns("instance")}
+    finally:
+        catalogue.close()
+
+
+def test_every_migration_downgrades_and_upgrades_again(index_url: str) -> None:
+    """Each revision's downgrade runs on the backend (batch operations, dropped indexes and
+    columns) and the schema comes back whole (PostgreSQL as well as SQLite)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from app.server.index import engine as engine_mod
+    from app.server.index.schema import metadata
+
+    engine = engine_mod.create_index_engine(index_url)
+    try:
+        engine_mod.upgrade(engine)
+        engine_mod.downgrade(engine, "base")
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+        engine_mod.upgrade(engine)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    finally:
+        engine.dispose()
 
 
 def uids(rows: list[dict[str, object]], key: str = "StudyInstanceUID") -> list[object]:
@@ -223,15 +254,11 @@ def test_bad_queries_raise(populated: Catalogue, level: Level, filters: dict[str
         populated.search(SearchRequest(level, filters))
 
 
-def test_write_fails_cleanly_while_another_process_holds_the_lock(index_catalogue: Catalogue, tmp_path: Path) -> None:
-    blocker = sqlite3.connect(tmp_path / "index.sqlite", isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")
-    try:
-        with pytest.raises(IndexFailure):
-            index_catalogue.add_instance(record())
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+def test_write_fails_cleanly_while_another_process_holds_the_lock(index_catalogue: Catalogue, index_url: str) -> None:
+    """A writer waits at most the busy timeout for another process's lock, then fails cleanly
+    (SQLite: busy_timeout; PostgreSQL: lock_timeout), and works again once the lock is gone."""
+    with index_lock_held(index_url), pytest.raises(IndexFailure):
+        index_catalogue.add_instance(record())
     assert index_catalogue.count_instances() == 0
     index_catalogue.add_instance(record())
     assert index_catalogue.count_instances() == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sqlite3
 import threading
 from collections.abc import Callable
 from io import BytesIO
@@ -25,6 +24,9 @@ from app.server.context import (
     StoredEvent,
 )
 from app.server.index.records import Level, SearchRequest
+from tests.unit.server.index_lock import index_lock_held
+
+pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
 
 IngestFactory = Callable[..., Ingest]
 
@@ -164,14 +166,8 @@ def test_patient_id_falls_back_to_request_number(make_ingest: IngestFactory) -> 
 
 def test_index_failure_answers_out_of_resources_and_leaves_nothing(make_ingest: IngestFactory) -> None:
     ingest = make_ingest(busy_timeout_ms=100)
-    index_path = ingest.config.data_dir / "index.sqlite"
-    blocker = sqlite3.connect(index_path, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")  # a real lock held by another connection
-    try:
+    with index_lock_held(ingest.config.effective_index_url()):  # a real lock held by another connection
         outcome = store_file(ingest, "CT_small.dcm")[0]
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert outcome.status == OUT_OF_RESOURCES  # type: ignore[attr-defined]
     assert stored_files(ingest) == []
     assert ingest.catalogue.count_instances() == 0

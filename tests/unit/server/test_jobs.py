@@ -1,11 +1,10 @@
-"""Durable jobs: the job table on a real SQLite index, and the runner's retry rules."""
+"""Durable jobs: the job table on a real index (SQLite and PostgreSQL), and the runner's retry rules."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +13,12 @@ from app.server.index.job_records import Job, JobState
 from app.server.index.stores import IndexStores, open_index
 from app.server.jobs import JobControl, JobRunner, PermanentJobError
 
+pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
+
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[IndexStores]:
-    opened = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}", busy_timeout_ms=500)
+def stores(index_url: str) -> Iterator[IndexStores]:
+    opened = open_index(index_url, busy_timeout_ms=500)
     yield opened
     opened.close()
 
@@ -26,14 +27,13 @@ def _later(seconds: float) -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=seconds)
 
 
-def test_a_job_survives_reopening_the_index(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'index.sqlite'}"
-    first = open_index(url)
+def test_a_job_survives_reopening_the_index(index_url: str) -> None:
+    first = open_index(index_url)
     job_id = first.jobs.enqueue("report", {"uid": "1.2.3"}, description="commitment 1.2.3", max_attempts=4)
     claimed = first.jobs.claim_due(frozenset({"report"}))
     assert claimed is not None and claimed.id == job_id and claimed.state is JobState.RUNNING
     first.close()  # the server stops (or dies) while the job runs
-    second = open_index(url)
+    second = open_index(index_url)
     try:
         assert second.jobs.requeue_interrupted() == 1
         again = second.jobs.claim_due(frozenset({"report"}))

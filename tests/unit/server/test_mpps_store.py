@@ -4,7 +4,6 @@ relay jobs wait for earlier ones without using attempts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +14,14 @@ from app.server.index.mpps_records import DuplicateStep, MppsChange, MppsRecord,
 from app.server.index.stores import IndexStores, open_index
 from app.server.jobs import JobControl, JobNotReady, JobRunner
 
+pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
+
 STEP = ScheduledStep("SPS1", "ACC1", "1.2.3.4")
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[IndexStores]:
-    opened = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}", busy_timeout_ms=500)
+def stores(index_url: str) -> Iterator[IndexStores]:
+    opened = open_index(index_url, busy_timeout_ms=500)
     yield opened
     opened.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,12 +14,14 @@ from app.server.notify import NOTIFY_KIND, StudyNotifier
 from app.server.stable_study import StableStudyWatch
 from tests.unit.server.test_index import record
 
+pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
+
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[IndexStores]:
-    stores = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}")
+def index(index_url: str) -> Iterator[IndexStores]:
+    stores = open_index(index_url)
     yield stores
     stores.close()
 

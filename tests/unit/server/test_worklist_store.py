@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -11,10 +10,12 @@ from app.server.index.records import QueryError
 from app.server.index.stores import IndexStores, open_index
 from app.server.index.worklist_records import FINAL_STATUSES, WorklistSearch
 
+pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
+
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[IndexStores]:
-    opened = open_index(f"sqlite:///{tmp_path / 'index.sqlite'}", busy_timeout_ms=500)
+def stores(index_url: str) -> Iterator[IndexStores]:
+    opened = open_index(index_url, busy_timeout_ms=500)
     yield opened
     opened.close()
 

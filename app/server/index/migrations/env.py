@@ -11,9 +11,16 @@ config = context.config
 target_metadata = metadata
 
 
+#: Advisory lock taken while migrating a PostgreSQL index: server processes that start together
+#: on one new database migrate one after the other (the later ones find the schema at head).
+MIGRATION_LOCK = 0x4C42_4D49  # "LBMI"
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 
