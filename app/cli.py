@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "retrieve": "app.services.retrieve_cli",
     "media": "app.services.media_cli",
     "print": "app.services.print_cli",
+    "install-desktop": "app.services.desktop_install",
 }
 
 
@@ -34,7 +35,7 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Lightbox radiology workstation. Subcommands (each has --help): 'server' runs the "
         "image server headless; 'render' renders an image frame to PNG; 'query' and 'retrieve' search and "
         "fetch from remote archives; 'media' imports and exports CDs and DICOMDIR file sets; 'print' prints "
-        "films to a DICOM printer.",
+        "films to a DICOM printer; 'install-desktop' adds Lightbox to the Linux application menu.",
     )
     parser.add_argument("--version", action="version", version=f"Lightbox {__version__}")
     parser.add_argument("--server", metavar="URL", help="URL of a running Lightbox server "
@@ -42,6 +43,8 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", type=Path, action="append", default=[],
                         help="extra configuration file (TOML); may be given more than once")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="start, show the main window and quit (exit code 0) once it is painted")
     return parser
 
 
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from app.ui.application import run
 
-    return run(config, [sys.argv[0], *qt_args])
+    return run(config, [sys.argv[0], *qt_args], smoke_test=args.smoke_test)
 
 
 if __name__ == "__main__":

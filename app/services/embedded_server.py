@@ -74,7 +74,13 @@ class EmbeddedServer:
         return str(self.info["http_url"])
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "app.server", "--data-dir", str(self.data_dir), "--http-port", str(self.http_port)]
+        """The server's command line: ``python -m app.server ...``, or ``<executable> server ...`` when frozen.
+
+        A PyInstaller build has no Python interpreter; its executable serves ``lightbox server``
+        through the SUBCOMMANDS table of ``app.cli``.
+        """
+        launcher = [sys.executable, "server"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "app.server"]
+        cmd = [*launcher, "--data-dir", str(self.data_dir), "--http-port", str(self.http_port)]
         if self.config_file is not None:
             cmd += ["--config", str(self.config_file)]
         return cmd

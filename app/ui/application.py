@@ -20,6 +20,7 @@ from app.ui.main_window import MainWindow
 from app.ui.media_menu import install_media
 from app.ui.print_actions import install_print
 from app.ui.search_panel import install_search_panel
+from app.ui.smoke import quit_after_first_paint
 from app.ui.viewer_window import ViewerWindow
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def _application(argv: list[str]) -> QApplication:
     return app
 
 
-def run(config: Config, argv: list[str]) -> int:
+def run(config: Config, argv: list[str], smoke_test: bool = False) -> int:
     """Run the workstation until its main window closes; return the exit code.
 
     Parameters
@@ -45,6 +46,8 @@ def run(config: Config, argv: list[str]) -> int:
         The loaded configuration; ``config.workstation.server_url`` empty = embedded server.
     argv
         Command-line arguments for Qt (``argv[0]`` is the program name).
+    smoke_test
+        Quit with 0 once the main window is painted (``lightbox --smoke-test``, app.ui.smoke).
     """
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll is noise
     app = _application(argv)
@@ -71,6 +74,8 @@ def run(config: Config, argv: list[str]) -> int:
     try:
         window.show()
         window.start()
+        if smoke_test:
+            quit_after_first_paint(window, app)
         return int(app.exec())
     finally:
         window.shutdown()
