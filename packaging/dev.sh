@@ -15,7 +15,9 @@ QT_RUNTIME=(libegl1 libgl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 
             libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xkb1 libx11-xcb1)
 # orthanc: a real Storage Commitment SCU (tests/integration/test_storage_commitment_orthanc.py)
 # postgresql: the index on PostgreSQL (tests/pg_cluster.py starts a private cluster)
-TEST_PEERS=(dcmtk dicom3tools orthanc xvfb postgresql)
+# desktop-file-utils, shared-mime-info, systemd: validate the desktop entry, MIME types and service unit
+# (tests/packaging)
+TEST_PEERS=(dcmtk dicom3tools orthanc xvfb postgresql desktop-file-utils shared-mime-info systemd)
 
 log() { printf '\033[1m[lightbox]\033[0m %s\n' "$*" >&2; }
 
