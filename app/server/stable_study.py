@@ -11,6 +11,7 @@ never not at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -34,6 +35,8 @@ class StabilityStoreProtocol(Protocol):
     ) -> list[tuple[str, dt.datetime]]: ...
 
     def mark_notified(self, study_uid: str, last_received_at: dt.datetime) -> None: ...
+
+    def checking(self) -> contextlib.AbstractContextManager[bool]: ...
 
 
 def _now() -> dt.datetime:
@@ -84,10 +87,13 @@ class StableStudyWatch:
     def check_once(self, now: dt.datetime | None = None) -> list[str]:
         """Notify every study that became stable; their Study Instance UIDs."""
         now = now or _now()
-        done = []
-        for study_uid, last in self._store.quiet_studies(now - self._quiet, now - self._quiet - LOOKBACK):
-            self._notifier.study_online(study_uid, STABLE)
-            self._store.mark_notified(study_uid, last)
-            LOGGER.info("study %s is stable (newest instance %s): notified", study_uid, last.isoformat())
-            done.append(study_uid)
+        done: list[str] = []
+        with self._store.checking() as mine:  # several processes on one index: one checks at a time
+            if not mine:
+                return done
+            for study_uid, last in self._store.quiet_studies(now - self._quiet, now - self._quiet - LOOKBACK):
+                self._notifier.study_online(study_uid, STABLE)
+                self._store.mark_notified(study_uid, last)
+                LOGGER.info("study %s is stable (newest instance %s): notified", study_uid, last.isoformat())
+                done.append(study_uid)
         return done

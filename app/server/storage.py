@@ -7,11 +7,18 @@ file is ever seen half-written, even after a power loss. File names are generate
 (:func:`app.dicom.filenames.new_storage_name`); no received string ever becomes part of
 a path, and every relative path read back is checked with
 :func:`app.dicom.filenames.is_safe_relpath`.
+
+Several server processes may share one storage area (with a shared PostgreSQL index):
+stored names are 128 random bits, so they cannot collide, and each temporary file is held
+under an exclusive ``flock`` by the process writing it until it is renamed into place; a
+starting or stopping process removes only the leftovers it can lock, i.e. those of a
+process that died, never the file another live process is receiving.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import tempfile
@@ -122,11 +129,13 @@ class Storage:
             ) from exc
 
     def remove_leftovers(self) -> int:
-        """Remove temporary files an interrupted write left behind; returns how many."""
+        """Remove temporary files an interrupted write left behind (those no live process
+        holds locked); returns how many."""
         removed = 0
         for path in self.tmp_dir.iterdir():
             if path.is_file() and path.name.endswith(_TMP_SUFFIX):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError), path.open("rb") as fh:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: being written
                     path.unlink()
                     removed += 1
         if removed:
@@ -137,6 +146,7 @@ class Storage:
         """Open a new temporary file in ``storage/tmp`` for writing."""
         try:
             fd, name = tempfile.mkstemp(suffix=_TMP_SUFFIX, dir=self.tmp_dir)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # ours until renamed into place (see remove_leftovers)
         except OSError as exc:
             raise StorageError(f"cannot create a file in {self.tmp_dir}: {exc.strerror}") from exc
         return TempFile(Path(name), os.fdopen(fd, "wb"))
@@ -167,11 +177,11 @@ class Storage:
                 temp.wait_pending()
             elif self.fsync:
                 os.fsync(temp.file.fileno())
-            temp.file.close()
             target = self.path_of(relpath or self.new_relpath())
             if not target.parent.is_dir():
                 self._make_folder(target.parent)
-            os.rename(temp.path, target)
+            os.rename(temp.path, target)  # still open and locked: no other process removes it meanwhile
+            temp.file.close()
         except OSError as exc:
             temp.discard()
             raise StorageError(f"cannot store a file in {self.root}: {exc.strerror or exc}") from exc

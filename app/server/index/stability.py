@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, func, select
 
 from app.server.index import engine as engine_mod
 from app.server.index.schema import instance, series, study, study_notice
+
+#: Advisory lock of the stable-study check on a shared (PostgreSQL) index.
+_CHECK_LOCK = 0x4C425354  # "LBST"
 
 
 def _now() -> dt.datetime:
@@ -23,6 +27,24 @@ class StabilityStore:
 
     def _writing(self) -> contextlib.AbstractContextManager[Connection]:
         return engine_mod.writing(self.engine, "the stable-study notices")
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[bool]:
+        """Whether this process may run a stable-study check now (True), for the duration of the
+        block. On a PostgreSQL index shared by several server processes one of them checks at a
+        time (a session advisory lock, tried without waiting), so a study is notified once."""
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(select(func.pg_try_advisory_lock(_CHECK_LOCK))).scalar_one())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(select(func.pg_advisory_unlock(_CHECK_LOCK)))
+                    conn.commit()
 
     def quiet_studies(self, before: dt.datetime, since: dt.datetime, limit: int = 100) -> list[tuple[str, dt.datetime]]:
         """Studies with an instance received after ``since`` whose newest instance was received

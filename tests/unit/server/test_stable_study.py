@@ -1,4 +1,4 @@
-"""Stable-study notices on a real SQLite index: notified once per quiet period, again after
+"""Stable-study notices on a real index (SQLite and PostgreSQL): notified once per quiet period, again after
 a new instance (reference 4.6 'notify', issue 9 'optionally notify when a study becomes stable')."""
 
 from __future__ import annotations
@@ -59,3 +59,24 @@ def test_old_studies_are_not_notified_at_start(index: IndexStores) -> None:
     index.catalogue.add_instance(record(study_instance_uid="1.9.3", received_at=T0))
     watch = _watch(index, 10.0)
     assert watch.check_once(T0 + dt.timedelta(days=3)) == []  # outside the look-back window
+
+
+def test_two_processes_on_one_index_notify_a_stable_study_once(index: IndexStores, index_url: str) -> None:
+    """Two server processes share the index (a second ``open_index`` = another process's
+    connections): while one checks, the other's check on PostgreSQL stands aside; checks in turn
+    find the study notified already. Either way, one notice."""
+    index.catalogue.add_instance(record(study_instance_uid="1.9.5", series_instance_uid="1.9.5.1", received_at=T0))
+    other = open_index(index_url)
+    try:
+        later = T0 + dt.timedelta(seconds=70)
+        with index.stability.checking() as first_checks:
+            assert first_checks
+            if index.engine.dialect.name == "postgresql":
+                assert _watch(other).check_once(later) == []  # the other process stands aside meanwhile
+                with other.stability.checking() as second_checks:
+                    assert not second_checks
+        assert _watch(other).check_once(later) == ["1.9.5"]
+        assert _watch(index).check_once(later) == []
+    finally:
+        other.close()
+    assert _notices(index) == ["1.9.5"]

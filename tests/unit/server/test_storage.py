@@ -46,6 +46,21 @@ def test_leftover_temp_files_are_removed_at_start(tmp_path: Path) -> None:
     assert [p.name for p in storage.tmp_dir.iterdir()] == ["unrelated.txt"]
 
 
+def test_a_starting_process_keeps_the_temp_files_of_another_live_process(tmp_path: Path) -> None:
+    """Two server processes on one storage volume: one starting (or stopping) must not remove
+    the file the other is receiving; names of stored files never collide."""
+    writer = Storage(tmp_path / "storage")
+    receiving = writer.create_temp()
+    receiving.write(b"half an instance")
+    other = Storage(tmp_path / "storage")
+    assert other.remove_leftovers() == 0
+    assert receiving.path.exists()
+    other.close()
+    relpaths = {writer.commit(receiving)} | {writer.write_bytes(b"x") for _ in range(50)}
+    assert len(relpaths) == 51 and all((writer.root / r).exists() for r in relpaths)
+    writer.close()
+
+
 @pytest.mark.parametrize("relpath", ["../etc/passwd", "ab/cd/../../x.dcm", "/etc/passwd", "ab/cd/abcd.dcm", ""])
 def test_unsafe_relpaths_are_refused(tmp_path: Path, relpath: str) -> None:
     storage = Storage(tmp_path / "storage")
