@@ -21,6 +21,7 @@ from app.core.config import ServerConfig
 from app.core.errors import ServerUnavailableError
 from app.server.api import DEFAULT_MAX_REQUEST_BYTES, ApiContext, create_app
 from app.server.api.runner import HttpServer
+from app.server.archive import ARCHIVE_KIND, ArchiveTier
 from app.server.context import Ingest
 from app.server.handlers.commitment import JOB_KIND as COMMITMENT_KIND
 from app.server.handlers.commitment import CommitmentService
@@ -30,6 +31,7 @@ from app.server.index.admin_records import (
     DeletionStoreProtocol,
     StudyStatusStoreProtocol,
 )
+from app.server.index.archive_records import ArchiveStoreProtocol
 from app.server.index.job_records import JobStoreProtocol
 from app.server.index.mpps_records import MppsStoreProtocol
 from app.server.index.records import CatalogueProtocol
@@ -84,6 +86,9 @@ class IndexStoresProtocol(Protocol):
     @property
     def deletions(self) -> DeletionStoreProtocol: ...
 
+    @property
+    def archive(self) -> ArchiveStoreProtocol: ...
+
     def close(self) -> None: ...
 
 
@@ -130,6 +135,7 @@ class Server:
     _index: IndexStoresProtocol | None = field(default=None, init=False, repr=False)
     _jobs: JobRunner | None = field(default=None, init=False, repr=False)
     _stable: StableStudyWatch | None = field(default=None, init=False, repr=False)
+    _archive: ArchiveTier | None = field(default=None, init=False, repr=False)
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
     _storage: Storage | None = field(default=None, init=False, repr=False)
     _scp: StorageService | None = field(default=None, init=False, repr=False)
@@ -152,9 +158,18 @@ class Server:
         ingest = Ingest(cfg, self._storage, catalogue)
         try:
             self._jobs = JobRunner(index.jobs, retry_seconds=cfg.job_retry_seconds)
+            sender = StudySender(cfg, catalogue, self._storage.path_of, index.corrections.catalogue_values)
+            notifier = StudyNotifier(cfg, catalogue, index.jobs, self._jobs.wake)
+            archive = self._archive = ArchiveTier(
+                cfg, catalogue, index.archive, index.jobs, self._storage, self._jobs.wake, sender, notifier.study_online
+            ) if cfg.archive.enabled else None
+            if archive is not None:
+                ingest.restoring = archive.fetcher.restoring
+                self._jobs.register(ARCHIVE_KIND, archive.archiver)
             commitment = CommitmentService(cfg, catalogue, index.jobs, self._storage.path_of, self._jobs.wake)
             self._jobs.register(COMMITMENT_KIND, commitment.report)
-            self._scp = StorageService(cfg, ingest, commitment=commitment.handle_n_action)
+            self._scp = StorageService(cfg, ingest, commitment=commitment.handle_n_action,
+                                       commitment_reports=archive.reports.handle if archive is not None else None)
             try:
                 self.storage_addresses = self._scp.start()
             except OSError as exc:
@@ -168,21 +183,21 @@ class Server:
             self._jobs.register(RELAY_KIND, MppsRelay(cfg, index.jobs))
             mpps = MppsService(cfg, index.mpps, self._jobs.wake)
             self._qr = QueryRetrieveService(
-                cfg, catalogue, self._storage.path_of, mpps, values_of=index.corrections.catalogue_values
+                cfg, catalogue, self._storage.path_of, mpps, values_of=index.corrections.catalogue_values,
+                ensure_online=archive.fetcher.ensure_online if archive is not None else None,
             )
             self.qr_address = _listening(self._qr.start, cfg, "Q/R SCP", cfg.qr.ae_title, cfg.qr.port, "[server.qr]")
             self._mwl = WorklistService(cfg, index.worklist)
             self.mwl_address = _listening(
                 self._mwl.start, cfg, "MWL SCP", cfg.mwl.ae_title, cfg.mwl.port, "[server.mwl]"
             )
-            self._jobs.register(SEND_KIND, StudySender(
-                cfg, catalogue, self._storage.path_of, index.corrections.catalogue_values
-            ))
+            self._jobs.register(SEND_KIND, sender)
             sends = SendRequests(cfg, catalogue, index.jobs, self._jobs.wake)
-            notifier = StudyNotifier(cfg, catalogue, index.jobs, self._jobs.wake)
             self._unsubscribe = notifier.subscribe(self.study_events)
             self._jobs.register(NOTIFY_KIND, NotificationSender(cfg))
             self._jobs.start()
+            if archive is not None:
+                archive.purge.start()
             if cfg.notify.stable_seconds > 0:
                 self._stable = StableStudyWatch(cfg.notify.stable_seconds, index.stability, notifier)
                 self._stable.start()
@@ -190,7 +205,7 @@ class Server:
                              mpps=index.mpps, jobs=index.jobs, worklist=index.worklist, sends=sends,
                              study_status=index.study_status, changes=index.changes,
                              corrections=index.corrections, deletions=index.deletions,
-                             study_events=self.study_events, destinations=cfg.destinations)
+                             study_events=self.study_events, destinations=cfg.destinations, archive=archive)
             self._http = HttpServer(create_app(ctx), cfg.http_host, cfg.http_port)
             self._http.start()
             LOGGER.info("HTTP API (DICOMweb at /dicom-web, admin at /api) on %s", self._http.url)
@@ -218,6 +233,9 @@ class Server:
         if self._stable is not None:
             self._stable.stop()
             self._stable = None
+        if self._archive is not None:
+            self._archive.purge.stop()
+            self._archive = None
         if self._scp is not None:
             try:
                 self._scp.stop()

@@ -79,17 +79,20 @@ class QueryRetrieveService(SingleAEService):
     values_of
         The catalogue values of a study (``CorrectionStore.catalogue_values``): C-MOVE gives
         the instances of corrected studies the catalogue's values.
+    ensure_online
+        Fetches archived studies back before a C-MOVE (``ArchiveFetcher.ensure_online``).
     """
 
     def __init__(
         self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path],
         mpps: MppsService | None = None, values_of: Callable[[str], CatalogueValues | None] | None = None,
+        ensure_online: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
         super().__init__(config.dicom_host, config.qr.ae_title, config.qr.port, "the Q/R SCP")
         self._config = config
         self._mpps = mpps
         self._catalogue = catalogue
-        self._move = MoveService(config, catalogue, path_of, values_of)
+        self._move = MoveService(config, catalogue, path_of, values_of, ensure_online)
 
     def make_ae(self) -> AE:
         # C-MOVE sub-operations stream a stored file's data set as it is on disk.

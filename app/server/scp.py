@@ -201,13 +201,15 @@ def make_scp_ae(config: ServerConfig, ae_title: str) -> AE:
 
 def make_ae(config: ServerConfig, ae_title: str, *, commitment: bool = False) -> AE:
     """The pynetdicom AE of one Storage SCP, with its contexts and limits (not yet listening);
-    with ``commitment``, also the Storage Commitment Push Model (PS3.4 J.3, uncompressed)."""
+    with ``commitment``, also the Storage Commitment Push Model (PS3.4 J.3, uncompressed), where
+    a peer may take the SCP role (SCP/SCU Role Selection, PS3.7 D.3.3.4) to send us its report
+    (the archive tier, :mod:`app.server.archive_commitment`)."""
     ae = make_scp_ae(config, ae_title)
     preference = list(STORAGE_PREFERENCE)
     for sop_class in ALL_STORAGE:
         ae.add_supported_context(sop_class, preference)
     if commitment:
-        ae.add_supported_context(PUSH_MODEL, list(UNCOMPRESSED))
+        ae.add_supported_context(PUSH_MODEL, list(UNCOMPRESSED), scu_role=True, scp_role=True)
     return ae
 
 
@@ -269,15 +271,19 @@ class StorageService:
     commitment
         The ``EVT_N_ACTION`` handler of the Storage Commitment Push Model SCP
         (``CommitmentService.handle_n_action``); when given, every AE offers that SOP class.
+    commitment_reports
+        The ``EVT_N_EVENT_REPORT`` handler for the reports of the archive's commitment
+        (``CommitmentReports.handle``), or None.
     """
 
     def __init__(
         self, config: ServerConfig, ingest: IngestLike, *, fast_path: bool | None = None,
-        commitment: Callable[[Any], Any] | None = None,
+        commitment: Callable[[Any], Any] | None = None, commitment_reports: Callable[[Any], Any] | None = None,
     ) -> None:
         self._config = config
         self._ingest = ingest
         self._commitment = commitment
+        self._reports = commitment_reports
         if fast_path is None:
             fast_path = os.environ.get(FASTPATH_ENV, "1").strip() not in ("0", "false", "no", "off")
         self._fast_path = fast_path and fastpath.is_supported()
@@ -329,6 +335,8 @@ class StorageService:
         ]
         if self._commitment is not None:
             handlers.append((evt.EVT_N_ACTION, self._commitment))
+        if self._reports is not None:
+            handlers.append((evt.EVT_N_EVENT_REPORT, self._reports))
         if self._fast_path:
             handlers.append((evt.EVT_CONN_OPEN, self._install_fast_path))
         server, thread = serve(ae, self._config.dicom_host, port, ae_title, handlers, f"StorageSCP-{ae_title}")

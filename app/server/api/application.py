@@ -18,7 +18,20 @@ from app.core.errors import (
     ServerUnavailableError,
     StorageError,
 )
-from app.server.api import admin_studies, changes, destinations, jobs, mpps, patients, qido, send, stow, wado, worklist
+from app.server.api import (
+    admin_studies,
+    archive,
+    changes,
+    destinations,
+    jobs,
+    mpps,
+    patients,
+    qido,
+    send,
+    stow,
+    wado,
+    worklist,
+)
 from app.server.api.deps import ApiContext
 
 LOGGER = logging.getLogger(__name__)
@@ -53,6 +66,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(changes.router)
     app.include_router(destinations.router)
     app.include_router(send.router)
+    app.include_router(archive.router)
 
     @app.get("/api/health")
     def health() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.core.config import Destination
 from app.server.context import Ingest
@@ -19,6 +20,9 @@ from app.server.index.worklist_records import WorklistStoreProtocol
 from app.server.send_requests import SendRequests
 from app.server.storage import Storage
 from app.server.study_events import StudyEvents
+
+if TYPE_CHECKING:
+    from app.server.archive import ArchiveTier
 
 #: Default bound of a request body read from the network (STOW-RS): 2 GiB.
 DEFAULT_MAX_REQUEST_BYTES = 2 * 1024**3
@@ -43,3 +47,4 @@ class ApiContext:
     deletions: DeletionStoreProtocol | None = None
     study_events: StudyEvents | None = None
     destinations: tuple[Destination, ...] = ()
+    archive: ArchiveTier | None = None

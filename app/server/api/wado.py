@@ -120,13 +120,25 @@ def _multipart(ctx: ApiContext, files: list[StoredInstance]) -> StreamingRespons
     return StreamingResponse(body(), media_type=media_type, headers={"Content-Length": str(total)})
 
 
+def _online(
+    ctx: ApiContext, files: list[StoredInstance], study: str, series: str | None, instance: str | None
+) -> list[StoredInstance]:
+    """``files``, read again after the study was fetched back from the archive when its online
+    copy had been removed (:mod:`app.server.archive_fetch`; 503 when that fails)."""
+    if files and ctx.archive is not None and ctx.archive.fetcher.ensure_online([study]):
+        return ctx.catalogue.stored_instances(study, series, instance)
+    return files
+
+
 def retrieve(request: Request, study: str, series: str | None = None, instance: str | None = None) -> Response:
-    """Answer one WADO-RS retrieve; 404 when nothing matches, 406 for an Accept we cannot meet."""
+    """Answer one WADO-RS retrieve; 404 when nothing matches, 406 for an Accept we cannot meet;
+    an archived study not online is fetched back first (503 when that fails)."""
     ctx: ApiContext = request.app.state.ctx
     files = ctx.catalogue.stored_instances(study, series, instance)
     if not files:
         what = "instance" if instance else "series" if series else "study"
         raise NotFoundError(f"no such {what} in this server")
+    files = _online(ctx, files, study, series, instance)
     mode = choose(request.headers.get("accept", ""), files, single=instance is not None)
     values = _overlay(ctx, study)
     if values is not None:
@@ -162,6 +174,7 @@ def metadata(request: Request, study: str, series: str | None = None, instance: 
     files = ctx.catalogue.stored_instances(study, series, instance)
     if not files:
         raise NotFoundError("no such " + ("instance" if instance else "series" if series else "study"))
+    files = _online(ctx, files, study, series, instance)
     values = _overlay(ctx, study)
 
     def body() -> Iterator[bytes]:

@@ -92,12 +92,17 @@ class MoveService:
     values_of
         The catalogue values of a study (``CorrectionStore.catalogue_values``); None: files
         are always sent as stored.
+    ensure_online
+        Fetches studies back from the archive when their online copy was removed
+        (``ArchiveFetcher.ensure_online``; raises when it cannot: 0xA702 with its message).
     """
 
     def __init__(
         self, config: ServerConfig, catalogue: CatalogueProtocol, path_of: Callable[[str], Path],
         values_of: Callable[[str], CatalogueValues | None] | None = None,
+        ensure_online: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
+        self._ensure_online = ensure_online
         self._config = config
         self._catalogue = catalogue
         self._path_of = path_of
@@ -172,6 +177,14 @@ class MoveService:
             relational = is_relational(assoc, model.move)
             level, keys = parse_move(identifier, model, relational=relational)
             instances = self._instances(level, keys)
+            if self._ensure_online is not None and instances:
+                try:
+                    if self._ensure_online(list(dict.fromkeys(i.study_instance_uid for i in instances))):
+                        instances = self._instances(level, keys)  # the rows now point to the fetched files
+                except Exception as exc:
+                    LOGGER.warning("C-MOVE refused: %s", exc)  # the Error Comment is 64 characters at most
+                    respond(SUBOPERATIONS_FAILED, comment="study in the archive, fetch-back failed; try again later")
+                    return
             overlays = self._overlays(instances)
         except IdentifierError as exc:
             respond(exc.status, comment=exc.comment)

@@ -235,6 +235,37 @@ study_notice = Table(
 # The stable-study check looks at recently received instances only (revision 0006).
 Index("ix_instance_received_at", instance.c.received_at)
 
+#: The external archive tier (revision 0007): one row per study sent to the archive.
+#: ``state``: sending -> committing (N-ACTION answered, report awaited under
+#: ``transaction_uid``) -> committed | failed; ``online`` 0 once the policy removed the
+#: files (the catalogue rows stay); ``online_until`` keeps a fetched-back study online.
+archive_study = Table(
+    "archive_study",
+    metadata,
+    Column("study_fk", Integer, ForeignKey("study.id", ondelete="CASCADE"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("job_id", Integer, nullable=True),
+    Column("transaction_uid", String(64), nullable=False, default=""),
+    Column("requested_at", DateTime(timezone=False), nullable=False),
+    Column("committed_at", DateTime(timezone=False), nullable=True),
+    Column("online", Integer, nullable=False, default=1, server_default="1"),
+    Column("online_until", DateTime(timezone=False), nullable=True),
+    Column("removed_at", DateTime(timezone=False), nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+)
+Index("ix_archive_study_transaction", archive_study.c.transaction_uid)
+
+#: Per instance of an archived study: whether the archive committed to keep it (revision
+#: 0007); ``failure_reason`` is the report's Failure Reason (PS3.4 J.3.3.1.1) when it did not.
+archive_instance = Table(
+    "archive_instance",
+    metadata,
+    Column("study_fk", Integer, ForeignKey("study.id", ondelete="CASCADE"), primary_key=True),
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("committed", Integer, nullable=False),
+    Column("failure_reason", Integer, nullable=True),
+)
+
 #: Named monotonically increasing counters (``changes``, ``request``), updated in the
 #: same transaction as the rows they count.
 counter = Table(

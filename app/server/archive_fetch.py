@@ -1,0 +1,181 @@
+"""Fetch-back: a study whose online copy was removed is asked back from the archive.
+
+A C-MOVE (:mod:`app.server.handlers.move`) or a WADO-RS request (:mod:`app.server.api.wado`)
+for a study that is archived but not online first calls :meth:`ArchiveFetcher.ensure_online`.
+It asks the archive's Q/R SCP (PS3.4 C.4): a C-FIND at STUDY level (does the archive hold
+it?), then a C-MOVE of the study to our own Storage AE, waiting at most
+``fetch_timeout_seconds``. The instances come in through the Storage SCP like any other;
+while a study is fetched back, its instances replace their offline rows (duplicates policy
+``overwrite`` for those SOP Instance UIDs only, :attr:`app.server.context.Ingest.restoring`),
+so the catalogue keeps one row per instance. Once every instance row has its file again the
+study is online, kept so for ``keep_online_hours``, and (``notify_on_fetch_back``) notified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import build_context
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelMove,
+)
+
+from app.core.config import Destination, ServerConfig
+from app.core.errors import ServerUnavailableError
+from app.server.index.archive_records import ArchiveStoreProtocol
+from app.server.index.records import CatalogueProtocol
+from app.server.scu import associate
+
+LOGGER = logging.getLogger(__name__)
+
+#: Reason given to the study notifier for a study fetched back.
+FETCHED_BACK = "fetched back"
+_PENDING = (0xFF00, 0xFF01)
+
+
+class FetchFailed(ServerUnavailableError):
+    """A study is archived and could not be fetched back (HTTP 503; C-MOVE 0xA702)."""
+
+
+class ArchiveFetcher:
+    """Brings archived studies back online (see the module docstring).
+
+    Parameters
+    ----------
+    config
+        ``archive`` settings, ``destinations``, ``storage`` (our Storage AE is the move destination).
+    catalogue
+        The index.
+    store
+        The archive state.
+    path_of
+        Absolute path of a stored file (``Storage.path_of``).
+    on_fetched
+        Called with the Study Instance UID once a study is back (the notification), or None.
+    """
+
+    def __init__(
+        self, config: ServerConfig, catalogue: CatalogueProtocol, store: ArchiveStoreProtocol,
+        path_of: Callable[[str], Path], on_fetched: Callable[[str], None] | None = None,
+    ) -> None:
+        self._config = config
+        self._settings = config.archive
+        self._catalogue = catalogue
+        self._store = store
+        self._path_of = path_of
+        self._on_fetched = on_fetched
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._restoring: set[str] = set()
+
+    def restoring(self, sop_instance_uid: str) -> bool:
+        """True while ``sop_instance_uid`` is being fetched back (its row is to be replaced)."""
+        return sop_instance_uid in self._restoring
+
+    def ensure_online(self, study_uids: Iterable[str]) -> list[str]:
+        """Fetch back those of ``study_uids`` that are offline; the ones fetched.
+        Raises :class:`FetchFailed` with what went wrong (never for online studies)."""
+        uids = list(dict.fromkeys(study_uids))
+        if not uids or not self._settings.enabled:
+            return []
+        offline = self._store.offline(uids)
+        fetched = []
+        for uid in uids:
+            if uid not in offline:
+                continue
+            with self._guard:
+                lock = self._locks.setdefault(uid, threading.Lock())
+            if not lock.acquire(timeout=self._settings.fetch_timeout_seconds):
+                raise FetchFailed(f"study {uid} is being fetched back from the archive; try again shortly")
+            try:
+                if uid in self._store.offline([uid]):  # another request may have fetched it meanwhile
+                    self._fetch(uid)
+                    fetched.append(uid)
+            finally:
+                lock.release()
+        return fetched
+
+    def _fetch(self, study_uid: str) -> None:
+        settings = self._settings
+        title = settings.effective_qr_ae_title
+        archive = next((d for d in self._config.destinations if d.ae_title == title), None)
+        if archive is None:
+            raise FetchFailed(f"study {study_uid} is archived but {title!r} is not in [[server.destinations]]")
+        rows = self._catalogue.stored_instances(study_uid)
+        expected = {r.sop_instance_uid for r in rows}
+        LOGGER.info("fetching study %s (%d instances) back from %s", study_uid, len(expected), title)
+        started = time.monotonic()
+        with self._guard:
+            self._restoring.update(expected)
+        try:
+            self._find_and_move(archive, study_uid, started)
+        finally:
+            with self._guard:
+                self._restoring.difference_update(expected)
+        missing = [r.sop_instance_uid for r in self._catalogue.stored_instances(study_uid)
+                   if not self._path_of(r.relpath).is_file()]
+        if missing:
+            raise FetchFailed(f"study {study_uid}: {len(missing)} instance(s) did not come back from {title}")
+        until = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=settings.keep_online_hours)
+        self._store.set_online(study_uid, True, until)
+        LOGGER.info("study %s fetched back in %.1f s, online until %s", study_uid, time.monotonic() - started, until)
+        if self._on_fetched is not None:
+            try:
+                self._on_fetched(study_uid)
+            except Exception:
+                LOGGER.exception("fetch-back notification of %s not queued", study_uid)
+
+    def _find_and_move(self, archive: Destination, study_uid: str, started: float) -> None:
+        """C-FIND then C-MOVE at STUDY level on one association (PS3.4 C.4.1, C.4.2)."""
+        timeout = self._settings.fetch_timeout_seconds
+        syntaxes: list[str | UID] = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+        contexts = [build_context(StudyRootQueryRetrieveInformationModelFind, syntaxes),
+                    build_context(StudyRootQueryRetrieveInformationModelMove, syntaxes)]
+        name = archive.ae_title
+        try:
+            assoc = associate(self._config, archive, contexts)
+        except Exception as exc:
+            raise FetchFailed(f"study {study_uid} is archived; the archive {name} cannot be reached: {exc}") from exc
+        if not assoc.is_established:
+            raise FetchFailed(f"study {study_uid} is archived; the archive {name} refused the association")
+        assoc.dimse_timeout = min(self._config.network_timeout, timeout)
+        try:
+            query = Dataset()
+            query.QueryRetrieveLevel = "STUDY"
+            query.StudyInstanceUID = study_uid
+            matches = 0
+            for status, _found in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
+                code = int(status.get("Status", 0xC000)) if status is not None else None
+                if code in _PENDING:
+                    matches += 1
+                elif code != 0x0000:
+                    raise FetchFailed(f"study {study_uid}: the archive {name} answered the C-FIND with "
+                                      + ("no response" if code is None else f"0x{code:04X}"))
+            if not matches:
+                raise FetchFailed(f"study {study_uid} is archived but the archive {name} does not find it")
+            ident = Dataset()
+            ident.QueryRetrieveLevel = "STUDY"
+            ident.StudyInstanceUID = study_uid
+            ours = self._config.storage[0].ae_title
+            final: int | None = None
+            for status, _ident in assoc.send_c_move(ident, ours, StudyRootQueryRetrieveInformationModelMove):
+                code = int(status.get("Status", 0xC000)) if status is not None else None
+                if time.monotonic() - started > timeout:
+                    assoc.abort()
+                    raise FetchFailed(f"study {study_uid}: no fetch-back from {name} within {timeout:.0f} s")
+                if code not in _PENDING:
+                    final = code
+            if final is None or not (final == 0x0000 or 0xB000 <= final <= 0xBFFF):
+                raise FetchFailed(f"study {study_uid}: the archive {name} answered the C-MOVE to {ours} with "
+                                  + ("no response" if final is None else f"0x{final:04X}"))
+        finally:
+            if assoc.is_established:
+                assoc.release()
