@@ -6,7 +6,10 @@ screen and set it). ``layout`` is the image windows' grid when a viewer opens ("
 1..8 each). ``corner_text`` replaces corner text templates per modality, in the syntax of
 ``app.imaging.corner_text`` (``date_format`` and ``templates.<MODALITY>.<corner>`` line
 lists); modalities and corners not given keep the defaults. Its fields are checked when the
-viewer starts (``app.services.viewer_settings``).
+viewer starts (``app.services.viewer_settings``). ``sort`` is the stack order a series opens
+in (a name of :class:`app.imaging.stacks.SortKey`, e.g. ``"SLICE_LOCATION"``). ``presets`` adds
+or replaces window presets per modality: ``presets.<MODALITY>.<name> = [center, width]`` (modality
+units, a LINEAR window, PS3.3 C.11.2.1.2), over :data:`app.imaging.presets.PRESETS`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from app.core import config_checks as check
 from app.core.errors import ConfigError
 
 _LAYOUT = re.compile(r"^([1-8])x([1-8])$")
+#: The names of app.imaging.stacks.SortKey (kept here: app.core does not import app.imaging).
+SORT_KEYS = ("INSTANCE_NUMBER", "SLICE_LOCATION", "CONTENT_DATETIME", "ECHO_TIME", "TEMPORAL_POSITION",
+             "IMAGE_POSITION", "IMAGE_ORIENTATION")
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class ViewerConfig:
     screen_pixel_mm: float = 0.0
     layout: str = "1x1"
     corner_text: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    sort: str = "INSTANCE_NUMBER"
+    presets: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def layout_shape(self) -> tuple[int, int]:
@@ -53,4 +61,25 @@ def viewer_from(raw: Any) -> ViewerConfig:
     corner_text = raw.get("corner_text", {})
     if not isinstance(corner_text, Mapping):
         raise ConfigError(f"{where} corner_text must be a table (date_format, templates.<MODALITY>.<corner>).")
-    return ViewerConfig(float(pixel), layout, MappingProxyType(dict(corner_text)))
+    sort = check.string(raw, "sort", d.sort, where).upper()
+    if sort not in SORT_KEYS:
+        raise ConfigError(f"{where} sort = {sort!r}: use one of {', '.join(SORT_KEYS)}.")
+    return ViewerConfig(float(pixel), layout, MappingProxyType(dict(corner_text)), sort,
+                        _presets_from(raw.get("presets", {}), f"{where} presets"))
+
+
+def _presets_from(raw: Any, where: str) -> Mapping[str, Mapping[str, tuple[float, float]]]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table of modalities, e.g. presets.CT.lung = [-600, 1500].")
+    out: dict[str, Mapping[str, tuple[float, float]]] = {}
+    for modality, named in raw.items():
+        if not isinstance(named, Mapping) or not str(modality).strip():
+            raise ConfigError(f"{where}.{modality} must be a table of name = [center, width].")
+        windows = {}
+        for name, pair in named.items():
+            if (not isinstance(pair, list | tuple) or len(pair) != 2
+                    or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair) or pair[1] < 1):
+                raise ConfigError(f"{where}.{modality}.{name} = {pair!r}: use [center, width] with width at least 1.")
+            windows[str(name)] = (float(pair[0]), float(pair[1]))
+        out[str(modality).strip().upper()] = MappingProxyType(windows)
+    return MappingProxyType(out)

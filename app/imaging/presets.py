@@ -9,6 +9,8 @@ wash the image out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from app.imaging.voi_lut import Window
@@ -32,13 +34,25 @@ PRESETS: dict[str, dict[str, Window]] = {
     "PT": {"SUV 0-10": Window(5, 10)},
 }
 
+#: Presets of the site (``[workstation.viewer] presets``), set by :func:`use_site_presets`; they add to
+#: :data:`PRESETS` and replace a built-in preset of the same name.
+SITE_PRESETS: dict[str, dict[str, Window]] = {}
+
 LOW_PERCENTILE = 0.5
 HIGH_PERCENTILE = 99.5
 
 
 def presets_for(modality: str) -> dict[str, Window]:
-    """The presets of a modality (empty when it has none)."""
-    return dict(PRESETS.get(modality.strip().upper(), {}))
+    """The presets of a modality, the built-in ones then the site's (empty when it has none)."""
+    key = modality.strip().upper()
+    return {**PRESETS.get(key, {}), **SITE_PRESETS.get(key, {})}
+
+
+def use_site_presets(presets: Mapping[str, Mapping[str, tuple[float, float]]]) -> None:
+    """Use ``presets`` (modality -> name -> (center, width)) from now on, in place of the previous site's."""
+    SITE_PRESETS.clear()
+    for modality, named in presets.items():
+        SITE_PRESETS[modality.strip().upper()] = {name: Window(c, w) for name, (c, w) in named.items()}
 
 
 def percentile_window(

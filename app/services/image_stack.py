@@ -11,6 +11,7 @@ by (data set, frame), so re-sorting keeps them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -69,14 +70,19 @@ def _pipeline_key(ds: Dataset) -> tuple[object, ...] | None:
 
 
 class ImageStack:
-    """Frames of a series with cached decoded indices and per-instance pipelines."""
+    """Frames of a series with cached decoded indices and per-instance pipelines.
+
+    Without ``key`` the stack is sorted by :attr:`default_key` (``[workstation.viewer] sort``).
+    """
+
+    default_key: ClassVar[SortKey] = SortKey.INSTANCE_NUMBER
 
     def __init__(
-        self, datasets: Iterable[Dataset] = (), key: SortKey = SortKey.INSTANCE_NUMBER, descending: bool = False
+        self, datasets: Iterable[Dataset] = (), key: SortKey | None = None, descending: bool = False
     ) -> None:
         self.datasets: list[Dataset] = []
         self.frames: list[StackPosition] = []
-        self.key = key
+        self.key = key if key is not None else self.default_key
         self.descending = descending
         self._pipelines: dict[int, GreyPipeline] = {}
         self._shared: dict[tuple[object, ...], GreyPipeline] = {}

@@ -1,79 +1,59 @@
 """Remote nodes edited from the workstation: checked like the configuration file, and saved as
 the ``[[workstation.nodes]]`` tables of the user's configuration file.
 
-Saving rewrites only those tables (the rest of the file is kept as written, comments included;
-comments inside the old node tables are lost) and checks the whole new file with the
-configuration's own reader before it replaces the old one (written to a temporary file, then
-renamed).
+Saving goes through :class:`app.services.settings_store.SettingsStore`: only those tables are
+rewritten (the rest of the file is kept as written, comments included; comments inside the old
+node tables are lost) and the whole new file is checked with the configuration's own reader
+before it replaces the old one.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import tempfile
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import tomlkit
 
 from app.core.errors import ConfigError
-from app.core.workstation_config import RemoteNode, workstation_from
+from app.core.workstation_config import PrinterConfig, RemoteNode, workstation_from
+from app.services.settings_store import SettingsStore
 
-_TABLE = re.compile(r"^\s*\[")
-_NODES = re.compile(r"^\s*\[\[\s*workstation\.nodes\s*\]\]")
+
+def node_table(node: RemoteNode) -> dict[str, Any]:
+    """One node as its ``[[workstation.nodes]]`` table."""
+    return {"name": node.name, "ae_title": node.ae_title, "host": node.host, "port": int(node.port),
+            "services": list(node.services)}
+
+
+def printer_table(printer: PrinterConfig) -> dict[str, Any]:
+    """One printer as its ``[[workstation.printers]]`` table."""
+    return {"name": printer.name, "ae_title": printer.ae_title, "host": printer.host, "port": int(printer.port),
+            "profile": printer.profile}
 
 
 def nodes_toml(nodes: Sequence[RemoteNode]) -> str:
     """The nodes as ``[[workstation.nodes]]`` tables."""
-    blocks = []
-    for node in nodes:
-        blocks.append("\n".join([
-            "[[workstation.nodes]]",
-            f"name = {json.dumps(node.name)}",
-            f"ae_title = {json.dumps(node.ae_title)}",
-            f"host = {json.dumps(node.host)}",
-            f"port = {int(node.port)}",
-            f"services = {json.dumps(list(node.services))}",
-        ]))
-    return "\n\n".join(blocks) + ("\n" if blocks else "")
-
-
-def _parse_nodes(text: str) -> tuple[RemoteNode, ...]:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"The node settings cannot be written as TOML ({exc}); edit the file by hand.") from exc
-    return workstation_from(raw.get("workstation", {})).nodes
+    return tomlkit.dumps({"workstation": {"nodes": [node_table(n) for n in nodes]}}) if nodes else ""
 
 
 def check_nodes(nodes: Sequence[RemoteNode]) -> tuple[RemoteNode, ...]:
     """The nodes as the configuration reader would read them; raises ConfigError saying what to fix."""
-    return _parse_nodes(nodes_toml(nodes))
+    raw = tomllib.loads(nodes_toml(nodes))
+    return workstation_from(raw.get("workstation", {})).nodes
 
 
-def _without_node_tables(text: str) -> str:
-    kept: list[str] = []
-    skipping = False
-    for line in text.splitlines():
-        if _TABLE.match(line):
-            skipping = bool(_NODES.match(line))
-        if not skipping:
-            kept.append(line)
-    return "\n".join(kept).rstrip()
+def check_printers(printers: Sequence[PrinterConfig]) -> tuple[PrinterConfig, ...]:
+    """The printers as the configuration reader would read them; raises ConfigError saying what to fix."""
+    return workstation_from({"printers": [printer_table(p) for p in printers]}).printers
 
 
 def save_nodes(path: Path, nodes: Sequence[RemoteNode]) -> tuple[RemoteNode, ...]:
     """Replace the ``[[workstation.nodes]]`` tables of the file at ``path`` (made if missing)."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    rest = _without_node_tables(old)
-    text = (rest + "\n\n" if rest else "") + nodes_toml(nodes)
-    saved = _parse_nodes(text)
+    store = SettingsStore(path)
+    store.set_tables("workstation.nodes", [node_table(n) for n in nodes])
+    saved = store.save().workstation.nodes
     if len(saved) != len(nodes):
-        raise ConfigError(f"{path} defines nodes in another form (an inline array?); edit it by hand.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".lightbox-", suffix=".toml", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+        raise ConfigError(f"{path} defines nodes in another form as well; edit it by hand.")
     return saved

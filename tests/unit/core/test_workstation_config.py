@@ -88,3 +88,17 @@ port = 1040
 def test_bad_values_say_what_to_write(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _load(tmp_path, text)
+
+
+def test_viewer_sort_and_presets() -> None:
+    from app.core.viewer_config import viewer_from
+
+    viewer = viewer_from({"sort": "slice_location", "presets": {"ct": {"head and neck": [60, 350]}}})
+    assert viewer.sort == "SLICE_LOCATION" and viewer.presets["CT"]["head and neck"] == (60.0, 350.0)
+    assert viewer_from({}).sort == "INSTANCE_NUMBER" and dict(viewer_from({}).presets) == {}
+    with pytest.raises(ConfigError, match="use one of INSTANCE_NUMBER"):
+        viewer_from({"sort": "by_colour"})
+    with pytest.raises(ConfigError, match=r"\[center, width\]"):
+        viewer_from({"presets": {"CT": {"lung": [-600]}}})
+    with pytest.raises(ConfigError, match="width at least 1"):
+        viewer_from({"presets": {"CT": {"lung": [-600, 0]}}})

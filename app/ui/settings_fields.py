@@ -1,0 +1,104 @@
+"""Fields of the settings dialog that check what is typed and say what is wrong next to it.
+
+Each :class:`CheckedLine` has a checker from :mod:`app.core.config_checks` (the rules the
+configuration file is read with), so the dialog refuses exactly what the file would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from app.core import config_checks as check
+from app.core.errors import ConfigError
+
+ERROR_STYLE = "color: #b00020"
+
+
+def ae_title_checker(optional: bool = False) -> Callable[[str], str]:
+    """A checker of AE titles (PS3.5 6.2: 1 to 16 characters, no backslash); ``optional`` accepts empty."""
+
+    def run(text: str) -> str:
+        if optional and not text.strip():
+            return ""
+        return check.validate_ae_title(text, "AE title")
+
+    return run
+
+
+def host_checker(text: str) -> str:
+    """A host name or IP address: not empty, no spaces."""
+    value = check.host(text, "Host")
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(f"Host {value!r} holds a space; give a host name or an IP address.")
+    return value
+
+
+def url_checker(text: str) -> str:
+    """Empty (the bundled server) or an http(s) URL."""
+    value = text.strip()
+    if value and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"Server URL {value!r}: start it with http:// or https:// (or leave it empty for the "
+                          "bundled server).")
+    return value.rstrip("/")
+
+
+class CheckedLine(QWidget):
+    """A line edit with a red message under it when its checker refuses the text."""
+
+    def __init__(self, text: str, checker: Callable[[str], object], name: str, max_length: int = 0,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.checker = checker
+        self.edit = QLineEdit(text)
+        self.edit.setObjectName(name)
+        if max_length:
+            self.edit.setMaxLength(max_length)
+        self.error = QLabel("")
+        self.error.setObjectName(f"{name}-error")
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.error)
+        self.edit.textChanged.connect(self.validate)
+
+    def text(self) -> str:
+        return self.edit.text().strip()
+
+    def validate(self) -> bool:
+        """Check the text; show the reason under the field when it is refused."""
+        try:
+            self.checker(self.edit.text())
+        except ConfigError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return False
+        self.error.setText("")
+        self.error.hide()
+        return True
+
+
+def restart_label(text: str = "Takes effect after Lightbox restarts.") -> QLabel:
+    """The grey note next to settings read only at start."""
+    label = QLabel(text)
+    label.setStyleSheet("color: #666; font-style: italic")
+    return label
+
+
+def add_row(form: QFormLayout, label: str, widget: QWidget, restart: bool = False) -> None:
+    """A form row, with the restart note under the field when ``restart``."""
+    if not restart:
+        form.addRow(label, widget)
+        return
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addWidget(widget)
+    layout.addWidget(restart_label())
+    form.addRow(label, box)
