@@ -17,6 +17,7 @@ from pynetdicom import AE, evt
 from app.core.config import Destination, QueryRetrieveAE, ServerConfig
 from app.server import store_fastpath
 from app.server.context import Ingest
+from app.server.handlers.store import open_received
 from app.server.index.stores import IndexStores, open_index
 from app.server.qr import QueryRetrieveService
 from app.server.storage import Storage
@@ -30,7 +31,8 @@ class Received:
         self.raw: list[bytes] = []
 
     def handle_store(self, event: Any) -> int:
-        self.raw.append(bytes(event.request.DataSet.getvalue()))
+        with open_received(event) as stream:  # in memory or in pynetdicom's file (STORE_RECV_CHUNKED_DATASET)
+            self.raw.append(stream.read())
         self.datasets.append(event.dataset)
         return 0x0000
 
