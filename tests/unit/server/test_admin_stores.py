@@ -1,4 +1,5 @@
-"""Admin stores over a real SQLite index: status, change log, corrections, merges, splits, deletion."""
+"""Admin stores over a real index (SQLite and PostgreSQL): status, change log, corrections, merges,
+splits, deletion."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.server.index.records import Level, SearchRequest
 from app.server.index.stores import IndexStores, open_index
 from tests.unit.server.test_index import record
 
+pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
 pytestmark = pytest.mark.postgresql  # index_url: SQLite and PostgreSQL
 
 
