@@ -31,9 +31,9 @@ class Received:
         self.raw: list[bytes] = []
 
     def handle_store(self, event: Any) -> int:
+        self.datasets.append(event.dataset)  # decoded first: open_received's stream is closed after reading
         with open_received(event) as stream:  # in memory or in pynetdicom's file (STORE_RECV_CHUNKED_DATASET)
             self.raw.append(stream.read())
-        self.datasets.append(event.dataset)
         return 0x0000
 
 
