@@ -161,3 +161,53 @@ def test_a_slow_job_does_not_hold_the_others(stores: IndexStores) -> None:
         release.set()
         runner.stop()
     assert {j.state for j in stores.jobs.list()} == {JobState.DONE}
+
+
+def test_two_processes_share_the_job_table_and_run_each_job_once(stores: IndexStores, index_url: str) -> None:
+    """Two server processes on one index (two engines, two runners of three workers each): every
+    job runs exactly once, claimed by one process only (FOR UPDATE SKIP LOCKED); a third process
+    starting meanwhile requeues none of the running jobs (PostgreSQL: an SQLite index belongs
+    to one process); after the first one dies, its running job is requeued."""
+    other = open_index(index_url, busy_timeout_ms=500)
+    ran: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def handler(name: str) -> Any:
+        def run(job: Job, control: JobControl) -> dict[str, Any]:
+            with lock:
+                ran.append((name, job.id))
+            threading.Event().wait(0.02)
+            return {}
+        return run
+
+    runners = []
+    for name, index in (("first", stores), ("second", other)):
+        runner = JobRunner(index.jobs, retry_seconds=0.05, poll_seconds=0.05)
+        runner.register("work", handler(name))
+        runners.append(runner)
+    try:
+        for runner in runners:
+            runner.start()
+        ids = [stores.jobs.enqueue("work", {"n": n}) for n in range(40)]
+        for runner in runners:
+            runner.wake()
+        deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+        while len(stores.jobs.list(state=JobState.DONE, limit=100)) < len(ids) and dt.datetime.now() < deadline:
+            threading.Event().wait(0.1)
+    finally:
+        for runner in runners:
+            runner.stop()
+    assert sorted(job_id for _, job_id in ran) == ids  # each job once, none lost
+    if stores.engine.dialect.name == "postgresql":
+        assert {name for name, _ in ran} == {"first", "second"}  # both processes took work
+
+        held = stores.jobs.enqueue("work", {"n": "held"})
+        claimed = stores.jobs.claim_due(frozenset({"work"}))
+        assert claimed is not None and claimed.id == held
+        assert other.jobs.requeue_interrupted() == 0  # a live process's running job is left alone
+        assert other.jobs.claim_due(frozenset({"work"})) is None
+        stores.jobs.release_all()  # the first process dies: its lock goes with its connection
+        assert other.jobs.requeue_interrupted() == 1
+        again = other.jobs.claim_due(frozenset({"work"}))
+        assert again is not None and again.id == held and again.attempts == 2
+    other.close()
