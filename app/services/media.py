@@ -21,6 +21,7 @@ from functools import partial
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
@@ -30,7 +31,7 @@ from app.media.iso_image import extract_iso, is_iso_image
 from app.media.tree import MediaInstance, MediaTree, Problem, Selection
 from app.services.cancel import CancelledError, CancelToken, Progress
 from app.services.local_series import LocalSeriesSource
-from app.services.series_source import series_title
+from app.services.series_source import OBJECT_MODALITIES, series_title, thumbnail_array
 from app.services.studies import StudyService
 
 log = logging.getLogger(__name__)
@@ -202,8 +203,28 @@ def import_selection(
     return import_instances(studies, tree.instances(selections), cancel, progress, tree.problems)
 
 
-def series_sources(tree: MediaTree, selections: Iterable[Selection] | None = None) -> list[LocalSeriesSource]:
-    """One viewer source per selected series, reading the files from the disc (no import)."""
+class DiscSeriesSource(LocalSeriesSource):
+    """A series read from a disc (no import): a :class:`LocalSeriesSource` that also tells the viewer's
+    matrix whether it holds images (``is_image``; PR/KO/SR series become badges) and gives a thumbnail."""
+
+    def __init__(self, title: str, paths: Sequence[Path], key: str, is_image: bool) -> None:
+        super().__init__(title, partial(list, paths), expected=len(paths), key=key)
+        self.is_image = is_image
+        self._middle = paths[len(paths) // 2]
+
+    def thumbnail(self) -> np.ndarray | None:
+        """The pipeline's rendering of the series' middle image, reduced (None when it cannot be read)."""
+        if not self.is_image:
+            return None
+        try:
+            return thumbnail_array(dcmread(self._middle))
+        except Exception as exc:  # any unreadable or undecodable file: the matrix shows no picture
+            log.info("no thumbnail for %s: %s", self.key, exc)
+            return None
+
+
+def series_sources(tree: MediaTree, selections: Iterable[Selection] | None = None) -> list[DiscSeriesSource]:
+    """One viewer source per selected series, reading the files from the disc (no import); image series first."""
     chosen = None if selections is None else list(selections)
     out = []
     for patient in tree.patients:
@@ -219,6 +240,7 @@ def series_sources(tree: MediaTree, selections: Iterable[Selection] | None = Non
                 except ValueError:
                     number = None
                 title = series_title(patient.patient_name, series.modality, number, series.series_description)
-                out.append(LocalSeriesSource(title, partial(list, paths), expected=len(paths),
-                                             key=series.series_instance_uid))  # fmt: skip
-    return out
+                is_image = series.modality.strip().upper() not in OBJECT_MODALITIES and any(
+                    i.record_type == "IMAGE" for i in series.instances)  # fmt: skip
+                out.append(DiscSeriesSource(title, paths, series.series_instance_uid, is_image))
+    return sorted(out, key=lambda source: not source.is_image)

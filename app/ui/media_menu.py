@@ -52,8 +52,9 @@ class MediaActions(QObject):
         viewer = ViewerWindow()
         for source in sources:
             viewer.matrix.add_series(source.key, source)
-        viewer.setWindowTitle(f"{sources[0].title} - from media - Lightbox")
-        viewer.open_source(sources[0])
+        first = next((s for s in sources if getattr(s, "is_image", True)), sources[0])
+        viewer.setWindowTitle(f"{first.title} - from media - Lightbox")
+        viewer.open_source(first)
         viewer.show()
         self.viewers = [v for v in self.viewers if v.isVisible()] + [viewer]
         return viewer

@@ -12,8 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from app.media.burner import BurnerError, detect_burner
 from app.media.file_set_writer import FileSetWriter, WrittenFileSet
+from app.media.tree import Selection
 from app.services.cancel import CancelToken
-from app.services.media import ImportReport
+from app.services.media import ImportReport, open_media, series_sources
 from app.services.media_export import ExportReport
 from app.services.studies import StudyService
 from app.ui.main_window import MainWindow
@@ -78,10 +79,14 @@ def test_open_in_viewer_without_import(qtbot: QtBot, service: StudyService,
     _read(qtbot, dialog, written.root / "DICOMDIR")
     dialog.tree.set_all(False)
     assert not dialog.open_button.isEnabled()
-    ct = dialog.tree.patient_items()[0].child(0).child(0)
-    ct.setCheckState(0, Qt.CheckState.Checked)
+    study_item = dialog.tree.patient_items()[0].child(0)
+    pr = next(study_item.child(i) for i in range(study_item.childCount()) if study_item.child(i).text(3) == "PR")
+    for item in (pr, study_item.child(0)):  # the presentation state first: image series still come first
+        item.setCheckState(0, Qt.CheckState.Checked)
     sources = dialog.open_selected()
-    assert opened == [sources] and len(sources) == 1
+    assert opened == [sources] and [s.is_image for s in sources] == [True, False]
+    thumbnail = sources[0].thumbnail()
+    assert thumbnail is not None and max(thumbnail.shape[:2]) <= 128 and sources[1].thumbnail() is None
     loaded = list(sources[0].load(CancelToken()))
     assert {str(ds.SOPInstanceUID) for ds in loaded} == {
         str(ds.SOPInstanceUID) for ds in datasets if ds.PatientID == "UI1" and ds.Modality == "CT"}  # fmt: skip
@@ -137,7 +142,9 @@ def test_the_export_dialog_writes_the_ticked_studies(qtbot: QtBot, service: Stud
     qtbot.waitUntil(lambda: "empty folder" in dialog.report.toPlainText(), timeout=30000)
 
 
-def test_hooks_in_the_information_window(qtbot: QtBot, service: StudyService) -> None:
+def test_hooks_in_the_information_window(
+    qtbot: QtBot, service: StudyService, disc: tuple[WrittenFileSet, list[Dataset]]
+) -> None:
     window = MainWindow(service, refresh_seconds=5)
     qtbot.addWidget(window)
     actions = install_media(window)
@@ -148,5 +155,17 @@ def test_hooks_in_the_information_window(qtbot: QtBot, service: StudyService) ->
     assert actions.import_dialog is not None and actions.import_dialog.isVisible()
     window.export_requested.emit([])
     assert actions.export_dialog is not None and actions.export_dialog.isVisible()
+    # series opened from a disc: image series in the viewer's matrix, the presentation state as a badge
+    written, _datasets = disc
+    with open_media(written.root) as opened:
+        sources = series_sources(opened.tree, [Selection("UI1")])
+        viewer = actions.open_sources(sources)
+        qtbot.addWidget(viewer)
+        assert viewer.matrix.series_keys() == [s.key for s in sources if s.is_image]
+        assert set(viewer.matrix.objects) == {s.key for s in sources if not s.is_image}
+        qtbot.waitUntil(lambda: viewer.active_viewport().current_dataset() is not None, timeout=30000)
+        shown = viewer.active_viewport().current_dataset()
+        assert shown is not None and shown.SeriesInstanceUID == sources[0].key  # read from the disc
+        viewer.close()
     actions.shutdown()
     window.shutdown()
