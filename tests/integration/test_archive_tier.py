@@ -40,6 +40,11 @@ min_free_gib = 1000000.0
 keep_online_hours = 0.0
 purge_interval_seconds = 0.0
 fetch_timeout_seconds = 60.0
+notify_on_fetch_back = true
+
+[server.notify]
+host = "127.0.0.1"
+port = {notify_port}
 """
 
 
@@ -82,7 +87,8 @@ def _site(tmp_path: Path, commitment: bool) -> Iterator[Site]:
     )
     config = write_server_config(
         tmp_path / "server.toml", tmp_path / "data",
-        extra_server="job_retry_seconds = 0.2\n" + ARCHIVE_TOML.format(commitment=str(commitment).lower()),
+        extra_server="job_retry_seconds = 0.2\n"
+        + ARCHIVE_TOML.format(commitment=str(commitment).lower(), notify_port=free_port()),
         storage=f'[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = {storage_port}\n',
         qr="[server.qr]\nport = 0\n" + destinations,
     )
@@ -170,6 +176,9 @@ def test_archive_round_trip_remove_find_and_fetch_back(site: Site) -> None:
     study = _study(site)
     uid, sop_uids = study.study_uid, {str(dcmread(f).SOPInstanceUID) for f in study.files}
     assert _state(site, uid)["state"] == "not archived"
+    paths = httpx.get(f"{site.url}/openapi.json", timeout=10).json()["paths"]
+    assert {"/api/studies/{study_uid}/archive", "/api/archive/purge"} <= set(paths)
+    assert set(paths["/api/studies/{study_uid}/archive"]) == {"get", "post"}
 
     job = _archive(site, uid)
     assert job["state"] == "done", job
@@ -197,6 +206,8 @@ def test_archive_round_trip_remove_find_and_fetch_back(site: Site) -> None:
     assert response.status_code == 200, response.text
     assert all(sop.encode() in response.content for sop in sop_uids)
     assert _state(site, uid)["online"] is True and len(site.stored_files()) == online
+    notices = httpx.get(f"{site.url}/api/jobs", timeout=10).json()  # notify_on_fetch_back
+    assert [j["payload"]["event"] for j in notices if j["kind"] == "study-notify"] == ["fetched back"]
     again = _c_find(site, uid)
     assert len(again) == 1 and int(again[0].NumberOfStudyRelatedInstances) == 5  # one row per instance still
 
