@@ -16,6 +16,7 @@ from app import __version__
 from app.core.config import load_config
 from app.core.errors import AppError
 from app.core.logging import setup_logging
+from app.core.paths import user_log_dir
 
 # ``lightbox <name> ...`` runs ``main(argv)`` of the module (imported only when asked for).
 SUBCOMMANDS = {
@@ -45,7 +46,27 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument("--smoke-test", action="store_true",
                         help="start, show the main window and quit (exit code 0) once it is painted")
+    parser.add_argument("paths", metavar="FILE|DIR", type=Path, nargs="*",
+                        help="DICOM files, folders or DICOMDIRs to open in the viewer (not imported)")
     return parser
+
+
+# Qt's own options that take a value (QGuiApplication): kept away from the FILE|DIR arguments.
+_QT_VALUE_OPTIONS = {"-platform", "-platformpluginpath", "-platformtheme", "-plugin", "-qwindowgeometry",
+                     "-qwindowicon", "-qwindowtitle", "-style", "-stylesheet", "-session", "-display", "-geometry"}
+
+
+def _split_qt_options(args: list[str]) -> tuple[list[str], list[str]]:
+    """(our arguments, Qt's options with their values)."""
+    ours: list[str] = []
+    qt: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg in _QT_VALUE_OPTIONS:
+            qt += [arg, next(it, "")]
+        else:
+            ours.append(arg)
+    return ours, qt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(SUBCOMMANDS[args_in[0]])
         return int(module.main(args_in[1:]))
 
-    args, qt_args = _gui_parser().parse_known_args(args_in)
-    setup_logging(args.log_level)
+    ours, qt_values = _split_qt_options(args_in)
+    args, qt_args = _gui_parser().parse_known_args(ours)
+    setup_logging(args.log_level, log_dir=user_log_dir())
     overrides = {"workstation": {"server_url": args.server}} if args.server else None
     try:
         config = load_config(files=args.config, overrides=overrides)
@@ -65,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from app.ui.application import run
 
-    return run(config, [sys.argv[0], *qt_args], smoke_test=args.smoke_test)
+    return run(config, [sys.argv[0], *qt_values, *qt_args], smoke_test=args.smoke_test, paths=args.paths)
 
 
 if __name__ == "__main__":

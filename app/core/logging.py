@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import re
 import sys
+from pathlib import Path
 
 _PHI_PATTERN = re.compile(r"(?i)\b(PatientName|PatientID|PatientBirthDate|patient_name|patient_id)\s*[=:]\s*\S+")
 
@@ -26,16 +28,41 @@ class PhiRedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str | int = "INFO") -> None:
-    """Configure the root logger once: one line per record on stderr, PHI redacted."""
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The log file's size before it is rotated, and how many rotated files are kept.
+LOG_FILE_BYTES = 5 * 1024 * 1024
+LOG_FILE_COUNT = 5
+
+
+def log_file_handler(
+    folder: Path, name: str = "lightbox.log", max_bytes: int = LOG_FILE_BYTES, backups: int = LOG_FILE_COUNT
+) -> logging.Handler:
+    """A rotating file handler in ``folder`` (made if missing): ``name``, then ``name.1`` ... ``name.<backups>``
+    once ``max_bytes`` are written; PHI redacted like the console."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        folder / name, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.addFilter(PhiRedactingFilter())
+    return handler
+
+
+def setup_logging(level: str | int = "INFO", log_dir: Path | None = None, log_name: str = "lightbox.log") -> None:
+    """Configure the root logger once: one line per record on stderr, PHI redacted; with ``log_dir``
+    also a rotating file there (:func:`log_file_handler`; the workstation passes the user log directory)."""
     root = logging.getLogger()
     if getattr(root, "_lightbox_configured", False):
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(_FORMAT))
     handler.addFilter(PhiRedactingFilter())
     root.addHandler(handler)
+    if log_dir is not None:
+        try:
+            root.addHandler(log_file_handler(log_dir, log_name))
+        except OSError as exc:  # a read-only home must not stop the workstation
+            root.warning("no log file in %s (%s); logging to the console only", log_dir, exc)
     root.setLevel(level)
     # pynetdicom logs every PDU at INFO/DEBUG: costly and noisy; keep its warnings only.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)

@@ -14,6 +14,16 @@ def user_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def user_log_dir() -> Path:
+    """Per-user log directory (``lightbox.log`` and its rotated copies)."""
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def first_run_marker() -> Path:
+    """The file whose presence says the first-run welcome was shown (in the user data directory)."""
+    return user_data_dir() / "first-run-done"
+
+
 def user_config_file() -> Path:
     """The user's configuration file, overlaid on the bundled defaults."""
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "lightbox.toml"

@@ -8,6 +8,8 @@ the configured server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
@@ -20,6 +22,7 @@ from app.ui.main_window import MainWindow
 from app.ui.media_menu import install_media
 from app.ui.print_actions import install_print
 from app.ui.search_panel import install_search_panel
+from app.ui.settings_menu import install_settings
 from app.ui.smoke import quit_after_first_paint
 from app.ui.viewer_window import ViewerWindow
 
@@ -37,7 +40,7 @@ def _application(argv: list[str]) -> QApplication:
     return app
 
 
-def run(config: Config, argv: list[str], smoke_test: bool = False) -> int:
+def run(config: Config, argv: list[str], smoke_test: bool = False, paths: Sequence[Path] = ()) -> int:
     """Run the workstation until its main window closes; return the exit code.
 
     Parameters
@@ -48,6 +51,8 @@ def run(config: Config, argv: list[str], smoke_test: bool = False) -> int:
         Command-line arguments for Qt (``argv[0]`` is the program name).
     smoke_test
         Quit with 0 once the main window is painted (``lightbox --smoke-test``, app.ui.smoke).
+    paths
+        DICOM files, folders or DICOMDIRs to open in a viewer once the window is up (``lightbox FILE|DIR``).
     """
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll is noise
     app = _application(argv)
@@ -68,12 +73,15 @@ def run(config: Config, argv: list[str], smoke_test: bool = False) -> int:
     splash.close()
     ViewerWindow.configure(config.workstation.viewer)  # corner text, true size, first layout
     window = MainWindow(session.studies, config.workstation.refresh_seconds)
-    install_search_panel(window, config, session)
-    install_media(window, session.studies)
-    install_print(window, config.workstation, session.studies)
+    panel = install_search_panel(window, config, session)
+    media = install_media(window, session.studies)
+    printing = install_print(window, config.workstation, session.studies)
+    hooks = install_settings(window, config, session, search_panel=panel, print_hooks=printing, media=media)
     try:
         window.show()
         window.start()
+        if paths:
+            hooks.open_paths(paths)
         if smoke_test:
             quit_after_first_paint(window, app)
         return int(app.exec())

@@ -1,0 +1,97 @@
+"""Help -> About (versions and folders), and ``lightbox FILE|DIR`` opening files in a viewer
+through the real command line, the real GUI start and a real server."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import pydicom
+import pytest
+from PySide6.QtCore import QTimer, qVersion
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app import __version__
+from app.cli import main
+from app.core.config import Config, ServerConfig, WorkstationConfig
+from app.core.errors import DicomInputError
+from app.core.paths import user_config_file, user_log_dir
+from app.services.demo_studies import demo_studies
+from app.services.open_paths import sources_for
+from app.ui.about_dialog import AboutDialog
+from app.ui.viewer_window import ViewerWindow
+
+
+def test_about_shows_versions_and_folders(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    config = Config(server=ServerConfig(data_dir=tmp_path / "server"), workstation=WorkstationConfig())
+    dialog = AboutDialog(config)
+    qtbot.addWidget(dialog)
+    text = dialog.text()
+    for line in (f"Lightbox {__version__}", f"pydicom {pydicom.__version__}", f"Qt {qVersion()}",
+                 f"pynetdicom {metadata.version('pynetdicom')}", f"Python {platform.python_version()}"):
+        assert line in text
+    assert f"Logs: {user_log_dir()}" in text and str(tmp_path / "state") in str(user_log_dir())
+    assert f"Settings file: {user_config_file()}" in text
+    assert f"Image server data (bundled): {tmp_path / 'server'}" in text
+    assert set(dialog.open_buttons) == {"Settings file", "Logs", "Workstation data", "Image server data (bundled)"}
+    remote = AboutDialog(Config(workstation=WorkstationConfig(server_url="http://pacs.example:7880")))
+    qtbot.addWidget(remote)
+    assert "Image server data" not in remote.text()
+
+
+def _demo_files(folder: Path) -> list[Path]:
+    folder.mkdir()
+    files = []
+    for study in demo_studies()[:2]:  # CT (24 + a state) and MR (16)
+        for i, ds in enumerate(study.datasets):
+            path = folder / f"{ds.Modality}{i:03d}.dcm"
+            ds.save_as(path, enforce_file_format=True)
+            files.append(path)
+    return files
+
+
+def test_sources_of_a_file_a_folder_and_wrong_paths(tmp_path: Path) -> None:
+    files = _demo_files(tmp_path / "demo")
+    [one] = sources_for(files[0])
+    assert one.count_hint() == 1 and "Cerebrum" in one.title
+    sources = sources_for(tmp_path / "demo")
+    counts = sorted(s.count_hint() or 0 for s in sources)
+    assert counts == [1, 16, 24]  # the state's series, MR, CT
+    with pytest.raises(DicomInputError, match="does not exist"):
+        sources_for(tmp_path / "nowhere")
+    (tmp_path / "notes.txt").write_text("not DICOM")
+    with pytest.raises(DicomInputError, match="not a DICOM file"):
+        sources_for(tmp_path / "notes.txt")
+
+
+def _entries(viewer: ViewerWindow) -> int:
+    return len(viewer.matrix.sources) + len(viewer.matrix.objects)
+
+
+def test_command_line_opens_a_file_and_a_folder_in_viewers(
+    qtbot: QtBot, tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    (tmp_path / "xdg_data_home" / "Lightbox").mkdir(parents=True)
+    (tmp_path / "xdg_data_home" / "Lightbox" / "first-run-done").write_text("")  # no welcome here
+    files = _demo_files(tmp_path / "demo")
+    seen: list[list[tuple[str, int]]] = []
+
+    def close_when_open() -> None:
+        viewers = [w for w in QApplication.topLevelWidgets() if isinstance(w, ViewerWindow) and w.isVisible()]
+        if len(viewers) < 1 or _entries(viewers[0]) < 4:
+            QTimer.singleShot(100, close_when_open)
+            return
+        seen.append([(v.windowTitle(), _entries(v)) for v in viewers])
+        for w in QApplication.topLevelWidgets():
+            w.close()
+
+    QTimer.singleShot(100, close_when_open)
+    code = main(["--server", server.http_url, "-platform", "offscreen", str(files[0]), str(tmp_path / "demo")])
+    assert code == 0 and seen
+    [(title, count)] = seen[0]
+    assert count == 4 and "Cerebrum" in title  # the file on its own + the folder's three series
