@@ -4,6 +4,7 @@ DCMTK ``dcmqrscp`` is the external archive (it stores by its Storage SCP side an
 C-FIND / C-MOVE; config written in ``tmp_path``); a pynetdicom Storage Commitment SCP
 (:mod:`tests.archive_peers`, dcmqrscp has none) checks what dcmqrscp holds and reports on a
 new association to our Storage AE. The retrieves come from DCMTK ``movescu`` and WADO-RS.
+The index is the ``index_url`` fixture's (``--index-backends postgresql`` runs them on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class Site:
         return [p for p in root.rglob("*") if p.is_file() and not p.relative_to(root).parts[0].startswith((".", "tmp"))]
 
 
-def _site(tmp_path: Path, commitment: bool) -> Iterator[Site]:
+def _site(tmp_path: Path, commitment: bool, index_url: str) -> Iterator[Site]:
     storage_port, movescu_port = free_port(), free_port()
     archive = Dcmqrscp(tmp_path / "archive", destinations=[("DICOM_STORAGE", storage_port)]).start()
     commit = CommitmentScp(archive.stored_files, storage_port).start()
@@ -90,7 +91,7 @@ def _site(tmp_path: Path, commitment: bool) -> Iterator[Site]:
         extra_server="job_retry_seconds = 0.2\n"
         + ARCHIVE_TOML.format(commitment=str(commitment).lower(), notify_port=free_port()),
         storage=f'[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = {storage_port}\n',
-        qr="[server.qr]\nport = 0\n" + destinations,
+        qr="[server.qr]\nport = 0\n" + destinations, index_url=index_url,
     )
     site = Site(tmp_path, config, storage_port, movescu_port, archive, commit,
                 start_server(config, tmp_path / "data"))
@@ -104,13 +105,13 @@ def _site(tmp_path: Path, commitment: bool) -> Iterator[Site]:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    yield from _site(tmp_path, commitment=True)
+def site(tmp_path: Path, index_url: str) -> Iterator[Site]:
+    yield from _site(tmp_path, True, index_url)
 
 
 @pytest.fixture
-def site_without_commitment(tmp_path: Path) -> Iterator[Site]:
-    yield from _site(tmp_path, commitment=False)
+def site_without_commitment(tmp_path: Path, index_url: str) -> Iterator[Site]:
+    yield from _site(tmp_path, False, index_url)
 
 
 def _study(site: Site) -> Study:
