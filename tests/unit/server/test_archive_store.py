@@ -110,3 +110,19 @@ def test_a_report_is_matched_by_its_transaction_uid_only_while_awaited(index: In
     state = index.archive.get("1.6.1")
     assert state is not None and (state.state, state.committed_instances, state.failed_instances) == (COMMITTED, 2, 0)
     assert index.archive.record_report(state.transaction_uid, sops, []) is None  # already recorded
+
+
+def test_the_policy_runs_by_itself_every_interval(index: IndexStores, tmp_path: Path) -> None:
+    import time
+
+    storage = Storage(tmp_path / "storage", fsync=False)
+    _committed(index, "1.5.1", _study(index, storage, "1.5.1", 1, days_old=5))
+    purge = _purge(index, storage, free=100 * GIB, remove_after_days=1, purge_interval_seconds=0.1)
+    purge.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not index.archive.offline(["1.5.1"]):
+            time.sleep(0.05)
+    finally:
+        purge.stop()
+    assert index.archive.offline(["1.5.1"]) == {"1.5.1"}
