@@ -102,7 +102,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(where)
         layout.addWidget(self.buttons)
-        self.resize(760, 620)
+        self.resize(780, 720)
 
     def save(self) -> bool:
         """Check every field, write the file, emit :attr:`saved`; stay open with the reason on failure."""

@@ -22,7 +22,11 @@ def ae_title_checker(optional: bool = False) -> Callable[[str], str]:
     def run(text: str) -> str:
         if optional and not text.strip():
             return ""
-        return check.validate_ae_title(text, "AE title")
+        try:
+            return check.validate_ae_title(text, "AE title")
+        except ConfigError:
+            raise ConfigError(f"\u201c{text}\u201d is not an AE title: use 1 to 16 printable ASCII characters "
+                              "(letters, digits, space, punctuation), no backslash.") from None
 
     return run
 

@@ -51,6 +51,7 @@ class ViewerPage(QWidget):
         self.presets.setObjectName("presets")
         self.presets.setHorizontalHeaderLabels(["Modality", "Name", "Center", "Width"])
         self.presets.horizontalHeader().setStretchLastSection(True)
+        self.presets.setMaximumHeight(120)
         for modality, named in config.presets.items():
             for name, (center, width) in named.items():
                 self.add_preset(modality, name, center, width)
@@ -86,7 +87,7 @@ class ViewerPage(QWidget):
             edit.setObjectName(f"corner-{corner}")
             edit.setToolTip("DICOM keywords in braces, e.g. {PatientName}, {KVP:.0f} kV; "
                             "A|B = the first present; {Keyword?} = leave the line out when absent.")
-            edit.setFixedHeight(70)
+            edit.setMinimumHeight(64)
             corner_layout.addRow(corner.replace("_", " "), edit)
         self.corner_error = QLabel("")
         self.corner_error.setObjectName("corner-error")
