@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "retrieve": "app.services.retrieve_cli",
     "media": "app.services.media_cli",
     "print": "app.services.print_cli",
+    "demo": "app.services.demo_cli",
     "install-desktop": "app.services.desktop_install",
 }
 

@@ -95,3 +95,26 @@ def test_command_line_opens_a_file_and_a_folder_in_viewers(
     assert code == 0 and seen
     [(title, count)] = seen[0]
     assert count == 4 and "Cerebrum" in title  # the file on its own + the folder's three series
+
+
+def test_lightbox_demo_writes_files_and_a_dicomdir_of_them_opens(tmp_path: Path) -> None:
+    import subprocess
+
+    from app.services.demo_cli import main as demo_main
+    from tests.conftest import require_tool
+
+    assert demo_main(["--output", str(tmp_path / "demo")]) == 0
+    files = sorted((tmp_path / "demo").rglob("*.dcm"))
+    assert len(files) == 43 and {p.parent.name for p in files} == {"DEMO-CT", "DEMO-MR", "DEMO-CR"}
+    # a DICOMDIR written by DCMTK over a copy with media file names (8 characters, no extension)
+    media = tmp_path / "media"
+    (media / "IMAGES").mkdir(parents=True)
+    for i, path in enumerate(files):
+        (media / "IMAGES" / f"IM{i:06d}").write_bytes(path.read_bytes())
+    out = subprocess.run([require_tool("dcmmkdir"), "--recurse", "--input-directory", str(media), "-Nxc",
+                          "--output-file", str(media / "DICOMDIR"), "IMAGES"],
+                         capture_output=True, text=True, timeout=120, cwd=media)
+    assert out.returncode == 0, out.stderr
+    sources = sources_for(media / "DICOMDIR")
+    assert sorted(s.count_hint() or 0 for s in sources) == [1, 1, 1, 16, 24]  # CT, its state, MR, CR, its state
+    assert demo_main([]) == 2
