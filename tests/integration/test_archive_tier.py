@@ -10,6 +10,7 @@ The index is the ``index_url`` fixture's (``--index-backends postgresql`` runs t
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,3 +274,36 @@ def test_an_archive_job_interrupted_by_a_kill_completes_after_restart(site: Site
     assert len(site.commit.requests) == 1  # the pending transaction survived: not asked again
     assert _state(site, study.study_uid)["state"] == "committed"
     assert _purge(site) == [study.study_uid]
+
+
+def test_an_archive_job_killed_mid_send_resumes_after_restart(site: Site) -> None:
+    study = write_study(site.tmp / "big", "ARC2", "ARCHIVE^BIG", [150, 150], size=64)
+    storescu_to(site.storage_port, "DICOM_STORAGE", study.files)
+    response = httpx.post(f"{site.url}/api/studies/{study.study_uid}/archive", timeout=10)
+    assert response.status_code == 202, response.text
+    job_id = int(response.json()["job_id"])
+
+    def sending() -> bool:
+        progress = httpx.get(f"{site.url}/api/jobs/{job_id}", timeout=10).json()["progress"]
+        return bool(progress.get("phase") == "send" and 0 < int(progress.get("next", 0)) < 300)
+
+    wait_for(sending, 60, "the archive job to be part-way through its send")
+    killed_at = time.time()
+    site.restart(kill=True)
+    progress = httpx.get(f"{site.url}/api/jobs/{job_id}", timeout=10).json()["progress"]
+    resumed_at = int(progress["next"])
+    assert 0 < resumed_at < 300 and progress["phase"] == "send"
+
+    def over() -> bool:
+        return httpx.get(f"{site.url}/api/jobs/{job_id}", timeout=10).json()["state"] in ("done", "failed")
+
+    wait_for(over, 120, "the archive job after the restart")
+    job = httpx.get(f"{site.url}/api/jobs/{job_id}", timeout=10).json()
+    assert job["state"] == "done", job
+    archived = [str(dcmread(p, stop_before_pixels=True).SOPInstanceUID) for p in site.archive.stored_files()]
+    assert set(archived) == {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in study.files}
+    # it went on from where it was: what the archive stored before the kill was not sent again
+    # (dcmqrscp replaces an instance stored twice by a new file)
+    assert sum(p.stat().st_mtime < killed_at for p in site.archive.stored_files()) >= resumed_at
+    state = _state(site, study.study_uid)
+    assert (state["state"], state["committed_instances"]) == ("committed", 300)
