@@ -25,6 +25,8 @@ LOGGER = logging.getLogger(__name__)
 
 #: Longest wait between two attempts, in seconds.
 MAX_RETRY_DELAY = 3600.0
+#: How often a runner looks for jobs left running by another process that died (shared index).
+ORPHAN_CHECK_SECONDS = 60.0
 
 
 class PermanentJobError(AppError):
@@ -100,7 +102,8 @@ class JobRunner:
             LOGGER.info("%d interrupted job(s) queued again", requeued)
         self._stopping.clear()
         self._threads = [
-            threading.Thread(target=self._loop, name=f"jobs-{n}", daemon=True) for n in range(self._workers)
+            threading.Thread(target=self._loop, args=(n == 0,), name=f"jobs-{n}", daemon=True)
+            for n in range(self._workers)
         ]
         for thread in self._threads:
             thread.start()
@@ -118,9 +121,14 @@ class JobRunner:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
 
-    def _loop(self) -> None:
+    def _loop(self, checks_orphans: bool = False) -> None:
+        next_orphan_check = time.monotonic() + ORPHAN_CHECK_SECONDS
         while not self._stopping.is_set():
             try:
+                if checks_orphans and time.monotonic() >= next_orphan_check:
+                    next_orphan_check = time.monotonic() + ORPHAN_CHECK_SECONDS
+                    if orphaned := self.store.requeue_orphaned():
+                        LOGGER.warning("%d job(s) of a server process that stopped queued again", orphaned)
                 ran = self.run_once()
             except Exception:  # the index failed: keep the thread, try again later
                 LOGGER.exception("the job runner could not read the job table")

@@ -142,6 +142,13 @@ class Catalogue:
                         added = self._add(conn, record, duplicates)
                     if added.added and before_commit is not None:
                         before_commit()
+                    if added.added:
+                        # last: the shared counter row stays locked for the shortest time (other
+                        # processes' ingests of other studies wait only for this, not for the file)
+                        if added.replaced:
+                            self._bump(conn, CHANGES, 1 + len(added.replaced))
+                        else:
+                            conn.execute(_BUMP_CHANGES)
                     return added
             except IntegrityError as exc:
                 if attempt == _RETRIES - 1:
@@ -175,7 +182,6 @@ class Catalogue:
                 r.sop_instance_uid, r.study_instance_uid,
             )
         instance_pk = conn.execute(_INSERT_INSTANCE, self._instance_values(series_pk, r)).inserted_primary_key[0]  # type: ignore[index]
-        conn.execute(_BUMP_CHANGES)
         return AddResult(added=True, instance_id=int(instance_pk))
 
     @staticmethod
@@ -265,7 +271,6 @@ class Catalogue:
             for old in existing:
                 self.remove_rows(conn, old.id)
             replaced = tuple(existing)
-        self._bump(conn, CHANGES, 1 + len(replaced))
         if series_study == study_pk:
             self._remember(r, series_pk, study_pk, *study_patient)
         return AddResult(added=True, instance_id=int(instance_pk), replaced=replaced)

@@ -238,11 +238,21 @@ class JobStore:
     def requeue_interrupted(self) -> int:
         """At start: jobs left running by a stopped or crashed server are queued again. On a
         shared (PostgreSQL) index only those whose running lock no live process holds."""
+        if self._shared:
+            return self.requeue_orphaned()
+        with self._writing() as conn:
+            result = conn.execute(update(job).where(job.c.state == JobState.RUNNING.value).values(
+                state=JobState.QUEUED.value, updated_at=_now()))
+            return int(result.rowcount)
+
+    def requeue_orphaned(self) -> int:
+        """While serving, on a shared (PostgreSQL) index: queue again the running jobs of a
+        process that died meanwhile (their running lock is free). 0 on SQLite, whose index
+        belongs to one process (its running jobs are this process's own)."""
+        if not self._shared:
+            return 0
         with self._writing() as conn:
             running = job.c.state == JobState.RUNNING.value
-            if not self._shared:
-                result = conn.execute(update(job).where(running).values(state=JobState.QUEUED.value, updated_at=_now()))
-                return int(result.rowcount)
             orphaned = []
             for job_id in conn.execute(select(job.c.id).where(running).with_for_update(skip_locked=True)).scalars():
                 # a transaction-level try-lock: free means the claimer's session is gone
