@@ -296,3 +296,20 @@ def _run(run: _Job) -> PrintOutcome:
         message += (" The printer may still hold the film session or box (its N-DELETE failed or was not sent); "
                     "a printer removes them when the association ends.")
     return result(printed, message, cleaned, session_uid, box_uid if made.ok else "")
+
+
+def printer_status(
+    address: Peer, calling_ae_title: str, timeout: float = 30.0
+) -> tuple[PrinterState | None, StepOutcome]:
+    """N-GET Printer alone, on an association of its own (the settings' Test button): the printer's
+    state (None when it could not be read) and the response (PS3.4 H.4.11.1.1).
+
+    Raises
+    ------
+    AssociationError
+        When the association is refused, rejected, aborted or cannot be made.
+    """
+    probe = FilmJob(np.zeros((1, 1), dtype=np.uint8), 8, Dataset(), Dataset())
+    with associated(ScuSettings(calling_ae_title, probe.max_pdu, timeout), address,
+                    [BasicGrayscalePrintManagementMeta]) as assoc:
+        return _Job(assoc, probe).printer()

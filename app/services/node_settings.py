@@ -16,7 +16,6 @@ from typing import Any
 
 import tomlkit
 
-from app.core.errors import ConfigError
 from app.core.workstation_config import PrinterConfig, RemoteNode, workstation_from
 from app.services.settings_store import SettingsStore
 
@@ -53,7 +52,4 @@ def save_nodes(path: Path, nodes: Sequence[RemoteNode]) -> tuple[RemoteNode, ...
     """Replace the ``[[workstation.nodes]]`` tables of the file at ``path`` (made if missing)."""
     store = SettingsStore(path)
     store.set_tables("workstation.nodes", [node_table(n) for n in nodes])
-    saved = store.save().workstation.nodes
-    if len(saved) != len(nodes):
-        raise ConfigError(f"{path} defines nodes in another form as well; edit it by hand.")
-    return saved
+    return store.save().workstation.nodes

@@ -20,6 +20,7 @@ from app.core.config import Config, Destination
 from app.core.errors import ConfigError
 from app.core.paths import user_config_file
 from app.core.workstation_config import PrinterConfig, RemoteNode
+from app.services.connection_check import check_printer
 from app.services.node_settings import node_table, printer_table
 from app.services.settings_store import SettingsStore, needs_restart
 from app.ui.node_dialog import NodeDialog
@@ -77,7 +78,8 @@ class SettingsDialog(QDialog):
             _edit_node, node_table, lambda n: (n.ae_title, n.host, n.port), calling), ws.nodes)
         self.printers = PeerListPage(PeerKind(
             "workstation.printers", lambda p: f"{p.name}  ({p.ae_title}@{p.host}:{p.port}, profile {p.profile})",
-            _edit_printer, printer_table, lambda p: (p.ae_title, p.host, p.port), print_calling), ws.printers)
+            _edit_printer, printer_table, lambda p: (p.ae_title, p.host, p.port), print_calling,
+            check=check_printer), ws.printers)
         self.destinations = PeerListPage(PeerKind(
             "server.destinations", lambda d: f"{d.ae_title}@{d.host}:{d.port}", _edit_destination,
             lambda d: {"ae_title": d.ae_title, "host": d.host, "port": d.port},

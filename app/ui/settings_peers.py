@@ -32,6 +32,7 @@ class PeerKind:
     address: Callable[[Any], tuple[str, str, int]]   # (AE title, host, port) for the Test button
     calling_ae_title: Callable[[], str]
     restart: bool = False
+    check: Callable[[str, str, str, int], CheckResult] = check_connection  # (calling, AE, host, port)
 
 
 class PeerListPage(QWidget):
@@ -51,7 +52,7 @@ class PeerListPage(QWidget):
         self.edit_button = QPushButton("Edit...")
         self.remove_button = QPushButton("Remove")
         self.test_button = QPushButton("Test")
-        self.test_button.setToolTip("Send a C-ECHO and show the answer")
+        self.test_button.setToolTip("Send a C-ECHO (and N-GET Printer to a printer) and show the answer")
         self.add_button.clicked.connect(self.add)
         self.edit_button.clicked.connect(self.edit)
         self.remove_button.clicked.connect(self.remove)
@@ -112,7 +113,7 @@ class PeerListPage(QWidget):
         self.test_button.setEnabled(False)
         self.result.setStyleSheet("")
         self.result.setText(f"Testing {ae_title}@{host}:{port}...")
-        self.workers.submit(check_connection, self.kind.calling_ae_title(), ae_title, host, port,
+        self.workers.submit(self.kind.check, self.kind.calling_ae_title(), ae_title, host, port,
                             on_done=self._show, on_error=lambda exc: self._show(CheckResult(False, str(exc))))
 
     def _show(self, result: CheckResult) -> None:

@@ -167,7 +167,7 @@ def test_printer_test_button_against_dcmprscp(qtbot: QtBot, tmp_path: Path) -> N
         with qtbot.waitSignal(dialog.printers.tested, timeout=20000) as answer:
             dialog.printers.test_button.click()
     ok, message = answer.args
-    assert ok and f"Success (0x0000) from {peer.ae_title}" in message
+    assert ok and f"Success (0x0000) from {peer.ae_title}" in message and ": NORMAL" in message  # N-GET Printer
 
 
 def test_printer_dialog_refuses_a_bad_host(qtbot: QtBot) -> None:

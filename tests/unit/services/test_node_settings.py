@@ -57,6 +57,10 @@ def test_invalid_nodes_are_refused_with_the_loader_message(tmp_path: Path) -> No
         check_nodes([RemoteNode("x", "A", "h", 104), RemoteNode("x", "B", "h", 104)])
     path = tmp_path / "inline.toml"
     path.write_text('[workstation]\nnodes = [{name = "i", ae_title = "I", host = "h", port = 1}]\n')
-    with pytest.raises(ConfigError):
+    saved = save_nodes(path, [RemoteNode("a", "A", "h", 1)])  # an inline array is replaced as well
+    assert load_config(files=[path], include_user_file=False).workstation.nodes == saved
+    assert saved == (RemoteNode("a", "A", "h", 1),) and '"i"' not in path.read_text()
+    path.write_text("[workstation\n")  # not TOML: refused, the file left as it was
+    with pytest.raises(ConfigError, match="not valid TOML"):
         save_nodes(path, [RemoteNode("a", "A", "h", 1)])
-    assert "nodes = [" in path.read_text()  # left as it was
+    assert path.read_text() == "[workstation\n"
