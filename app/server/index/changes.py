@@ -4,7 +4,10 @@ commit order.
 A change is written in the transaction that makes it (:func:`record_change`), so the log
 and the catalogue never disagree; the ``changes`` counter (the workstation's refresh cue,
 ``GET /api/status``) moves with it. Ids only grow (AUTOINCREMENT on SQLite, a sequence on
-PostgreSQL), so a client that remembers the last id it saw asks ``since`` that id.
+PostgreSQL), so a client that remembers the last id it saw asks ``since`` that id. On
+PostgreSQL a sequence hands out ids at insert time, not at commit: writers of the log take
+one transaction-scoped advisory lock (:func:`lock_change_log`) so that ids become visible in
+order and a poller never skips a change committed late with a smaller id.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import IndexFailure
@@ -30,9 +33,21 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+#: Advisory lock key of the change log's writers (PostgreSQL).
+_LOG_LOCK = engine_mod.lock_key("lightbox change_log")
+
+
+def lock_change_log(conn: Connection) -> None:
+    """Serialize the change log's writers until this transaction ends (PostgreSQL; SQLite has one
+    writer anyway). Take it before any row lock, so writers always lock in the same order."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_LOG_LOCK)))
+
+
 def record_change(conn: Connection, request: ChangeRequest, *, count: bool = True) -> int:
     """Append ``request`` to the log within the caller's write transaction; returns its id.
     ``count=False`` leaves the ``changes`` counter alone (the caller moves it itself)."""
+    lock_change_log(conn)
     result = conn.execute(change_log.insert().values(
         at=now(), kind=request.kind[:32], level=request.level[:16],
         study_instance_uid=request.study_instance_uid, series_instance_uid=request.series_instance_uid,

@@ -24,7 +24,7 @@ from app.server.index.admin_records import (
     ChangeRequest,
     CorrectionResult,
 )
-from app.server.index.changes import record_change
+from app.server.index.changes import lock_change_log, record_change
 from app.server.index.query import COLUMNS
 from app.server.index.schema import patient, study
 
@@ -127,6 +127,7 @@ class CorrectionStore:
         study_changes = {k: v for k, v in changes.items() if k in STUDY_KEYWORDS}
         patient_changes = {k: v for k, v in changes.items() if k in PATIENT_KEYWORDS}
         with engine_mod.writing(self.engine, "the catalogue") as conn:
+            lock_change_log(conn)
             row = conn.execute(
                 select(study.c.id, study.c.patient_fk, *_STUDY_COLUMNS).where(study.c.study_instance_uid == study_uid)
             ).first()
@@ -175,6 +176,7 @@ class CorrectionStore:
             raise InvalidRequestError(f"{', '.join(bad)} are study attributes; correct them with "
                                       "PATCH /api/studies/{study_uid}")
         with engine_mod.writing(self.engine, "the catalogue") as conn:
+            lock_change_log(conn)
             row = self._patient(conn, patient_id, issuer)
             new_key = (changes.get("PatientID", row.patient_id), changes.get("IssuerOfPatientID", row.issuer))
             if new_key != (row.patient_id, row.issuer) and self._patient(conn, *new_key, required=False) is not None:
@@ -196,6 +198,7 @@ class CorrectionStore:
         if patient_id == into:
             raise ConflictError(f"patient {patient_id} cannot be merged into itself; give another \"into\"")
         with engine_mod.writing(self.engine, "the catalogue") as conn:
+            lock_change_log(conn)
             source = self._patient(conn, patient_id)
             target = self._patient(conn, into)
             studies = self._studies_of(conn, int(source.id))
@@ -218,6 +221,7 @@ class CorrectionStore:
         if into == patient_id:
             raise ConflictError(f"the studies belong to {patient_id} already; give another \"into\"")
         with engine_mod.writing(self.engine, "the catalogue") as conn:
+            lock_change_log(conn)
             source = self._patient(conn, patient_id)
             own = set(self._studies_of(conn, int(source.id)))
             foreign = [uid for uid in studies if uid not in own]

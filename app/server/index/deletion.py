@@ -21,7 +21,7 @@ from app.server.index.admin_records import (
     RemovedInstance,
 )
 from app.server.index.catalogue import Catalogue
-from app.server.index.changes import record_change
+from app.server.index.changes import lock_change_log, record_change
 from app.server.index.query import COLUMNS
 from app.server.index.schema import instance, patient, series, study
 
@@ -52,6 +52,7 @@ class DeletionStore:
         """
         level = "instance" if sop_uid else "series" if series_uid else "study"
         with engine_mod.writing(self.engine, "the catalogue") as conn:
+            lock_change_log(conn)
             owner = conn.execute(
                 select(study.c.id, study.c.patient_fk, *(COLUMNS[k] for k in _KEYWORDS))
                 .select_from(study.join(patient)).where(study.c.study_instance_uid == study_uid)

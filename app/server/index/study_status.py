@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.errors import ConflictError, IndexFailure, NotFoundError
 from app.server.index import engine as engine_mod
 from app.server.index.admin_records import ChangeRequest, StudyState, StudyStatus
-from app.server.index.changes import now, record_change
+from app.server.index.changes import lock_change_log, now, record_change
 from app.server.index.schema import patient, study, study_status
 
 
@@ -55,6 +55,7 @@ class StudyStatusStore:
     def approve(self, study_uid: str, by: str) -> StudyStatus:
         """Approve a study; :class:`ConflictError` when it is approved already."""
         with engine_mod.writing(self.engine, "the study status") as conn:
+            lock_change_log(conn)
             study_pk, patient_id = self._study(conn, study_uid)
             current = _status(study_uid, self._row(conn, study_pk))
             if current.status is StudyState.APPROVED:
@@ -75,6 +76,7 @@ class StudyStatusStore:
     def mark_read(self, study_uid: str, by: str) -> StudyStatus:
         """Mark a new study read; a read or approved study keeps its status (nothing recorded)."""
         with engine_mod.writing(self.engine, "the study status") as conn:
+            lock_change_log(conn)
             study_pk, patient_id = self._study(conn, study_uid)
             row = self._row(conn, study_pk)
             if row is not None:

@@ -3,6 +3,7 @@ splits, deletion."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -147,3 +148,32 @@ def test_deletion_removes_rows_first_and_reports_the_files(stores: IndexStores) 
     stores.catalogue.add_instance(record(study_instance_uid="1.2.2", series_instance_uid="1.2.2.1"))
     assert _study(stores, "1.2.2")["NumberOfStudyRelatedInstances"] == 1
     assert stores.changes.since(0)[-1].kind == "received"  # a new study again
+
+
+def test_change_ids_become_visible_in_order(index_url: str) -> None:
+    """A writer of the log waits for the one before it to commit, so no poller of ``since`` skips
+    a change committed late with a smaller id (PostgreSQL sequences hand ids out at insert)."""
+    from app.server.index import engine as engine_mod
+    from app.server.index.admin_records import ChangeRequest
+    from app.server.index.changes import record_change
+
+    stores = open_index(index_url, busy_timeout_ms=10_000)  # the second writer waits rather than fails
+    release, second_done = threading.Event(), threading.Event()
+    ids: dict[str, int] = {}
+
+    def second() -> None:
+        ids["second"] = stores.changes.record(ChangeRequest("read", "study", "1.2.9", by="second"))
+        second_done.set()
+
+    with engine_mod.writing(stores.engine, "the change log") as conn:
+        # as the ingest does: the counter is moved later in the transaction, not here
+        ids["first"] = record_change(conn, ChangeRequest("received", "study", "1.2.8", by="first"), count=False)
+        worker = threading.Thread(target=second)
+        worker.start()
+        assert not second_done.wait(0.5)  # held back while the first is uncommitted
+        assert stores.changes.since(0) == []  # nothing visible yet
+        release.set()
+    worker.join(10)
+    assert second_done.is_set() and ids["first"] < ids["second"]
+    assert [c.by for c in stores.changes.since(0)] == ["first", "second"]
+    stores.close()
