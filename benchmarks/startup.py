@@ -67,7 +67,7 @@ def main() -> int:
     build = frozen_build()
     frozen = [str(build.executable)]
     source = [sys.executable, "-m", "app"]
-    size_mb = sum(p.stat().st_size for p in build.folder.rglob("*") if p.is_file()) / 1e6
+    size_mb = sum(p.stat().st_size for p in build.folder.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6
 
     samples: dict[str, dict[str, list[float]]] = {"server": {"frozen": [], "source": []},
                                                   "gui": {"frozen": [], "source": []}}
