@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="largest HTTP request body accepted (STOW-RS), in bytes "
                         "(default: http_max_request_bytes of the configuration, 2 GiB)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument("--log-dir", type=Path, default=None,
+                        help="also log to server.log in this folder, rotated by size (the workstation passes "
+                        "its user log directory to the bundled server)")
     return parser
 
 
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         print(f"--log-level {args.log_level!r}: use DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
         return 2
-    setup_logging(level)
+    setup_logging(level, log_dir=args.log_dir, log_name="server.log")
     overrides: dict[str, Any] = {}
     if args.data_dir is not None:
         overrides["data_dir"] = str(args.data_dir)

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from app.core.config import ServerConfig, server_config_toml
 from app.core.errors import ServerUnavailableError
-from app.core.paths import user_data_dir
+from app.core.paths import user_data_dir, user_log_dir
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ class EmbeddedServer:
         through the SUBCOMMANDS table of ``app.cli``.
         """
         launcher = [sys.executable, "server"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "app.server"]
-        cmd = [*launcher, "--data-dir", str(self.data_dir), "--http-port", str(self.http_port)]
+        cmd = [*launcher, "--data-dir", str(self.data_dir), "--http-port", str(self.http_port),
+               "--log-dir", str(user_log_dir())]
         if self.config_file is not None:
             cmd += ["--config", str(self.config_file)]
         return cmd
