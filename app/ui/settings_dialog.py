@@ -120,6 +120,9 @@ class SettingsDialog(QDialog):
         except ConfigError as exc:
             return self._fail(str(exc))
         self.config = config
+        for page in (self.general, self.nodes, self.printers, self.destinations):
+            page.mark_saved()
+        self.viewer.mark_saved(config.workstation.viewer)
         restart = sorted(key for key in store.changed if needs_restart(key))
         text = "Saved." if store.changed else "Nothing changed."
         if restart:

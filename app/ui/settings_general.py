@@ -70,6 +70,10 @@ class GeneralPage(QWidget):
             "workstation.viewer.corner_text.date_format": self.date_format.text(),
         }
 
+    def mark_saved(self) -> None:
+        """The values shown are now those of the file (after a save)."""
+        self._initial = self._values()
+
     def write(self, store: SettingsStore) -> None:
         """Put the values changed on the page into ``store`` (an emptied optional value removes its key)."""
         for key, value in self._values().items():

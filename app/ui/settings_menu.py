@@ -1,11 +1,10 @@
 """The workstation's hooks for settings, About, the first-run welcome and files given on the
 command line (``install_settings`` is called by :func:`app.ui.application.run`).
 
-Menu entries: File -> Settings..., File -> Open DICOM files... is MEDIA's import; Help -> Load
-demo studies, Help -> About Lightbox. Saved settings are applied at once where the running parts
-allow it: the viewer (corner text, date format, window presets, stack order: viewers opened
-from now on), the remote nodes of the search panel, the printers; the rest waits for a restart
-(the settings dialog says which).
+Menu entries: File -> Settings..., Help -> Load demo studies..., Help -> About Lightbox. Saved
+settings are applied at once where the running parts allow it: the viewer (corner text, date
+format, window presets, stack order: viewers opened from now on), the remote nodes of the search
+panel, the printers; the rest waits for a restart (the settings dialog says which).
 """
 
 from __future__ import annotations

@@ -122,6 +122,10 @@ class PeerListPage(QWidget):
         self.result.setText(result.message)
         self.tested.emit(result.ok, result.message)
 
+    def mark_saved(self) -> None:
+        """The list shown is now the file's (after a save)."""
+        self._initial = list(self.items)
+
     def write(self, store: SettingsStore) -> None:
         """Replace the array of tables in ``store`` when the list changed."""
         if self.items != self._initial:

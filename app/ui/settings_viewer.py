@@ -166,6 +166,10 @@ class ViewerPage(QWidget):
         self.corner_error.setText("")
         return self._corner_text
 
+    def mark_saved(self, config: ViewerConfig) -> None:
+        """``config`` is now the file's (after a save)."""
+        self.config = config
+
     def write(self, store: SettingsStore) -> None:
         """Put sort, presets and corner templates into ``store``; ConfigError when a value is refused."""
         sort = str(self.sort.currentData())

@@ -118,6 +118,18 @@ def test_saved_settings_load_back_and_the_file_keeps_its_comments(qtbot: QtBot, 
         apply_viewer_settings(WorkstationConfig().viewer)
     assert "head and neck" not in presets_for("CT") and ImageStack().key is SortKey.INSTANCE_NUMBER
 
+    # saving again in the same dialog compares with what was saved: a value set back is written back
+    dialog.general.store_port.setValue(7820)
+    dialog.nodes.items.clear()
+    assert dialog.save() and "workstation.temporary_store.port" in dialog.message.text()
+    reread = load_config(files=[path], include_user_file=False)
+    assert reread.workstation.temporary_store.port == 7820 and reread.workstation.nodes == ()
+    dialog.general.store_port.setValue(11199)
+    dialog.nodes.items.append(node)
+    assert dialog.save()
+    config = load_config(files=[path], include_user_file=False)
+    text = path.read_text()
+
     # a second dialog starts from the saved file, and saving without change writes nothing new
     again = _dialog(qtbot, path, config)
     assert again.nodes.list.count() == 1 and again.viewer.presets.rowCount() == 1
