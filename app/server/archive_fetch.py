@@ -9,6 +9,11 @@ while a study is fetched back, its instances replace their offline rows (duplica
 ``overwrite`` for those SOP Instance UIDs only, :attr:`app.server.context.Ingest.restoring`),
 so the catalogue keeps one row per instance. Once every instance row has its file again the
 study is online, kept so for ``keep_online_hours``, and (``notify_on_fetch_back``) notified.
+
+The SOP Instance UIDs being restored are known to this process only: the archive must send
+them to the Storage AE of the process that asked (the first ``[[server.storage]]`` AE, which
+the archive must know as a move destination); with several processes on one index, give
+each its own Storage AE title.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Only a *committed* study may lose its online copy: every instance row of it must
 Instance UID the archive committed to keep (a study that received new instances since, or was
 archived without commitment, stays). Among those, and not held online by a recent fetch-back:
 
-- with ``remove_after_days``, the studies whose newest instance was received that long ago;
+- with ``remove_after_days``, the studies whose newest instance was received that long ago
+  (instances fetched back count as received when they came back);
 - with ``min_free_gib``, while the storage area has less free space, the oldest others too.
 
 A removed study is marked offline first, then its files are deleted: its catalogue rows stay
