@@ -106,3 +106,39 @@ def test_demo_objects_pass_dciodvfy(tmp_path: Path) -> None:
     ct_state = dcmread(tmp_path / "PR_CT_24.dcm")
     referenced = ct_state.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID
     assert referenced in {ds.SOPInstanceUID for ds in studies[0].datasets[:24]}
+
+
+def test_saved_settings_apply_to_the_running_window(
+    qtbot: QtBot, user_dirs: Path, service: StudyService, window: MainWindow
+) -> None:
+    from app.core.workstation_config import PrinterConfig, RemoteNode
+    from app.imaging.stacks import SortKey
+    from app.services.image_stack import ImageStack
+    from app.services.viewer_settings import apply_viewer_settings
+    from app.ui.print_actions import install_print
+    from app.ui.search_panel import install_search_panel
+
+    first_run_marker().parent.mkdir(parents=True)
+    first_run_marker().write_text("")
+    config = Config(workstation=WorkstationConfig(server_url=service.url))
+    session = Session(service)
+    panel = install_search_panel(window, config, session)
+    printing = install_print(window, config.workstation, service)
+    hooks = install_settings(window, config, session, search_panel=panel, print_hooks=printing)
+    assert hooks.welcome is None
+    assert "Settings..." in [a.text() for a in window.menu("File").actions()]
+    assert {"About Lightbox", "Load demo studies..."} <= {a.text() for a in window.menu("Help").actions()}
+    dialog = hooks.open_settings()
+    assert dialog.path == user_config_file()
+    node = RemoteNode("archive", "ARCHIVE", "127.0.0.1", 11112)
+    printer = PrinterConfig("film", "FILMER", "127.0.0.1", 10400)
+    dialog.nodes.items.append(node)
+    dialog.printers.items.append(printer)
+    dialog.viewer.sort.setCurrentIndex(dialog.viewer.sort.findData("IMAGE_POSITION"))
+    try:
+        assert dialog.save(), dialog.message.text()
+        assert panel.config.nodes == (node,) and panel.nodes.list.count() == 1
+        assert printing.service.printers == (printer,)
+        assert ImageStack().key is SortKey.IMAGE_POSITION
+    finally:
+        apply_viewer_settings(WorkstationConfig().viewer)
