@@ -155,7 +155,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         backends: tuple[str, ...] = INDEX_BACKENDS if marked else ("sqlite",)
     else:
         backends = INDEX_BACKENDS if choice == "both" else (choice,)
-    metafunc.parametrize("index_backend", backends, ids=[f"index={b}" for b in backends])
+    # module scope: a module's shared server fixture runs once per backend
+    metafunc.parametrize("index_backend", backends, ids=[f"index={b}" for b in backends], scope="module")
 
 
 @pytest.fixture(scope="session")
@@ -192,6 +193,14 @@ def make_index_url(index_backend: str, tmp_path: Path, request: pytest.FixtureRe
 def index_url(make_index_url: Callable[..., str]) -> str:
     """SQLAlchemy URL of an empty index on the test's backend (see ``make_index_url``)."""
     return make_index_url()
+
+
+def server_index_url(index_backend: str, request: pytest.FixtureRequest) -> str:
+    """``index_url`` for :func:`write_server_config` in a fixture of any scope that takes
+    ``index_backend``: "" (SQLite in the data directory) or a new PostgreSQL database."""
+    if index_backend == "sqlite":
+        return ""
+    return str(request.getfixturevalue("pg_cluster").new_database())
 
 
 def require_tool(name: str) -> str:

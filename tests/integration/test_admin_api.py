@@ -18,15 +18,17 @@ from pydicom.dataset import Dataset
 from app.client.admin import AdminClient
 from app.client.dicomweb import DicomWebClient
 from app.core.errors import AppError, NotFoundError
-from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.conftest import RunningServer, require_tool, server_index_url, start_server, stop_server, write_server_config
 from tests.integration.test_qr_find import S1, S2, S3, S4, _store_all
 from tests.integration.test_qr_move import QR, _free_port, _wait_files
 
-pytestmark = pytest.mark.peer
+pytestmark = [pytest.mark.peer, pytest.mark.postgresql]  # module-scoped servers also on a PostgreSQL index
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
+def setup(
+    tmp_path_factory: pytest.TempPathFactory, index_backend: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[RunningServer, Path]]:
     """A server holding S1..S4 (PID1: S1, S2; pid2: S3; PID3: S4), a DCMTK storescp as STORESCP."""
     tmp = tmp_path_factory.mktemp("admin")
     received = tmp / "received"
@@ -38,7 +40,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
     )
     qr = f'[server.qr]\nport = 0\n[[server.destinations]]\nae_title = "STORESCP"\nhost = "127.0.0.1"\nport = {port}\n'
     data_dir = tmp / "data"
-    running = start_server(write_server_config(tmp / "server.toml", data_dir, qr=qr), data_dir)
+    url = server_index_url(index_backend, request)
+    running = start_server(write_server_config(tmp / "server.toml", data_dir, qr=qr, index_url=url), data_dir)
     try:
         _store_all(running.storage_port)
         yield running, received

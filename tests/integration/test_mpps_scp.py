@@ -12,16 +12,22 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from tests.conftest import RunningServer, start_server, stop_server, write_server_config
+from tests.conftest import RunningServer, server_index_url, start_server, stop_server, write_server_config
 from tests.mpps_peers import final_modification, n_create, n_create_attributes, n_set
+
+pytestmark = pytest.mark.postgresql  # module-scoped servers also on a PostgreSQL index
 
 PPS_STATUS = "00400252"
 
 
 @pytest.fixture(scope="module")
-def mpps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def mpps_server(
+    tmp_path_factory: pytest.TempPathFactory, index_backend: str, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp("mpps")
-    server = start_server(write_server_config(tmp / "server.toml", tmp / "data"), tmp / "data")
+    url = server_index_url(index_backend, request)
+    config = write_server_config(tmp / "server.toml", tmp / "data", index_url=url)
+    server = start_server(config, tmp / "data")
     yield server
     stop_server(server)
 

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from pydicom.dataset import Dataset
 
-from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.conftest import RunningServer, require_tool, server_index_url, start_server, stop_server, write_server_config
 from tests.mpps_peers import final_modification, n_create, n_create_attributes, n_set
 from tests.mwl_items import MWL, Item, find, findscu, import_files, item_dataset, names, write_wl
 
-pytestmark = pytest.mark.peer
+pytestmark = [pytest.mark.peer, pytest.mark.postgresql]  # module-scoped servers also on a PostgreSQL index
 
 TODAY = dt.date.today().strftime("%Y%m%d")
 
@@ -40,9 +40,10 @@ ITEMS = [
 ALL = {i.name for i in ITEMS}
 
 
-def _start(tmp_path: Path, mwl: str) -> RunningServer:
+def _start(tmp_path: Path, mwl: str, index_url: str = "") -> RunningServer:
     data_dir = tmp_path / "data"
-    config = write_server_config(tmp_path / "server.toml", data_dir, qr=f"[server.qr]\nport = 0\n{mwl}")
+    qr = f"[server.qr]\nport = 0\n{mwl}"
+    config = write_server_config(tmp_path / "server.toml", data_dir, qr=qr, index_url=index_url)
     running = start_server(config, data_dir)
     assert running.mwl_port
     files = [write_wl(tmp_path, item) for item in ITEMS]
@@ -53,8 +54,11 @@ def _start(tmp_path: Path, mwl: str) -> RunningServer:
 
 
 @pytest.fixture(scope="module")
-def mwl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = _start(tmp_path_factory.mktemp("mwl"), "[server.mwl]\nport = 0\n")
+def mwl_server(
+    tmp_path_factory: pytest.TempPathFactory, index_backend: str, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    url = server_index_url(index_backend, request)
+    running = _start(tmp_path_factory.mktemp("mwl"), "[server.mwl]\nport = 0\n", url)
     yield running
     assert stop_server(running) == 0
 

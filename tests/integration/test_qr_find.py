@@ -22,10 +22,10 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID
-from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.conftest import RunningServer, require_tool, server_index_url, start_server, stop_server, write_server_config
 from tests.dimse_frames import associate_qr, collect_find
 
-pytestmark = pytest.mark.peer
+pytestmark = [pytest.mark.peer, pytest.mark.postgresql]  # module-scoped servers also on a PostgreSQL index
 
 QR = "DICOM_QR_SCP"
 PATIENT_ROOT = "1.2.840.10008.5.1.4.1.2.1.1"
@@ -76,17 +76,20 @@ def _store_all(port: int) -> None:
         assoc.release()
 
 
-def _start(tmp_path: Path, qr: str = "[server.qr]\nport = 0\n") -> RunningServer:
+def _start(tmp_path: Path, qr: str = "[server.qr]\nport = 0\n", index_url: str = "") -> RunningServer:
     data_dir = tmp_path / "data"
-    running = start_server(write_server_config(tmp_path / "server.toml", data_dir, qr=qr), data_dir)
+    config = write_server_config(tmp_path / "server.toml", data_dir, qr=qr, index_url=index_url)
+    running = start_server(config, data_dir)
     assert running.qr_port
     _store_all(running.storage_port)
     return running
 
 
 @pytest.fixture(scope="module")
-def qr_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = _start(tmp_path_factory.mktemp("qr"))
+def qr_server(
+    tmp_path_factory: pytest.TempPathFactory, index_backend: str, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    running = _start(tmp_path_factory.mktemp("qr"), index_url=server_index_url(index_backend, request))
     yield running
     assert stop_server(running) == 0
 

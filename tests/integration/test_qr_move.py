@@ -20,11 +20,11 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit
 from pynetdicom import AE, evt
 
-from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.conftest import RunningServer, require_tool, server_index_url, start_server, stop_server, write_server_config
 from tests.dimse_frames import associate_qr
 from tests.integration.test_qr_find import S1, S2, S3, S4, _store_all
 
-pytestmark = pytest.mark.peer
+pytestmark = [pytest.mark.peer, pytest.mark.postgresql]  # module-scoped servers also on a PostgreSQL index
 
 QR = "DICOM_QR_SCP"
 PATIENT_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.1.2"
@@ -78,7 +78,9 @@ class Destinations:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Destinations, Path]]:
+def setup(
+    tmp_path_factory: pytest.TempPathFactory, index_backend: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[RunningServer, Destinations, Path]]:
     tmp = tmp_path_factory.mktemp("move")
     dest = Destinations()
     received = tmp / "received"
@@ -100,7 +102,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
         (evt.EVT_C_STORE, dest.handle_store)
     ])
     data_dir = tmp / "data"
-    running = start_server(write_server_config(tmp / "server.toml", data_dir, qr=dest.toml()), data_dir)
+    url = server_index_url(index_backend, request)
+    running = start_server(write_server_config(tmp / "server.toml", data_dir, qr=dest.toml(), index_url=url), data_dir)
     try:
         _store_all(running.storage_port)
         yield running, dest, received

@@ -24,11 +24,11 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossl
 from pynetdicom import AE, evt
 
 from app.server.private_tags import PRIVATE_CREATOR, read_private_attributes
-from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.conftest import RunningServer, require_tool, server_index_url, start_server, stop_server, write_server_config
 from tests.mpps_peers import wait_for
 from tests.send_data import CT_IMAGE, GSPS, LINE, Study, free_port, make_study, store
 
-pytestmark = pytest.mark.peer
+pytestmark = [pytest.mark.peer, pytest.mark.postgresql]  # module-scoped servers also on a PostgreSQL index
 
 
 class StoreScp:
@@ -123,7 +123,9 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Study, dict[str, Any]]]:
+def setup(
+    tmp_path_factory: pytest.TempPathFactory, index_backend: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[RunningServer, Study, dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("send")
     peers: dict[str, Any] = {
         "STORESCP": StoreScp(tmp / "plain", "STORESCP"),
@@ -136,7 +138,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
     data_dir = tmp / "data"
     config = write_server_config(
         tmp / "server.toml", data_dir, extra_server=f"job_retry_seconds = 0.2\n{extra}",
-        qr=destinations_toml({t: p.port for t, p in peers.items()}),
+        qr=destinations_toml({t: p.port for t, p in peers.items()}), index_url=server_index_url(index_backend, request),
     )
     running = start_server(config, data_dir)
     study = make_study()
