@@ -189,6 +189,7 @@ def test_archive_round_trip_remove_find_and_fetch_back(site: Site) -> None:
         "committed", 5, 0, True,
     )
     assert {str(dcmread(p).SOPInstanceUID) for p in site.archive.stored_files()} == sop_uids  # really archived
+    wait_for(lambda: bool(site.commit.reports), 10, "the commitment SCP to finish its report association")
     assert site.commit.reports == [(state["transaction_uid"], 1, 0x0000)]  # our Storage AE took the report
 
     online = len(site.stored_files())
