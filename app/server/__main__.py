@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-dir", type=Path, default=None,
                         help="also log to server.log in this folder, rotated by size (the workstation passes "
                         "its user log directory to the bundled server)")
+    parser.add_argument("--stop-with-stdin", action="store_true",
+                        help="stop cleanly when standard input reaches its end: the workstation starts its bundled "
+                        "server with a pipe here, so the server never outlives it, even after a crash")
     return parser
+
+
+def _stop_when_stdin_closes() -> None:
+    """Raise SIGTERM in this process once standard input ends (the parent closed the pipe or died)."""
+
+    def watch() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        LOGGER.info("the process that started the server is gone; stopping")
+        signal.raise_signal(signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="stdin-watch").start()
 
 
 def _open_index(config: ServerConfig) -> Any:
@@ -70,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--log-level {args.log_level!r}: use DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
         return 2
     setup_logging(level, log_dir=args.log_dir, log_name="server.log")
+    if args.stop_with_stdin:
+        _stop_when_stdin_closes()
     overrides: dict[str, Any] = {}
     if args.data_dir is not None:
         overrides["data_dir"] = str(args.data_dir)

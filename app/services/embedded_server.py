@@ -81,7 +81,7 @@ class EmbeddedServer:
         """
         launcher = [sys.executable, "server"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "app.server"]
         cmd = [*launcher, "--data-dir", str(self.data_dir), "--http-port", str(self.http_port),
-               "--log-dir", str(user_log_dir())]
+               "--log-dir", str(user_log_dir()), "--stop-with-stdin"]
         if self.config_file is not None:
             cmd += ["--config", str(self.config_file)]
         return cmd
@@ -119,8 +119,8 @@ class EmbeddedServer:
         log.info("starting embedded server: %s", " ".join(self.command()))
         try:
             self.process = subprocess.Popen(
-                self.command(), stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env
-            )
+                self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env
+            )  # the server stops when this pipe closes: it never outlives the workstation
         except OSError as exc:
             raise ServerUnavailableError(f"Cannot start the embedded server ({exc}).") from exc
         assert self.process.stdout is not None
@@ -172,8 +172,9 @@ class EmbeddedServer:
                 log.warning("embedded server ignored SIGTERM for %.0f s; killing it", timeout)
                 proc.kill()
                 code = proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
