@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
 def _storescu(server: RunningServer, files: list[Path]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [require_tool("storescu"), "--no-halt", "-aec", "DICOM_STORAGE", "127.0.0.1", str(server.storage_port), *map(str, files)],
+        [require_tool("storescu"), "--no-halt", "-aec", "DICOM_STORAGE", "127.0.0.1", str(server.storage_port),
+         *map(str, files)],
         env=dcmtk_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
