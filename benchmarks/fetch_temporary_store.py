@@ -21,22 +21,18 @@ lightbox/dcmtk (time). Writes JSON (default ``benchmarks/results/fetch_temporary
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from pydicom import dcmread
 from qr_move import DESTINATION
 from qr_move import move as movescu
-from qr_peers import DCMQRSCP_AET, MAX_PDU, start_dcmqrscp, start_storescp, stop_group
-from store_throughput import REPO, free_port, generate_images, send, system_path
+from qr_peers import DCMQRSCP_AET, MAX_PDU, start_dcmqrscp, stop_group
+from store_throughput import free_port, send
+from study_rounds import empty, generate_study, parse_arguments, record, report, require_dcmtk, start_receiver
 
 from app.net.association import Peer, ScuSettings
 from app.net.move import move, move_identifier
@@ -65,14 +61,8 @@ def _dcmtk_fetch(port: int, study_uid: str, out: Path, images: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=500, help="images of the study (default 500)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, each side once per round (default 5)")
-    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "fetch_temporary_store.json")
-    args = parser.parse_args(argv)
-    for tool in ("movescu", "storescu", "storescp", "dcmqrscp"):
-        if shutil.which(tool, path=system_path()) is None:
-            raise SystemExit(f"{tool} (DCMTK) is not installed")
+    args = parse_arguments(__doc__, "fetch_temporary_store", argv)
+    require_dcmtk(("movescu", "storescu", "storescp", "dcmqrscp"))
     work = Path(tempfile.mkdtemp(prefix="lightbox-fetch-bench-"))
     seconds: dict[str, list[float]] = {"lightbox": [], "dcmtk": []}
     groups = []
@@ -80,11 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     store = TemporaryStorageSCP(work / "temporary", STORE_AE, store_port, 5, host="127.0.0.1", max_pdu=MAX_PDU,
                                 timeout=60)
     try:
-        images = work / "images"
-        generate_images(images, args.images)
-        study_uid = str(dcmread(next(images.iterdir()), stop_before_pixels=True).StudyInstanceUID)
-        out = work / "received"
-        dest_proc, dest_port = start_storescp(out)
+        images, study_uid = generate_study(work, args.images)
+        out, dest_proc, dest_port = start_receiver(work)
         groups.append(dest_proc)
         area = work / "dcmqrscp-area"
         area.mkdir()
@@ -101,40 +88,17 @@ def main(argv: list[str] | None = None) -> int:
                     os.sync()
                     elapsed = _lightbox_fetch(store, dc_port, study_uid, args.images)
                 else:
-                    for path in out.iterdir():
-                        path.unlink()
+                    empty(out)
                     os.sync()
                     elapsed = _dcmtk_fetch(dc_port, study_uid, out, args.images)
-                if rnd >= 0:
-                    seconds[name].append(elapsed)
-                    print(f"round {rnd + 1}: {name:8s} {elapsed:6.2f} s ({args.images / elapsed:.0f} images/s)")
+                record(seconds, rnd, name, elapsed, args.images)
     finally:
         store.stop()
         for group in groups:
             stop_group(group)
         shutil.rmtree(work, ignore_errors=True)
 
-    ratios = sorted(a / b for a, b in zip(seconds["lightbox"], seconds["dcmtk"], strict=True) if b)
-    ratio = statistics.median(ratios)
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    print()
-    for name, median in medians.items():
-        print(f"{name:8s} median {median:6.2f} s ({args.images / median:.0f} images/s)")
-    print(f"ratio lightbox/dcmtk (time): {ratio:.2f}x; rounds {', '.join(f'{r:.2f}' for r in ratios)}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "benchmark": "Fetch (C-MOVE from dcmqrscp) into the temporary Storage SCP vs movescu + storescp",
-        "images": args.images,
-        "image": "CT 512 x 512, 16 bit, explicit VR little endian, about 530 kB",
-        "rounds": args.rounds,
-        "seconds": seconds,
-        "median_seconds": medians,
-        "round_ratios": ratios,
-        "ratio_lightbox_over_dcmtk": ratio,
-        "machine": platform.platform(),
-        "python": platform.python_version(),
-    }, indent=2))
-    print(f"results written to {args.json}")
+    report(args, "Fetch (C-MOVE from dcmqrscp) into the temporary Storage SCP vs movescu + storescp", seconds)
     return 0
 
 

@@ -16,29 +16,17 @@ ratios lightbox/dcmqrscp. Writes JSON (default ``benchmarks/results/qr_move.json
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from pydicom import dcmread
-from qr_peers import (
-    DCMQRSCP_AET,
-    LIGHTBOX_QR_AET,
-    MAX_PDU,
-    start_dcmqrscp,
-    start_lightbox,
-    start_storescp,
-    stop_group,
-)
-from store_throughput import REPO, dcmtk_env, generate_images, send, stop, system_path
+from qr_peers import DCMQRSCP_AET, LIGHTBOX_QR_AET, MAX_PDU, start_dcmqrscp, start_lightbox, stop_group
+from store_throughput import dcmtk_env, send, stop
+from study_rounds import empty, generate_study, parse_arguments, record, report, require_dcmtk, start_receiver
 
 DESTINATION = "STORESCP"
 
@@ -65,31 +53,17 @@ def _check(name: str, log: str, out: Path, images: int) -> None:
         raise SystemExit(f"C-MOVE from {name}: {received} of {images} files received:\n{log[-1500:]}")
 
 
-def _empty(folder: Path) -> None:
-    for path in folder.iterdir():
-        path.unlink()
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=500, help="images of the study (default 500)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, each server once per round (default 5)")
-    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "qr_move.json")
-    args = parser.parse_args(argv)
-    for tool in ("movescu", "storescu", "storescp", "dcmqrscp"):
-        if shutil.which(tool, path=system_path()) is None:
-            raise SystemExit(f"{tool} (DCMTK) is not installed")
+    args = parse_arguments(__doc__, "qr_move", argv)
+    require_dcmtk(("movescu", "storescu", "storescp", "dcmqrscp"))
 
     work = Path(tempfile.mkdtemp(prefix="lightbox-move-bench-"))
     seconds: dict[str, list[float]] = {"lightbox": [], "dcmqrscp": []}
     procs: list[subprocess.Popen[str]] = []
     groups: list[subprocess.Popen[bytes]] = []
     try:
-        images = work / "images"
-        generate_images(images, args.images)
-        study_uid = str(dcmread(next(images.iterdir()), stop_before_pixels=True).StudyInstanceUID)
-        out = work / "received"
-        dest_proc, dest_port = start_storescp(out)
+        images, study_uid = generate_study(work, args.images)
+        out, dest_proc, dest_port = start_receiver(work)
         groups.append(dest_proc)
         area = work / "dcmqrscp-area"
         area.mkdir()
@@ -105,13 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         sides = [("lightbox", lb_port, LIGHTBOX_QR_AET), ("dcmqrscp", dc_port, DCMQRSCP_AET)]
         for rnd in range(-1, args.rounds):  # round -1: warm-up, untimed
             for name, port, aet in sides if rnd % 2 == 0 else sides[::-1]:
-                _empty(out)
+                empty(out)
                 os.sync()
                 elapsed, log = move(port, aet, study_uid)
                 _check(name, log, out, args.images)
-                if rnd >= 0:
-                    seconds[name].append(elapsed)
-                    print(f"round {rnd + 1}: {name:9s} {elapsed:6.2f} s ({args.images / elapsed:.0f} images/s)")
+                record(seconds, rnd, name, elapsed, args.images)
     finally:
         for proc in procs:
             stop(proc)
@@ -119,28 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_group(group)
         shutil.rmtree(work, ignore_errors=True)
 
-    ratios = sorted(a / b for a, b in zip(seconds["lightbox"], seconds["dcmqrscp"], strict=True) if b)
-    ratio = statistics.median(ratios)
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    print()
-    for name, median in medians.items():
-        print(f"{name:9s} median {median:6.2f} s ({args.images / median:.0f} images/s)")
-    print(f"ratio lightbox/dcmqrscp (time): {ratio:.2f}x, median of the rounds' ratios "
-          f"{', '.join(f'{r:.2f}' for r in ratios)}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "benchmark": "C-MOVE of one study into storescp, Study Root",
-        "images": args.images,
-        "image": "CT 512 x 512, 16 bit, explicit VR little endian, about 530 kB",
-        "rounds": args.rounds,
-        "seconds": seconds,
-        "median_seconds": medians,
-        "round_ratios": ratios,
-        "ratio_lightbox_over_dcmqrscp": ratio,
-        "machine": platform.platform(),
-        "python": platform.python_version(),
-    }, indent=2))
-    print(f"results written to {args.json}")
+    report(args, "C-MOVE of one study into storescp, Study Root", seconds)
     return 0
 
 

@@ -16,12 +16,8 @@ rounds' ratios lightbox/storescu. Writes JSON (default ``benchmarks/results/send
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,9 +25,9 @@ import time
 from pathlib import Path
 
 import httpx
-from pydicom import dcmread
-from qr_peers import MAX_PDU, start_lightbox, start_storescp, stop_group
-from store_throughput import REPO, dcmtk_env, generate_images, send, stop, system_path
+from qr_peers import MAX_PDU, start_lightbox, stop_group
+from store_throughput import dcmtk_env, send, stop
+from study_rounds import empty, generate_study, parse_arguments, record, report, require_dcmtk, start_receiver
 
 DESTINATION = "STORESCP"
 
@@ -73,46 +69,30 @@ def _received(out: Path, images: int, who: str) -> None:
         raise SystemExit(f"{who}: {count} of {images} files received")
 
 
-def _empty(folder: Path) -> None:
-    for path in folder.iterdir():
-        path.unlink()
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=500, help="images of the study (default 500)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds, each sender once per round (default 5)")
-    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "send_study.json")
-    args = parser.parse_args(argv)
-    for tool in ("storescu", "storescp"):
-        if shutil.which(tool, path=system_path()) is None:
-            raise SystemExit(f"{tool} (DCMTK) is not installed")
+    args = parse_arguments(__doc__, "send_study", argv)
+    require_dcmtk(("storescu", "storescp"))
 
     work = Path(tempfile.mkdtemp(prefix="lightbox-send-bench-"))
     seconds: dict[str, list[float]] = {"lightbox": [], "storescu": []}
     lb_proc = dest_proc = None
     try:
-        images = work / "images"
-        generate_images(images, args.images)
-        study_uid = str(dcmread(next(images.iterdir()), stop_before_pixels=True).StudyInstanceUID)
-        out = work / "received"
-        dest_proc, dest_port = start_storescp(out)
+        images, study_uid = generate_study(work, args.images)
+        out, dest_proc, dest_port = start_receiver(work)
         lb_proc, info = start_lightbox(work / "lightbox-data", work, [(DESTINATION, dest_port)])
         send(int(info["storage"][0]["port"]), "DICOM_STORAGE", images, args.images)
         url = str(info["http_url"])
         sides = ["lightbox", "storescu"]
         for rnd in range(-1, args.rounds):  # round -1: warm-up, untimed
             for name in sides if rnd % 2 == 0 else sides[::-1]:
-                _empty(out)
+                empty(out)
                 os.sync()
                 if name == "lightbox":
                     elapsed = lightbox_send(url, study_uid, args.images)
                 else:
                     elapsed = storescu_send(dest_port, images)
                 _received(out, args.images, name)
-                if rnd >= 0:
-                    seconds[name].append(elapsed)
-                    print(f"round {rnd + 1}: {name:8s} {elapsed:6.2f} s ({args.images / elapsed:.0f} images/s)")
+                record(seconds, rnd, name, elapsed, args.images)
     finally:
         if lb_proc is not None:
             stop(lb_proc)
@@ -120,27 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_group(dest_proc)
         shutil.rmtree(work, ignore_errors=True)
 
-    ratios = sorted(a / b for a, b in zip(seconds["lightbox"], seconds["storescu"], strict=True) if b)
-    ratio = statistics.median(ratios)
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    print()
-    for name, median in medians.items():
-        print(f"{name:8s} median {median:6.2f} s ({args.images / median:.0f} images/s)")
-    print(f"ratio lightbox/storescu (time): {ratio:.2f}x, rounds' ratios {', '.join(f'{r:.2f}' for r in ratios)}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "benchmark": "Send of one study into storescp: Lightbox send job vs DCMTK storescu of the same files",
-        "images": args.images,
-        "image": "CT 512 x 512, 16 bit, explicit VR little endian, about 530 kB",
-        "rounds": args.rounds,
-        "seconds": seconds,
-        "median_seconds": medians,
-        "round_ratios": ratios,
-        "ratio_lightbox_over_storescu": ratio,
-        "machine": platform.platform(),
-        "python": platform.python_version(),
-    }, indent=2))
-    print(f"results written to {args.json}")
+    report(args, "Send of one study into storescp: Lightbox send job vs DCMTK storescu of the same files", seconds)
     return 0
 
 
