@@ -16,7 +16,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -24,8 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -34,13 +31,13 @@ from PySide6.QtWidgets import (
 from app.media.burner import BurnerError, detect_burner
 from app.services.media_export import ExportOptions, ExportReport, export_studies
 from app.services.studies import StudyService, StudySummary
+from app.ui.job_dialog import JobDialog
 from app.ui.models import format_date, format_name
-from app.ui.workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
 
 
-class MediaExportDialog(QDialog):
+class MediaExportDialog(JobDialog):
     """Export studies as a DICOM file-set.
 
     Signals
@@ -52,11 +49,8 @@ class MediaExportDialog(QDialog):
     export_finished = Signal(object)
 
     def __init__(self, studies: StudyService, selected: Sequence[StudySummary], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Export to media")
+        super().__init__("Export to media", 1, 140, "Cancelling ...", parent)
         self.studies = studies
-        self.pool = WorkerPool(self, max_threads=1)
-        self.worker: Worker | None = None
 
         self.study_list = QListWidget(self)
         self.set_studies(selected)
@@ -95,17 +89,8 @@ class MediaExportDialog(QDialog):
         form.addRow("Extras:", self.readme_check)
         form.addRow("", self.index_check)
 
-        self.progress = QProgressBar(self)
-        self.progress.setVisible(False)
-        self.report = QPlainTextEdit(self)
-        self.report.setReadOnly(True)
-        self.report.setMaximumHeight(140)
         self.export_button = QPushButton("Export", self)
         self.export_button.clicked.connect(self.start_export)
-        self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.close_button = QPushButton("Close", self)
-        self.close_button.clicked.connect(self.close)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         for button in (self.export_button, self.cancel_button, self.close_button):
@@ -180,15 +165,6 @@ class MediaExportDialog(QDialog):
         )  # fmt: skip
         self._update_buttons()
 
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-
-    def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel_token.cancel()
-            self.report.appendPlainText("Cancelling ...")
-
     def _on_done(self, result: object) -> None:
         assert isinstance(result, ExportReport)
         self.worker = None
@@ -202,8 +178,3 @@ class MediaExportDialog(QDialog):
         self.progress.setVisible(False)
         self.report.setPlainText(f"The export stopped: {exc}")
         self._update_buttons()
-
-    def done(self, result: int) -> None:
-        if self.worker is not None:
-            self.worker.cancel_token.cancel()
-        super().done(result)

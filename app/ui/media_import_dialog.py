@@ -15,28 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QDialog,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.media.tree import MediaTree
 from app.services.media import ImportReport, OpenedMedia, import_selection, open_media, series_sources
 from app.services.studies import StudyService
+from app.ui.job_dialog import JobDialog
 from app.ui.media_tree import MediaTreeWidget
-from app.ui.workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
 
-class MediaImportDialog(QDialog):
+
+class MediaImportDialog(JobDialog):
     """Read a disc, pick a part of it, import it or open it.
 
     Signals
@@ -59,13 +49,10 @@ class MediaImportDialog(QDialog):
         open_sources: Callable[[list[Any]], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Import media")
+        super().__init__("Import media", 2, 110, "Cancelling after the request on its way ...", parent)
         self.studies = studies
         self.open_sources = open_sources
-        self.pool = WorkerPool(self, max_threads=2)
         self.opened: OpenedMedia | None = None
-        self.worker: Worker | None = None
 
         self.path_edit = QLineEdit(self)
         self.path_edit.setPlaceholderText("A disc's folder, a DICOMDIR or an ISO image")
@@ -83,12 +70,7 @@ class MediaImportDialog(QDialog):
         self.tree = MediaTreeWidget(self)
         self.tree.itemChanged.connect(lambda *_: self._update_buttons())
         self.summary = QLabel("Choose a disc, a folder or an ISO image.", self)
-        self.problems = QPlainTextEdit(self)
-        self.problems.setReadOnly(True)
-        self.problems.setMaximumHeight(110)
-        self.problems.setPlaceholderText("Problems found on the disc and the import report appear here.")
-        self.progress = QProgressBar(self)
-        self.progress.setVisible(False)
+        self.report.setPlaceholderText("Problems found on the disc and the import report appear here.")
 
         self.all_button = QPushButton("Select all", self)
         self.all_button.clicked.connect(lambda: self.tree.set_all(True))
@@ -98,10 +80,6 @@ class MediaImportDialog(QDialog):
         self.import_button.clicked.connect(self.start_import)
         self.open_button = QPushButton("Open in viewer", self)
         self.open_button.clicked.connect(self.open_selected)
-        self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.close_button = QPushButton("Close", self)
-        self.close_button.clicked.connect(self.close)
         buttons = QHBoxLayout()
         for widget in (self.all_button, self.none_button):
             buttons.addWidget(widget)
@@ -113,7 +91,7 @@ class MediaImportDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(self.tree, 1)
-        layout.addWidget(self.problems)
+        layout.addWidget(self.report)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
         self.resize(900, 600)
@@ -140,7 +118,7 @@ class MediaImportDialog(QDialog):
         self.path_edit.setText(text)
         self.summary.setText(f"Reading {text} ...")
         self.tree.clear()
-        self.problems.clear()
+        self.report.clear()
         self._busy(True)
         self.pool.submit(open_media, Path(text), on_done=self._on_opened, on_error=self._on_read_error)
 
@@ -163,7 +141,7 @@ class MediaImportDialog(QDialog):
         self.summary.setText(f"{tree.root} ({tree.source}): {len(tree.patients)} patient(s), {studies} study(ies), "
                              f"{tree.instance_count} object(s).")  # fmt: skip
         if tree.problems:
-            self.problems.setPlainText("\n".join(f"{p.where}: {p.reason}" for p in tree.problems))
+            self.report.setPlainText("\n".join(f"{p.where}: {p.reason}" for p in tree.problems))
         self._update_buttons()
         self.tree_loaded.emit(tree)
 
@@ -191,7 +169,7 @@ class MediaImportDialog(QDialog):
             return
         tree, chosen = self.opened.tree, self.tree.selections()
         total = len(tree.instances(chosen))
-        self.problems.setPlainText(f"Importing {total} object(s) ...")
+        self.report.setPlainText(f"Importing {total} object(s) ...")
         self._busy(True)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(0)
@@ -201,26 +179,17 @@ class MediaImportDialog(QDialog):
         )  # fmt: skip
         self._update_buttons(True)
 
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-
-    def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel_token.cancel()
-            self.problems.appendPlainText("Cancelling after the request on its way ...")
-
     def _on_imported(self, result: object) -> None:
         assert isinstance(result, ImportReport)
         self.worker = None
         self._busy(False)
-        self.problems.setPlainText(result.summary())
+        self.report.setPlainText(result.summary())
         self.import_finished.emit(result)
 
     def _on_import_error(self, exc: Exception) -> None:
         self.worker = None
         self._busy(False)
-        self.problems.setPlainText(f"The import failed: {exc}")
+        self.report.setPlainText(f"The import failed: {exc}")
 
     def open_selected(self) -> list[Any]:
         """Open the ticked series in the viewer, read from the disc (nothing imported)."""
@@ -231,11 +200,6 @@ class MediaImportDialog(QDialog):
             self.open_sources(sources)
         self.sources_opened.emit(sources)
         return sources
-
-    def done(self, result: int) -> None:  # closing: stop the import, keep the disc for open viewers
-        if self.worker is not None:
-            self.worker.cancel_token.cancel()
-        super().done(result)
 
     def shutdown(self) -> None:
         """Wait for the worker and remove an extracted ISO image (at the workstation's exit)."""

@@ -62,7 +62,7 @@ def test_import_a_partial_selection_through_the_tree(
         dialog.import_button.click()
     report = blocker.args[0]
     assert isinstance(report, ImportReport) and report.complete and len(report.imported) == 5
-    assert "Imported 5 object(s)." in dialog.problems.toPlainText()
+    assert "Imported 5 object(s)." in dialog.report.toPlainText()
     expected = {str(ds.SOPInstanceUID) for ds in datasets if ds.PatientID == "UI2" and ds.Modality != "SR"}
     assert set(report.imported) == expected
     studies = service.list_studies()
@@ -103,7 +103,7 @@ def test_a_damaged_disc_is_read_with_its_problems_listed(
     dialog = MediaImportDialog(service)
     qtbot.addWidget(dialog)
     _read(qtbot, dialog, written.root)
-    assert "the file the DICOMDIR names is missing" in dialog.problems.toPlainText()
+    assert "the file the DICOMDIR names is missing" in dialog.report.toPlainText()
     assert "11 object(s)" in dialog.summary.text()
     dialog.shutdown()
 
