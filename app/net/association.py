@@ -251,6 +251,22 @@ class CancelWatch:
             self._thread.join(timeout=1.0)
 
 
+@contextmanager
+def cancellable_request(
+    settings: ScuSettings, peer: Peer, sop_class: str, msg_id: int, cancel: Cancellable | None
+) -> Iterator[tuple[Association, CancelWatch]]:
+    """An association to ``peer`` for one request of ``sop_class`` (message ``msg_id``), watched by a
+    :class:`CancelWatch` that sends C-CANCEL-RQ (PS3.7 9.3.2.3) when ``cancel`` is set; yields both.
+
+    The watch ends before the association is released; ``watch.sent`` says whether a C-CANCEL went out.
+    """
+    with (
+        associated(settings, peer, [sop_class]) as assoc,
+        CancelWatch(assoc, msg_id, context_id(assoc, sop_class), cancel) as watch,
+    ):
+        yield assoc, watch
+
+
 def status_of(status: Any) -> int:
     """The Status (0000,0900) of a response data set; -1 when there is none (the
     association broke or timed out)."""

@@ -18,11 +18,9 @@ from pydicom.dataset import Dataset
 from app.net.association import (
     AssociationError,
     Cancellable,
-    CancelWatch,
     Peer,
     ScuSettings,
-    associated,
-    context_id,
+    cancellable_request,
     error_comment_of,
     status_of,
 )
@@ -106,23 +104,21 @@ def find(
     matches: list[Dataset] = []
     truncated = False
     last: Dataset | None = None
-    with associated(settings, peer, [model]) as assoc:
-        cx_id = context_id(assoc, model)
-        limit = _Limit(cancel)
-        with CancelWatch(assoc, _MSG_ID, cx_id, limit) as watch:
-            for status, found in assoc.send_c_find(identifier, model, msg_id=_MSG_ID):
-                last = status
-                if status_of(status) in PENDING:
-                    if found is None:
-                        continue
-                    if len(matches) >= max_matches:
-                        truncated = True
-                        limit.reached = True
-                        continue
-                    matches.append(found)
-                    if on_match is not None:
-                        on_match(found)
-        cancelled = watch.sent
+    limit = _Limit(cancel)
+    with cancellable_request(settings, peer, model, _MSG_ID, limit) as (assoc, watch):
+        for status, found in assoc.send_c_find(identifier, model, msg_id=_MSG_ID):
+            last = status
+            if status_of(status) in PENDING:
+                if found is None:
+                    continue
+                if len(matches) >= max_matches:
+                    truncated = True
+                    limit.reached = True
+                    continue
+                matches.append(found)
+                if on_match is not None:
+                    on_match(found)
+    cancelled = watch.sent
     if last is None and not cancelled:
         raise AssociationError("aborted", f"{peer} sent no C-FIND response (association aborted or timed out).")
     return FindResult(

@@ -17,11 +17,9 @@ from pydicom.dataset import Dataset
 from app.net.association import (
     AssociationError,
     Cancellable,
-    CancelWatch,
     Peer,
     ScuSettings,
-    associated,
-    context_id,
+    cancellable_request,
     error_comment_of,
     status_of,
 )
@@ -131,21 +129,19 @@ def move(
     start = time.monotonic()
     last: Dataset | None = None
     failed_uids: tuple[str, ...] = ()
-    with associated(settings, peer, [STUDY_ROOT_MOVE]) as assoc:
-        cx_id = context_id(assoc, STUDY_ROOT_MOVE)
-        with CancelWatch(assoc, _MSG_ID, cx_id, cancel) as watch:
-            for status, found in assoc.send_c_move(identifier, destination, STUDY_ROOT_MOVE, msg_id=_MSG_ID):
-                if status is None or "Status" not in status:
-                    break
-                last = status
-                if status_of(status) in (0xFF00, 0xFF01):
-                    if on_progress is not None:
-                        on_progress(progress_of(status))
-                elif found is not None and "FailedSOPInstanceUIDList" in found:
-                    value = found.FailedSOPInstanceUIDList
-                    uids = [value] if isinstance(value, str) else list(value or [])
-                    failed_uids = tuple(str(u) for u in uids[:_MAX_FAILED_UIDS])
-        cancelled = watch.sent
+    with cancellable_request(settings, peer, STUDY_ROOT_MOVE, _MSG_ID, cancel) as (assoc, watch):
+        for status, found in assoc.send_c_move(identifier, destination, STUDY_ROOT_MOVE, msg_id=_MSG_ID):
+            if status is None or "Status" not in status:
+                break
+            last = status
+            if status_of(status) in (0xFF00, 0xFF01):
+                if on_progress is not None:
+                    on_progress(progress_of(status))
+            elif found is not None and "FailedSOPInstanceUIDList" in found:
+                value = found.FailedSOPInstanceUIDList
+                uids = [value] if isinstance(value, str) else list(value or [])
+                failed_uids = tuple(str(u) for u in uids[:_MAX_FAILED_UIDS])
+    cancelled = watch.sent
     if last is None:
         raise AssociationError("aborted", f"{peer} sent no C-MOVE response (association aborted or timed out).")
     final = status_of(last)
