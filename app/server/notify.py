@@ -32,8 +32,8 @@ from pynetdicom.status import code_to_category
 
 from app.core.config import Destination, ServerConfig
 from app.dicom.uids import generate_uid
-from app.server.index.job_records import Job, JobStoreProtocol
-from app.server.index.records import CatalogueProtocol, Level, SearchRequest
+from app.server.index.job_records import Job
+from app.server.index.records import Level, SearchRequest
 from app.server.jobs import JobControl, PermanentJobError
 from app.server.notify_datasets import (
     BSCN_SOP_CLASS,
@@ -43,6 +43,7 @@ from app.server.notify_datasets import (
 )
 from app.server.scu import associate
 from app.server.study_events import StudyApproved, StudyDeleted, StudyEvents
+from app.server.study_jobs import StudyJobs
 
 LOGGER = logging.getLogger(__name__)
 
@@ -55,26 +56,12 @@ _VALUES = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyI
            "AccessionNumber")
 
 
-class StudyNotifier:
+class StudyNotifier(StudyJobs):
     """Turns study events into notification jobs (subscribe it with :meth:`subscribe`).
 
-    Parameters
-    ----------
-    config
-        ``notify`` settings and ``job_max_attempts``.
-    catalogue, jobs
-        The index's catalogue (for the snapshot) and job table.
-    wake
-        Wakes the job runner.
+    Constructed like :class:`~app.server.study_jobs.StudyJobs`; reads ``[server.notify]`` and takes
+    the snapshot of a notice from the catalogue.
     """
-
-    def __init__(
-        self, config: ServerConfig, catalogue: CatalogueProtocol, jobs: JobStoreProtocol, wake: Callable[[], None]
-    ) -> None:
-        self._config = config
-        self._catalogue = catalogue
-        self._jobs = jobs
-        self._wake = wake
 
     @property
     def enabled(self) -> bool:
@@ -121,19 +108,17 @@ class StudyNotifier:
         base = {"event": reason, "study_instance_uid": study_uid, "values": dict(values), "instances": instances}
         ids = []
         if notify.host and (reason != DELETED or study_gone):
-            ids.append(self._jobs.enqueue(
+            ids.append(self._enqueue_job(
                 NOTIFY_KIND,
                 {**base, "service": BSCN, "destination": notify.ae_title, "sop_instance_uid": str(generate_uid())},
-                description=f"Study content notification ({reason}) of {study_uid} to {notify.ae_title}",
-                max_attempts=self._config.job_max_attempts,
+                f"Study content notification ({reason}) of {study_uid} to {notify.ae_title}",
             ))
         if instances:
             for title in notify.ian_receivers:
-                ids.append(self._jobs.enqueue(
+                ids.append(self._enqueue_job(
                     NOTIFY_KIND,
                     {**base, "service": IAN, "destination": title, "sop_instance_uid": str(generate_uid())},
-                    description=f"Instance availability ({reason}) of {study_uid} to {title}",
-                    max_attempts=self._config.job_max_attempts,
+                    f"Instance availability ({reason}) of {study_uid} to {title}",
                 ))
         if ids:
             self._wake()

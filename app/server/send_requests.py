@@ -3,37 +3,18 @@ run by :class:`app.server.send.StudySender`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from app.core.config import ServerConfig
 from app.core.errors import DicomInputError, NotFoundError
-from app.server.index.job_records import JobStoreProtocol
-from app.server.index.records import CatalogueProtocol
+from app.server.study_jobs import StudyJobs
 
 #: Job kind of one send.
 SEND_KIND = "send"
 
 
-class SendRequests:
+class SendRequests(StudyJobs):
     """Accepts send requests (the admin API): checks them and enqueues the job.
 
-    Parameters
-    ----------
-    config
-        ``destinations`` and ``job_max_attempts``.
-    catalogue, jobs
-        The index's catalogue and job table.
-    wake
-        Wakes the job runner.
+    Constructed like :class:`~app.server.study_jobs.StudyJobs`; reads ``[[server.destinations]]``.
     """
-
-    def __init__(
-        self, config: ServerConfig, catalogue: CatalogueProtocol, jobs: JobStoreProtocol, wake: Callable[[], None]
-    ) -> None:
-        self._config = config
-        self._catalogue = catalogue
-        self._jobs = jobs
-        self._wake = wake
 
     def submit(self, study_uid: str, destination: str, series: list[str] | None = None) -> int:
         """Enqueue a send; the job id. Raises :class:`NotFoundError` (unknown study or
@@ -52,9 +33,9 @@ class SendRequests:
         if missing:
             raise NotFoundError(f"study {study_uid} has no series {', '.join(missing)}")
         what = f"{len(wanted)} series of study" if wanted else "study"
-        job_id = self._jobs.enqueue(
+        job_id = self._enqueue_job(
             SEND_KIND, {"study_instance_uid": study_uid, "destination": destination, "series": list(wanted)},
-            description=f"Send {what} {study_uid} to {destination}", max_attempts=self._config.job_max_attempts,
+            f"Send {what} {study_uid} to {destination}",
         )
         self._wake()
         return job_id
