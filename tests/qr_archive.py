@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from app.net.temporary_store import TemporaryStorageSCP
 from tests.conftest import require_tool
 
 ARCHIVE_AE = "ARCHIVE"
@@ -166,3 +168,23 @@ class Dcmqrscp:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.proc = None
+
+
+def serving_archive(work: Path, studies: Sequence[Study], destinations: Sequence[tuple[str, int]]) -> Dcmqrscp:
+    """A started :class:`Dcmqrscp` in ``work`` knowing ``destinations``, with ``studies`` loaded (stop it)."""
+    archive = Dcmqrscp(work, destinations).start()
+    archive.load([f for s in studies for f in s.files])
+    return archive
+
+
+@contextmanager
+def temporary_store(
+    root: Path, ae_title: str, max_associations: int = 5, timeout: float = 20.0
+) -> Iterator[TemporaryStorageSCP]:
+    """The workstation's temporary Storage SCP under ``root`` on a free loopback port, stopped at the end."""
+    scp = TemporaryStorageSCP(root, ae_title, 0, max_associations, host="127.0.0.1", timeout=timeout)
+    scp.start()
+    try:
+        yield scp
+    finally:
+        scp.stop()

@@ -22,7 +22,7 @@ from app.services.retrieve import Fetch, RetrieveRequest, retrieve
 from app.services.search import StudyQuery, level_identifier, search, series_of, verify_node
 from app.services.studies import StudyService
 from tests.conftest import RunningServer
-from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, write_study
+from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, serving_archive, temporary_store, write_study
 
 pytestmark = pytest.mark.peer
 
@@ -31,10 +31,8 @@ STORE_AE = "TESTSTORE"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    scp = TemporaryStorageSCP(tmp_path / "temporary", STORE_AE, 0, 5, host="127.0.0.1", timeout=20)
-    scp.start()
-    yield scp
-    scp.stop()
+    with temporary_store(tmp_path / "temporary", STORE_AE) as scp:
+        yield scp
 
 
 @pytest.fixture
@@ -46,15 +44,9 @@ def studies(tmp_path: Path) -> list[Study]:
     ]
 
 
-def _archive(tmp_path: Path, studies: list[Study], destinations: list[tuple[str, int]]) -> Dcmqrscp:
-    archive = Dcmqrscp(tmp_path, destinations).start()
-    archive.load([f for s in studies for f in s.files])
-    return archive
-
-
 @pytest.fixture
 def archive(tmp_path: Path, studies: list[Study], store: TemporaryStorageSCP) -> Iterator[Dcmqrscp]:
-    running = _archive(tmp_path, studies, [(STORE_AE, store.port)])
+    running = serving_archive(tmp_path, studies, [(STORE_AE, store.port)])
     yield running
     running.stop()
 
@@ -152,7 +144,7 @@ def test_study_failing_part_way(archive: Dcmqrscp, store: TemporaryStorageSCP, s
 
 def test_import_to_the_lightbox_server(tmp_path: Path, server: RunningServer, studies: list[Study]) -> None:
     storage_ae = next(iter(server.storage))
-    archive = _archive(tmp_path / "qr", studies, [(storage_ae, server.storage_port)])
+    archive = serving_archive(tmp_path / "qr", studies, [(storage_ae, server.storage_port)])
     try:
         config, node = _config(archive)
         result = retrieve(config, RetrieveRequest(node, studies[1].study_uid), storage_ae)
@@ -172,7 +164,7 @@ def test_import_to_the_lightbox_server(tmp_path: Path, server: RunningServer, st
 
 def test_cancel_of_a_retrieve_sends_c_cancel(tmp_path: Path, store: TemporaryStorageSCP) -> None:
     big = write_study(tmp_path / "big", "P009", "LONG^STUDY", [150], size=256)
-    archive = _archive(tmp_path / "qr", [big], [(STORE_AE, store.port)])
+    archive = serving_archive(tmp_path / "qr", [big], [(STORE_AE, store.port)])
     try:
         config, node = _config(archive)
         token = CancelToken()

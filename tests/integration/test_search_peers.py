@@ -15,7 +15,7 @@ from app.services.search import StudyQuery, WorklistQuery, search
 from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.integration.test_mwl_vs_wlmscpfs import WLM_AE, wlmscpfs, worklist_files  # noqa: F401 - fixtures
 from tests.mwl_items import findscu
-from tests.qr_archive import Study, storescu_to, write_study
+from tests.qr_archive import Study, storescu_to, temporary_store, write_study
 
 pytestmark = pytest.mark.peer
 
@@ -59,10 +59,8 @@ def test_worklist_search_finds_what_findscu_finds(query: WorklistQuery, wlmscpfs
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    scp = TemporaryStorageSCP(tmp_path / "temporary", STORE_AE, 0, 5, host="127.0.0.1", timeout=20)
-    scp.start()
-    yield scp
-    scp.stop()
+    with temporary_store(tmp_path / "temporary", STORE_AE) as scp:
+        yield scp
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pynetdicom import AE
 from app.dicom.sop_classes import VERIFICATION
 from app.net.temporary_store import TemporaryStorageSCP
 from tests.conftest import require_tool
-from tests.qr_archive import dcmtk_env, write_study
+from tests.qr_archive import dcmtk_env, temporary_store, write_study
 
 pytestmark = pytest.mark.peer
 
@@ -29,10 +29,8 @@ AE_TITLE = "READ1STORE"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    scp = TemporaryStorageSCP(tmp_path / "root", AE_TITLE, 0, 2, host="127.0.0.1", timeout=10)
-    scp.start()
-    yield scp
-    scp.stop()
+    with temporary_store(tmp_path / "root", AE_TITLE, max_associations=2, timeout=10) as scp:
+        yield scp
 
 
 def storescu(port: int, files: list[Path], called: str = AE_TITLE) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ destination and the temporary Storage SCP as the Fetch destination (opened in th
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from app.ui.search_panel import SearchPanel
 from app.ui.search_results import MATCH_ROLE
 from tests.conftest import RunningServer
 from tests.integration.test_mwl_vs_wlmscpfs import WLM_AE, wlmscpfs, worklist_files  # noqa: F401 - fixtures
-from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, write_study
+from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, free_port, serving_archive, temporary_store, write_study
 from tests.slow_find_peer import SlowFindPeer
 
 pytestmark = pytest.mark.peer
@@ -29,18 +28,10 @@ pytestmark = pytest.mark.peer
 STORE_AE = "UITESTSTORE"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    scp = TemporaryStorageSCP(tmp_path / "temporary", STORE_AE, 0, 5, host="127.0.0.1", timeout=20)
-    scp.start()
-    yield scp
-    scp.stop()
+    with temporary_store(tmp_path / "temporary", STORE_AE) as scp:
+        yield scp
 
 
 @pytest.fixture
@@ -56,8 +47,7 @@ def studies(tmp_path: Path) -> list[Study]:
 def archive(tmp_path: Path, studies: list[Study], store: TemporaryStorageSCP,
             server: RunningServer) -> Iterator[Dcmqrscp]:
     storage_ae = next(iter(server.storage))
-    running = Dcmqrscp(tmp_path, [(STORE_AE, store.port), (storage_ae, server.storage_port)]).start()
-    running.load([f for s in studies for f in s.files])
+    running = serving_archive(tmp_path, studies, [(STORE_AE, store.port), (storage_ae, server.storage_port)])
     yield running
     running.stop()
 
@@ -88,7 +78,7 @@ def _node(archive: Dcmqrscp) -> RemoteNode:
 
 def test_two_nodes_one_down(qtbot: QtBot, archive: Dcmqrscp, server: RunningServer, studies: list[Study],
                             store: TemporaryStorageSCP) -> None:
-    down = RemoteNode("down", "NOBODY", "127.0.0.1", _closed_port())
+    down = RemoteNode("down", "NOBODY", "127.0.0.1", free_port())
     panel = _panel(qtbot, (down, _node(archive)), server, store)
     outcome = _search(qtbot, panel)
     assert panel.statuses.rowCount() == 2
