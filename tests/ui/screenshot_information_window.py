@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -19,11 +18,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from app.client.admin import AdminClient
-from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorklistAE, WorkstationConfig
-from app.services.embedded_server import EmbeddedServer
 from app.services.studies import StudyService
-from app.ui.application import run
-from app.ui.main_window import MainWindow
+from tests.ui.screenshot_server import main_window, run_workstation
 from tests.ui.study_fixtures import StudySpec, store_study
 
 DAY = dt.timedelta(days=1)
@@ -63,8 +59,7 @@ def main(out: Path) -> int:
     state: dict[str, object] = {"step": 0}
 
     def tick() -> None:
-        mains = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        win = mains[0] if mains else None
+        win = main_window(app)
         step = state["step"]
         if win is None or (step == 0 and (win.study_model.rowCount() < 8 or not win.study_model.status(
             win.study_model.row(0)
@@ -91,16 +86,7 @@ def main(out: Path) -> int:
             return
         QTimer.singleShot(200, tick)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        server_config = ServerConfig(
-            data_dir=Path(tmp) / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0),
-            mwl=WorklistAE(port=0), fsync=False,
-        )
-        with EmbeddedServer.from_config(server_config) as server:
-            _populate(server.http_url)
-            QTimer.singleShot(300, tick)
-            config = Config(server=server_config, workstation=WorkstationConfig(server_url=server.http_url))
-            return run(config, [sys.argv[0]])
+    return run_workstation(sys.argv[0], _populate, tick)
 
 
 if __name__ == "__main__":

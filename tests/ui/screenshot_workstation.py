@@ -9,7 +9,6 @@ against it, opens the CT series at image 2 and grabs the screen. Not a test.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 from pydicom.data import get_testdata_file
@@ -17,12 +16,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorklistAE, WorkstationConfig
-from app.services.embedded_server import EmbeddedServer
 from app.services.studies import StudyService
-from app.ui.application import run
-from app.ui.main_window import MainWindow
 from app.ui.viewer_window import ViewerWindow
+from tests.ui.screenshot_server import main_window, run_workstation
 from tests.ui.uihelpers import ct_series, to_bytes
 
 
@@ -40,8 +36,7 @@ def main(out: Path) -> int:
     state: dict[str, object] = {"step": 0}
 
     def tick() -> None:
-        mains = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        win = mains[0] if mains else None
+        win = main_window(app)
         step = state["step"]
         if win is None or (step == 0 and win.study_model.rowCount() == 0):
             QTimer.singleShot(200, tick)
@@ -74,16 +69,7 @@ def main(out: Path) -> int:
             return
         QTimer.singleShot(200, tick)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        server_config = ServerConfig(
-            data_dir=Path(tmp) / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0),
-            mwl=WorklistAE(port=0), fsync=False,
-        )
-        with EmbeddedServer.from_config(server_config) as server:
-            _populate(server.http_url)
-            QTimer.singleShot(300, tick)
-            config = Config(server=server_config, workstation=WorkstationConfig(server_url=server.http_url))
-            return run(config, [sys.argv[0]])
+    return run_workstation(sys.argv[0], _populate, tick)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""What the workstation screenshot scripts share: a server in a temporary folder (every DICOM AE
+on a free port, no fsync), filled by the script, the real workstation (``app.ui.application.run``)
+run against it, and the visible main window the script's timer steps through. Not a test.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.core.config import Config, QueryRetrieveAE, ServerConfig, StorageAE, WorklistAE, WorkstationConfig
+from app.services.embedded_server import EmbeddedServer
+from app.ui.application import run
+from app.ui.main_window import MainWindow
+
+
+def scratch_server_config(folder: Path) -> ServerConfig:
+    """A server keeping its data in ``folder/server``: Storage, Q/R and MWL SCPs on free ports, no fsync."""
+    return ServerConfig(
+        data_dir=folder / "server", storage=(StorageAE(port=0),), qr=QueryRetrieveAE(port=0),
+        mwl=WorklistAE(port=0), fsync=False,
+    )
+
+
+def main_window(app: QApplication) -> MainWindow | None:
+    """The workstation's visible main window, None until it shows."""
+    mains = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    return mains[0] if mains else None
+
+
+def run_workstation(argv0: str, populate: Callable[[str], None], tick: Callable[[], None]) -> int:
+    """Start a scratch server, ``populate(its URL)``, then run the workstation against it with ``tick``
+    called once 300 ms after the start (it re-arms itself); the workstation's exit code."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server_config = scratch_server_config(Path(tmp))
+        with EmbeddedServer.from_config(server_config) as server:
+            populate(server.http_url)
+            QTimer.singleShot(300, tick)
+            config = Config(server=server_config, workstation=WorkstationConfig(server_url=server.http_url))
+            return run(config, [argv0])
