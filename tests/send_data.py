@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import copy
 import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
@@ -16,6 +20,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
+
+from tests.conftest import require_tool
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 GSPS = "1.2.840.10008.5.1.4.1.1.11.1"
@@ -27,6 +33,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_storescp(received: Path, ae_title: str = "STORESCP") -> Iterator[int]:
+    """DCMTK ``storescp -od received`` as ``ae_title`` on a free loopback port (yielded), terminated at the end."""
+    received.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [require_tool("storescp"), "-od", str(received), "-aet", ae_title, str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @dataclass

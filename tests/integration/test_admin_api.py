@@ -20,7 +20,8 @@ from app.client.dicomweb import DicomWebClient
 from app.core.errors import AppError, NotFoundError
 from tests.conftest import RunningServer, require_tool, server_index_url, start_server, stop_server, write_server_config
 from tests.integration.test_qr_find import S1, S2, S3, S4, _store_all
-from tests.integration.test_qr_move import QR, _free_port, _wait_files
+from tests.integration.test_qr_move import QR, _wait_files
+from tests.send_data import running_storescp
 
 pytestmark = [pytest.mark.peer, pytest.mark.postgresql]  # module-scoped servers also on a PostgreSQL index
 
@@ -32,23 +33,17 @@ def setup(
     """A server holding S1..S4 (PID1: S1, S2; pid2: S3; PID3: S4), a DCMTK storescp as STORESCP."""
     tmp = tmp_path_factory.mktemp("admin")
     received = tmp / "received"
-    received.mkdir()
-    port = _free_port()
-    storescp = subprocess.Popen(
-        [require_tool("storescp"), "-od", str(received), "-aet", "STORESCP", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    qr = f'[server.qr]\nport = 0\n[[server.destinations]]\nae_title = "STORESCP"\nhost = "127.0.0.1"\nport = {port}\n'
-    data_dir = tmp / "data"
-    url = server_index_url(index_backend, request)
-    running = start_server(write_server_config(tmp / "server.toml", data_dir, qr=qr, index_url=url), data_dir)
-    try:
-        _store_all(running.storage_port)
-        yield running, received
-    finally:
-        assert stop_server(running) == 0
-        storescp.terminate()
-        storescp.wait(10)
+    with running_storescp(received) as port:
+        qr = ('[server.qr]\nport = 0\n'
+              f'[[server.destinations]]\nae_title = "STORESCP"\nhost = "127.0.0.1"\nport = {port}\n')
+        data_dir = tmp / "data"
+        url = server_index_url(index_backend, request)
+        running = start_server(write_server_config(tmp / "server.toml", data_dir, qr=qr, index_url=url), data_dir)
+        try:
+            _store_all(running.storage_port)
+            yield running, received
+        finally:
+            assert stop_server(running) == 0
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ export/print hooks.
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +22,8 @@ from app.services.study_actions import JobProgress, login_name
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
 from app.ui.send_jobs import DestinationDialog
-from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.conftest import RunningServer, start_server, stop_server, write_server_config
+from tests.send_data import free_port, running_storescp
 from tests.ui.study_fixtures import StudySpec, store_study
 
 TODAY = dt.date.today()
@@ -32,38 +31,25 @@ JANE = StudySpec("Doe^Jane", "PID001", "ACC100", TODAY, "CT", 1, "CT Head")
 ANNA = StudySpec("Moe^Anna", "XID003", "ACC210", TODAY - dt.timedelta(days=1), "MR", 6, "MR Knee")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def peer(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
     """A server whose destinations are a DCMTK storescp (STORESCP) and a closed port (NOWHERE)."""
     received = tmp_path / "received"
-    received.mkdir()
-    port = _free_port()
-    storescp = subprocess.Popen(
-        [require_tool("storescp"), "-od", str(received), "-aet", "STORESCP", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    qr = (
-        "[server.qr]\nport = 0\n"
-        f'[[server.destinations]]\nae_title = "STORESCP"\nhost = "127.0.0.1"\nport = {port}\n'
-        f'[[server.destinations]]\nae_title = "NOWHERE"\nhost = "127.0.0.1"\nport = {_free_port()}\n'
-    )
-    data_dir = tmp_path / "data"
-    config = write_server_config(
-        tmp_path / "server.toml", data_dir, extra_server="job_retry_seconds = 1.0\njob_max_attempts = 2\n", qr=qr
-    )
-    running = start_server(config, data_dir)
-    try:
-        yield running, received
-    finally:
-        assert stop_server(running) == 0
-        storescp.terminate()
-        storescp.wait(10)
+    with running_storescp(received) as port:
+        qr = (
+            "[server.qr]\nport = 0\n"
+            f'[[server.destinations]]\nae_title = "STORESCP"\nhost = "127.0.0.1"\nport = {port}\n'
+            f'[[server.destinations]]\nae_title = "NOWHERE"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+        )
+        data_dir = tmp_path / "data"
+        config = write_server_config(
+            tmp_path / "server.toml", data_dir, extra_server="job_retry_seconds = 1.0\njob_max_attempts = 2\n", qr=qr
+        )
+        running = start_server(config, data_dir)
+        try:
+            yield running, received
+        finally:
+            assert stop_server(running) == 0
 
 
 @pytest.fixture
