@@ -5,7 +5,6 @@ information window lists them; the demo objects pass dciodvfy."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,6 @@ def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
     assert str(user_data_dir()).startswith(str(tmp_path))
     return tmp_path
-
-
-@pytest.fixture
-def window(qtbot: QtBot, service: StudyService) -> Iterator[MainWindow]:
-    win = MainWindow(service, refresh_seconds=0.3)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
 
 
 def test_welcome_once_then_demo_studies_listed_from_the_server(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from pydicom import dcmread
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableView
@@ -16,15 +13,6 @@ from app.services.studies import StudyService
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
 from tests.ui.uihelpers import ct_series, dicom_path, to_bytes
-
-
-@pytest.fixture
-def window(qtbot: QtBot, service: StudyService) -> Iterator[MainWindow]:
-    win = MainWindow(service, refresh_seconds=0.3)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
 
 
 def _double_click(qtbot: QtBot, view: QTableView, row: int) -> None:
