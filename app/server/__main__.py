@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -53,8 +54,11 @@ def _stop_when_stdin_closes() -> None:
     """Raise SIGTERM in this process once standard input ends (the parent closed the pipe or died)."""
 
     def watch() -> None:
+        # os.read on the descriptor, not sys.stdin: a daemon thread blocked inside the buffered
+        # reader holds its lock, and the interpreter aborts when it finalizes stdin at the stop.
         try:
-            while sys.stdin.buffer.read(4096):
+            fd = sys.stdin.fileno()
+            while os.read(fd, 4096):
                 pass
         except (OSError, ValueError):
             pass
