@@ -32,6 +32,7 @@ from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE, UNCOMPRESSED
 from app.dicom.uids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 from app.net.listener import NoDelayServer
 from app.net.pdu_limits import bound_pdu_reads
+from app.net.received import open_received
 from app.net.temporary_area import ReceivedImage, TemporaryArea
 
 LOGGER = logging.getLogger(__name__)
@@ -43,11 +44,10 @@ CANNOT_UNDERSTAND = 0xC000
 _UIDS = (0x00080016, 0x00080018, 0x0020000D, 0x0020000E)
 
 
-def _identity(event: Any) -> dict[str, str]:
+def _identity(event: Any, raw: bytes) -> dict[str, str]:
     """SOP Class/Instance, Study and Series Instance UIDs of a received data set, read from
-    its encoding (pydicom's reader when the fast scan cannot)."""
+    its encoding ``raw`` (pydicom's reader when the fast scan cannot)."""
     syntax = UID(event.context.transfer_syntax)
-    raw = event.request.DataSet.getvalue()
     if syntax != DeflatedExplicitVRLittleEndian:
         try:
             return scan_values(
@@ -142,7 +142,9 @@ class TemporaryStorageSCP:
         if area is None:
             return OUT_OF_RESOURCES
         try:
-            ids = _identity(event)
+            with open_received(event) as stream:  # in memory, or pynetdicom's file (chunked mode)
+                raw = stream.read()
+            ids = _identity(event, raw)
             sop_class = ids.get("SOPClassUID") or str(event.request.AffectedSOPClassUID)
             sop_instance = ids.get("SOPInstanceUID") or str(event.request.AffectedSOPInstanceUID)
             study, series = ids.get("StudyInstanceUID", ""), ids.get("SeriesInstanceUID", "")
@@ -155,7 +157,7 @@ class TemporaryStorageSCP:
             path, copy = area.reserve(source, study, series, sop_instance)
             with path.open("xb") as fh:
                 fh.write(meta)
-                fh.write(event.request.DataSet.getbuffer())
+                fh.write(raw)
         except OSError as exc:
             LOGGER.error("C-STORE failed: cannot write the temporary image (%s)", exc)
             return OUT_OF_RESOURCES

@@ -38,8 +38,8 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from app.net.received import data_set_offset
 from app.server.fastpath import P_DATA_TF, PINNED_PYNETDICOM, is_supported, parse_command
-from app.server.handlers.store import data_set_offset
 from app.server.move_commands import encode_store_request
 from app.server.pdu_limits import pdu_limit, refuse
 

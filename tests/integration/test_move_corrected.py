@@ -15,9 +15,9 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 
 from app.core.config import Destination, QueryRetrieveAE, ServerConfig
+from app.net.received import open_received
 from app.server import store_fastpath
 from app.server.context import Ingest
-from app.server.handlers.store import open_received
 from app.server.index.stores import IndexStores, open_index
 from app.server.qr import QueryRetrieveService
 from app.server.storage import Storage

@@ -38,7 +38,7 @@ from pydicom.uid import (
 from pynetdicom import AE, _config
 
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE
-from app.server.handlers.store import data_set_offset
+from app.net.received import data_set_offset
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
 from tests.dimse_frames import p_data, store_command
 

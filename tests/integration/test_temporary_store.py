@@ -40,7 +40,21 @@ def storescu(port: int, files: list[Path], called: str = AE_TITLE) -> subprocess
     )
 
 
-def test_images_sorted_by_source_study_series_under_counter_names(store: TemporaryStorageSCP, tmp_path: Path) -> None:
+@pytest.fixture(params=[False, True], ids=["in-memory", "chunked"])
+def pynetdicom_receive_mode(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """pynetdicom's process-wide STORE_RECV_CHUNKED_DATASET (the server's SCP turns it on in its
+    process): the temporary store must keep whole images either way."""
+    from pynetdicom import _config
+
+    before = _config.STORE_RECV_CHUNKED_DATASET
+    _config.STORE_RECV_CHUNKED_DATASET = request.param
+    yield request.param
+    _config.STORE_RECV_CHUNKED_DATASET = before
+
+
+def test_images_sorted_by_source_study_series_under_counter_names(
+    store: TemporaryStorageSCP, tmp_path: Path, pynetdicom_receive_mode: bool
+) -> None:
     study = write_study(tmp_path / "in", "P1", "DOE^JANE", [2, 3])
     done = storescu(store.port, study.files)
     assert done.returncode == 0, done.stderr
@@ -53,12 +67,15 @@ def test_images_sorted_by_source_study_series_under_counter_names(store: Tempora
         ds = dcmread(image.path)
         assert ds.SOPInstanceUID == image.sop_instance_uid and ds.file_meta.SourceApplicationEntityTitle == "MODALITY1"
         assert ds.StudyInstanceUID == study.study_uid
+        assert len(ds.PixelData) == ds.Rows * ds.Columns * 2  # the whole image, not a truncated one
     # Series from a second source land in a folder of their own.
     for series_uid in study.series:
         assert len(store.area.series_images(study.study_uid, series_uid)) == len(study.series[series_uid])
 
 
-def test_duplicate_is_kept_as_a_second_image(store: TemporaryStorageSCP, tmp_path: Path) -> None:
+def test_duplicate_is_kept_as_a_second_image(
+    store: TemporaryStorageSCP, tmp_path: Path, pynetdicom_receive_mode: bool
+) -> None:
     study = write_study(tmp_path / "in", "P2", "DOE^JOHN", [1])
     for _ in range(2):
         done = storescu(store.port, study.files)

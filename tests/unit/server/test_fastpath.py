@@ -339,7 +339,7 @@ def test_command_on_a_context_of_another_sop_class_goes_to_pynetdicom(
 
 
 def test_data_set_offset_skips_the_file_meta(ct: Dataset) -> None:
-    from app.server.handlers.store import data_set_offset
+    from app.net.received import data_set_offset
 
     meta = BytesIO()
     ct.save_as(meta, enforce_file_format=True)

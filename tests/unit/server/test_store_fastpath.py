@@ -24,9 +24,9 @@ from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE, association, build_context, dul, evt
 
 from app.core.config import Destination, ServerConfig
+from app.net.received import data_set_offset, open_received
 from app.server import store_fastpath
 from app.server.fastpath import encode_store_response, parse_command
-from app.server.handlers.store import data_set_offset, open_received
 from app.server.scu import associate
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
