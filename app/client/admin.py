@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from app.client.dicomweb import path_segment as _seg
 from app.core.errors import AppError, NotFoundError, ServerUnavailableError
 
 
@@ -26,6 +27,7 @@ def _detail(response: httpx.Response) -> str:
         detail = body.get("detail", body.get("error", ""))
         return str(detail)[:500]
     return ""
+
 
 
 class AdminClient:
@@ -108,24 +110,24 @@ class AdminClient:
         body: dict[str, Any] = {"destination": destination}
         if series:
             body["series"] = list(series)
-        data = self._object("POST", f"/api/studies/{study_uid}/send", json=body)
+        data = self._object("POST", f"/api/studies/{_seg(study_uid)}/send", json=body)
         try:
             return int(data.get("job_id", data.get("id")))  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise AppError(f"POST /api/studies/{study_uid}/send: the answer has no job id ({data!r}).") from exc
+            raise AppError(f"POST /api/studies/{_seg(study_uid)}/send: the answer has no job id ({data!r}).") from exc
 
     # -- status -----------------------------------------------------------------------------
     def approve_study(self, study_uid: str, by: str | None = None) -> dict[str, Any]:
         """``POST /api/studies/{uid}/approve``: ``{"study_instance_uid", "status", "approved_by", "approved_at"}``."""
-        return self._object("POST", f"/api/studies/{study_uid}/approve", json={"by": by} if by else {})
+        return self._object("POST", f"/api/studies/{_seg(study_uid)}/approve", json={"by": by} if by else {})
 
     def mark_read(self, study_uid: str, by: str | None = None) -> dict[str, Any]:
         """``POST /api/studies/{uid}/read``: status ``read`` unless the study is approved already."""
-        return self._object("POST", f"/api/studies/{study_uid}/read", json={"by": by} if by else {})
+        return self._object("POST", f"/api/studies/{_seg(study_uid)}/read", json={"by": by} if by else {})
 
     def study_status(self, study_uid: str) -> dict[str, Any]:
         """``GET /api/studies/{uid}/status``: status with who approved or read it, and when."""
-        return self._object("GET", f"/api/studies/{study_uid}/status")
+        return self._object("GET", f"/api/studies/{_seg(study_uid)}/status")
 
     def study_statuses(self) -> dict[str, str]:
         """``GET /api/studies/status``: ``{study uid: "new" | "read" | "approved"}``."""
@@ -135,28 +137,29 @@ class AdminClient:
     # -- deletion ---------------------------------------------------------------------------
     def delete_study(self, study_uid: str) -> None:
         """``DELETE /api/studies/{uid}``: the study's files and catalogue rows."""
-        self._request("DELETE", f"/api/studies/{study_uid}")
+        self._request("DELETE", f"/api/studies/{_seg(study_uid)}")
 
     def delete_series(self, study_uid: str, series_uid: str) -> None:
         """``DELETE /api/studies/{uid}/series/{uid}``."""
-        self._request("DELETE", f"/api/studies/{study_uid}/series/{series_uid}")
+        self._request("DELETE", f"/api/studies/{_seg(study_uid)}/series/{_seg(series_uid)}")
 
     def delete_instance(self, study_uid: str, series_uid: str, sop_instance_uid: str) -> None:
         """``DELETE /api/studies/{uid}/series/{uid}/instances/{uid}``."""
-        self._request("DELETE", f"/api/studies/{study_uid}/series/{series_uid}/instances/{sop_instance_uid}")
+        path = f"/api/studies/{_seg(study_uid)}/series/{_seg(series_uid)}/instances/{_seg(sop_instance_uid)}"
+        self._request("DELETE", path)
 
     # -- corrections ------------------------------------------------------------------------
     def correct_study(self, study_uid: str, changes: dict[str, str]) -> dict[str, Any]:
         """``PATCH /api/studies/{uid}``; keys are DICOM keywords (``StudyDescription``, ...)."""
-        return self._object("PATCH", f"/api/studies/{study_uid}", json=changes)
+        return self._object("PATCH", f"/api/studies/{_seg(study_uid)}", json=changes)
 
     def correct_patient(self, patient_id: str, changes: dict[str, str]) -> dict[str, Any]:
         """``PATCH /api/patients/{id}``; keys are patient-level DICOM keywords."""
-        return self._object("PATCH", f"/api/patients/{patient_id}", json=changes)
+        return self._object("PATCH", f"/api/patients/{_seg(patient_id)}", json=changes)
 
     def merge_patients(self, patient_id: str, into: str) -> dict[str, Any]:
         """``POST /api/patients/{id}/merge``: every study of ``patient_id`` moves to ``into``."""
-        return self._object("POST", f"/api/patients/{patient_id}/merge", json={"into": into})
+        return self._object("POST", f"/api/patients/{_seg(patient_id)}/merge", json={"into": into})
 
     def split_patient(
         self, patient_id: str, studies: list[str], into: str, values: dict[str, str] | None = None
@@ -164,7 +167,7 @@ class AdminClient:
         """``POST /api/patients/{id}/split``: move ``studies`` to patient ``into`` (created with
         ``values`` over the old patient's values when it does not exist)."""
         body = {"studies": list(studies), "into": into, "values": dict(values or {})}
-        return self._object("POST", f"/api/patients/{patient_id}/split", json=body)
+        return self._object("POST", f"/api/patients/{_seg(patient_id)}/split", json=body)
 
     # -- jobs and changes -------------------------------------------------------------------
     def job(self, job_id: int) -> dict[str, Any]:

@@ -13,12 +13,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from app.client.dicomjson import DicomJson
 from app.client.multipart import boundary_of, encode_parts, iter_parts
 from app.core.errors import AppError, NotFoundError, ServerUnavailableError
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment, percent-encoded: a Patient ID may hold ``/``, ``?``, ``#``,
+    ``%`` or spaces, and a UID from a remote peer is not trusted to be only digits and dots."""
+    return quote(str(value), safe="")
+
+
+_seg = path_segment
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +149,13 @@ class DicomWebClient:
         self, study: str, limit: int | None = None, offset: int | None = None, **filters: Any
     ) -> list[DicomJson]:
         """QIDO-RS series of one study."""
-        return self._qido(f"/dicom-web/studies/{study}/series", filters, limit, offset)
+        return self._qido(f"/dicom-web/studies/{_seg(study)}/series", filters, limit, offset)
 
     def search_instances(
         self, study: str, series: str, limit: int | None = None, offset: int | None = None, **filters: Any
     ) -> list[DicomJson]:
         """QIDO-RS instances of one series."""
-        return self._qido(f"/dicom-web/studies/{study}/series/{series}/instances", filters, limit, offset)
+        return self._qido(f"/dicom-web/studies/{_seg(study)}/series/{_seg(series)}/instances", filters, limit, offset)
 
     # -- WADO-RS ----------------------------------------------------------------------------
     @contextmanager
@@ -168,15 +178,16 @@ class DicomWebClient:
 
     def retrieve_study(self, study: str) -> Iterator[bytes]:
         """WADO-RS: the instances of a study as Part 10 bytes, streamed (PS3.18 10.4.1.1.1)."""
-        return self._retrieve(f"/dicom-web/studies/{study}")
+        return self._retrieve(f"/dicom-web/studies/{_seg(study)}")
 
     def retrieve_series(self, study: str, series: str) -> Iterator[bytes]:
         """WADO-RS: the instances of a series as Part 10 bytes, streamed."""
-        return self._retrieve(f"/dicom-web/studies/{study}/series/{series}")
+        return self._retrieve(f"/dicom-web/studies/{_seg(study)}/series/{_seg(series)}")
 
     def retrieve_instance(self, study: str, series: str, instance: str) -> bytes:
         """WADO-RS: one instance as Part 10 bytes."""
-        parts = list(self._retrieve(f"/dicom-web/studies/{study}/series/{series}/instances/{instance}"))
+        path = f"/dicom-web/studies/{_seg(study)}/series/{_seg(series)}/instances/{_seg(instance)}"
+        parts = list(self._retrieve(path))
         if not parts:
             raise NotFoundError(f"Instance {instance} came back empty from the server; refresh the list.")
         return parts[0]
@@ -186,7 +197,7 @@ class DicomWebClient:
         """STOW-RS: store Part 10 files or bytes (PS3.18 10.5); returns stored/failed counts."""
         contents = [item if isinstance(item, bytes) else Path(item).read_bytes() for item in instances]
         body, content_type = encode_parts(contents)
-        path = f"/dicom-web/studies/{study}" if study else "/dicom-web/studies"
+        path = f"/dicom-web/studies/{_seg(study)}" if study else "/dicom-web/studies"
         try:
             response = self._http.post(
                 path, content=body, headers={"Content-Type": content_type, "Accept": DICOM_JSON}

@@ -30,7 +30,7 @@ _PATIENT_CHANGES = Body(
 router = APIRouter(prefix="/api/patients", tags=["patients"], responses=ERRORS)
 
 
-@router.patch("/{patient_id}", summary="Correct a patient's attributes", response_model=CorrectionBody)
+@router.patch("/{patient_id:path}", summary="Correct a patient's attributes", response_model=CorrectionBody)
 def correct_patient(
     request: Request,
     patient_id: str,
@@ -48,7 +48,7 @@ def correct_patient(
     return correction_json(result)
 
 
-@router.post("/{patient_id}/merge", summary="Merge a patient into another", response_model=CorrectionBody)
+@router.post("/{patient_id:path}/merge", summary="Merge a patient into another", response_model=CorrectionBody)
 def merge(request: Request, patient_id: str, body: MergeBody) -> dict[str, Any]:
     """Move every study of ``patient_id`` to patient ``into`` (which keeps its own values)."""
     ctx = context(request)
@@ -59,7 +59,9 @@ def merge(request: Request, patient_id: str, body: MergeBody) -> dict[str, Any]:
     return correction_json(result)
 
 
-@router.post("/{patient_id}/split", summary="Move studies to another or a new patient", response_model=CorrectionBody)
+@router.post(
+    "/{patient_id:path}/split", summary="Move studies to another or a new patient", response_model=CorrectionBody
+)
 def split(request: Request, patient_id: str, body: SplitBody) -> dict[str, Any]:
     """Move ``studies`` of ``patient_id`` to patient ``into``: an existing one, or a new one made
     of this patient's values with ``values`` over them."""
