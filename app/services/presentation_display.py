@@ -15,6 +15,7 @@ The annotations :mod:`app.services.annotations_model` can edit are taken out of 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,6 +27,7 @@ from app.imaging.state_choice import StateChoice
 from app.imaging.voi_lut import VOI, Window
 from app.services.annotations_gsps import is_own_item
 from app.services.cancel import CancelToken
+from app.services.series_source import SeriesSource
 from app.services.studies import StudyService
 
 #: What "graphics only" leaves out of a state: its grey stages and its geometry.
@@ -86,6 +88,21 @@ def presentation_states(
     return [
         ds
         for ds in study_objects(studies, study_instance_uid, "PR", cancel)
+        if str(ds.get("SOPClassUID", "")) == GrayscaleSoftcopyPresentationStateStorage
+    ]
+
+
+def source_presentation_states(sources: Iterable[SeriesSource], cancel: CancelToken | None = None) -> list[Dataset]:
+    """The Grayscale Softcopy Presentation States among the data sets of ``sources`` (PS3.3 A.33.1).
+
+    For series that are not on the server (media, files, the temporary store): the viewer's PR
+    sources are read (on a worker) instead of the study's PR series on the server.
+    """
+    token = cancel or CancelToken()
+    return [
+        ds
+        for source in sources
+        for ds in source.load(token)
         if str(ds.get("SOPClassUID", "")) == GrayscaleSoftcopyPresentationStateStorage
     ]
 

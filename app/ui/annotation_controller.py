@@ -31,7 +31,7 @@ from app.services.key_images import KeyImages
 from app.services.presentation_save import PresentationSaver, SavedState, referenced_images
 from app.services.studies import StudyService
 from app.ui.annotation_layer import AnnotationCanvasLayer
-from app.ui.annotation_toolbar import build_annotation_toolbar
+from app.ui.annotation_toolbar import NOT_ON_SERVER, build_annotation_toolbar
 from app.ui.annotation_tools import AnnotationEvents, AnnotationTool
 from app.ui.image_canvas import ImageCanvas
 from app.ui.presentation_picker import PresentationPicker
@@ -60,12 +60,15 @@ class AnnotationController(QObject):
         studies: StudyService | None = None,
         workers: WorkerPool | None = None,
         admin: AdminClient | None = None,
+        on_server: bool | None = None,
     ) -> None:
         super().__init__(window)
         self.window = window
         self.studies = studies
         self.workers = workers
         self.admin = admin
+        self.on_server = studies is not None if on_server is None else on_server and studies is not None
+        """True when the series shown are on the server: saving a GSPS and key images are allowed."""
         self.annotations: list[UserAnnotation] = []
         self.selected: UserAnnotation | None = None
         self.drawing: UserAnnotation | None = None
@@ -103,7 +106,8 @@ class AnnotationController(QObject):
         self.attach(viewport)
         self.picker.first_image(viewport)
         image = viewport.current_dataset()
-        if self.key_images is None and image is not None and self.studies is not None and self.workers is not None:
+        if self.key_images is None and image is not None and self.on_server and self.studies is not None \
+                and self.workers is not None:
             keys = KeyImages(self.studies, image, self._admin_client())
             self.key_images = keys
             self.workers.submit(keys.load, on_done=lambda _r: self._keys_loaded(), on_error=self._failed)
@@ -252,8 +256,9 @@ class AnnotationController(QObject):
         """Save the active viewport's view and the annotations of its images as a new GSPS on the server."""
         viewport = self.window.active_viewport()
         shown = self.frame_of(viewport)
-        if shown is None or viewport.stack is None or self.studies is None or self.workers is None:
-            self._failed(RuntimeError("Open an image of a study on the server first."))
+        if shown is None or viewport.stack is None or not self.on_server or self.studies is None \
+                or self.workers is None:
+            self._failed(RuntimeError(NOT_ON_SERVER))
             return
         image = shown[0]
         if not is_grey(image):
@@ -279,8 +284,8 @@ class AnnotationController(QObject):
         """Mark the active viewport's image as a key image, or unmark it."""
         shown = self.frame_of(self.window.active_viewport())
         keys = self.key_images
-        if shown is None or keys is None or self.workers is None:
-            self._failed(RuntimeError("Open an image of a study on the server first."))
+        if shown is None or keys is None or not self.on_server or self.workers is None:
+            self._failed(RuntimeError(NOT_ON_SERVER))
             return
         image = shown[0]
         key = not keys.is_key(str(image.SOPInstanceUID))

@@ -3,7 +3,9 @@
 Tools are exclusive: Browse (the viewer's own left button), Edit (select, drag handles, move),
 then one per :class:`~app.services.annotations_model.Kind`. Save (Ctrl+S) writes the view and the
 annotations as a new presentation state on the server; Key image (Ctrl+K) marks or unmarks the
-image shown; Export writes it as PNG or JPEG.
+image shown; Export writes it as PNG or JPEG. Save and Key image store on the server: for series
+that are not there (``controller.on_server`` False) they are disabled, their tooltip says to import
+the study first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from app.services.annotations_model import Kind
 
 if TYPE_CHECKING:
     from app.ui.annotation_controller import AnnotationController
+
+NOT_ON_SERVER = (
+    "This series is not on the server: import the study first (File > Import media..., or Import in the "
+    "search panel), then open it from the study list to save presentation states and key images."
+)
 
 TOOL_NAMES = {
     Kind.DISTANCE: "Distance",
@@ -66,6 +73,10 @@ class AnnotationToolbar(QToolBar):
         self.key_action.setCheckable(True)
         self.key_action.setShortcut(QKeySequence("Ctrl+K"))
         self.export_action = self._action("Export...", "Export the image as shown to PNG or JPEG", self.export)
+        if not controller.on_server:
+            for action in (self.save_action, self.key_action):
+                action.setEnabled(False)
+                action.setToolTip(NOT_ON_SERVER)
         self.addSeparator()
         self.addWidget(controller.picker.make_button(self))
         controller.key_images_changed.connect(self.update_key_action)

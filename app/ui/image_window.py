@@ -1,7 +1,9 @@
 """The image window of a server study: the viewer with the study's series in its matrix.
 
-:class:`ImageWindow` is what the information window opens (``MainWindow.open_series``): a
-:class:`~app.ui.viewer_window.ViewerWindow` whose matrix lists the study's image series
+:class:`ImageWindow` is a viewer on one series of a server study (tests and screenshots build it
+directly; the information window opens viewers through :class:`~app.ui.viewer_launch.ViewerLauncher`): an
+:class:`~app.ui.annotated_viewer.AnnotatedViewer` (the annotation toolbar, GSPS and key images saved on the
+server) whose matrix lists the study's image series
 (thumbnails and PR/KO/SR badges fetched on workers by the viewer) and
 whose first viewport loads the chosen series by WADO-RS
 (:class:`~app.services.series_source.ServerSeriesSource`).
@@ -18,15 +20,14 @@ from app.imaging.corner_text import CornerTemplates
 from app.services.image_stack import ImageStack
 from app.services.series_source import ServerSeriesSource
 from app.services.studies import SeriesSummary, StudyService, StudySummary
-from app.ui.annotation_controller import AnnotationController
+from app.ui.annotated_viewer import AnnotatedViewer
 from app.ui.image_canvas import ImageCanvas
-from app.ui.viewer_window import ViewerWindow
 from app.ui.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
 
-class ImageWindow(ViewerWindow):
+class ImageWindow(AnnotatedViewer):
     """The viewer opened on one series of a server study.
 
     Signals
@@ -49,7 +50,7 @@ class ImageWindow(ViewerWindow):
         parent: QWidget | None = None,
         templates: CornerTemplates | None = None,
     ) -> None:
-        super().__init__(pool.pool, templates, parent)
+        super().__init__(pool.pool, studies, on_server=True, workers=pool, templates=templates, parent=parent)
         self.studies = studies
         self.study = study
         self.series = series
@@ -59,7 +60,6 @@ class ImageWindow(ViewerWindow):
         self.first_image.connect(lambda _vp: self.loaded.emit())
         for viewport in self.grid.all:
             viewport.load_failed.connect(self.load_failed.emit)
-        self.annotations = AnnotationController(self, studies, pool)  # tools, presentation states, key images
 
     @property
     def canvas(self) -> ImageCanvas:

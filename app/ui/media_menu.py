@@ -2,7 +2,8 @@
 
 :func:`install_media` uses only the window's hooks (``menu``, ``make_action``,
 ``export_requested``, ``refresh_studies``); series opened from a disc without import go to a
-new :class:`~app.ui.viewer_window.ViewerWindow` with all of them in its matrix.
+viewer (through the information window's :class:`~app.ui.viewer_launch.ViewerLauncher`: the annotation
+toolbar, saving on the server disabled) with all of them in its matrix.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from app.services.media import ImportReport
 from app.services.studies import StudyService
 from app.ui.media_export_dialog import MediaExportDialog
 from app.ui.media_import_dialog import MediaImportDialog
+from app.ui.viewer_launch import launcher_of
+from app.ui.viewer_window import source_key
 
 
 class MediaActions(QObject):
@@ -27,7 +30,7 @@ class MediaActions(QObject):
         self.studies = studies
         self.import_dialog: MediaImportDialog | None = None
         self.export_dialog: MediaExportDialog | None = None
-        self.viewers: list[Any] = []
+        self.launcher = launcher_of(window, studies)
 
     def open_import(self) -> MediaImportDialog:
         if self.import_dialog is None:
@@ -47,17 +50,11 @@ class MediaActions(QObject):
         return self.export_dialog
 
     def open_sources(self, sources: list[Any]) -> Any:
-        from app.ui.viewer_window import ViewerWindow
-
-        viewer = ViewerWindow()
-        for source in sources:
-            viewer.matrix.add_series(source.key, source)
+        """Open series read from a disc (no import) in a viewer (:meth:`ViewerLauncher.open_sources`)."""
         first = next((s for s in sources if getattr(s, "is_image", True)), sources[0])
-        viewer.setWindowTitle(f"{first.title} - from media - Lightbox")
-        viewer.open_source(first)
-        viewer.show()
-        self.viewers = [v for v in self.viewers if v.isVisible()] + [viewer]
-        return viewer
+        return self.launcher.open_sources(
+            f"media:{source_key(first)}", f"{first.title} - from media - Lightbox", sources, first
+        )
 
     def _imported(self, report: ImportReport) -> None:
         if report.imported and hasattr(self.window, "refresh_studies"):

@@ -37,6 +37,7 @@ from app.services.presentation_display import (
     describe,
     presentation_states,
     shown_state,
+    source_presentation_states,
 )
 from app.services.presentation_save import ViewSettings, shutter_setting
 from app.ui.viewport import Viewport
@@ -62,16 +63,25 @@ class PresentationPicker:
         viewport.presentation_provider = self.state_for
 
     def first_image(self, viewport: Viewport) -> None:
-        """Fetch the study's states once (on a worker), then render again under the newest."""
+        """Fetch the study's states once (on a worker), then render again under the newest.
+
+        From the server when the series are there, else from the PR series among the viewer's
+        own sources (media, files, the temporary store).
+        """
         c = self.controller
         image = viewport.current_dataset()
-        if self.loaded or image is None or c.studies is None or c.workers is None:
+        if self.loaded or image is None or c.workers is None:
             return
         self.loaded = True
-        c.workers.submit(
-            presentation_states, c.studies, str(image.StudyInstanceUID), on_done=self._states_loaded,
-            on_error=c._failed,
-        )  # fmt: skip
+        if c.on_server and c.studies is not None:
+            c.workers.submit(
+                presentation_states, c.studies, str(image.StudyInstanceUID), on_done=self._states_loaded,
+                on_error=c._failed,
+            )  # fmt: skip
+            return
+        objects = list(c.window.matrix.objects.values())
+        if objects:
+            c.workers.submit(source_presentation_states, objects, on_done=self._states_loaded, on_error=c._failed)
 
     def _states_loaded(self, result: object) -> None:
         assert isinstance(result, list)

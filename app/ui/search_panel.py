@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -45,6 +45,8 @@ from app.services.search import Match, NodeStatus, SearchOutcome, search, series
 from app.services.session import Session
 from app.ui.search_form import NodeList, SearchForm
 from app.ui.search_results import COLUMNS, MATCH_ROLE, match_item, selected_requests
+from app.ui.viewer_launch import ViewerLauncher, launcher_of
+from app.ui.viewer_window import source_key
 from app.ui.workers import Worker, WorkerPool
 
 
@@ -68,7 +70,10 @@ class SearchPanel(QWidget):
     store
         The running temporary Storage SCP (None: Fetch is off, ``store_error`` says why).
     open_source
-        Opens a series source in a viewer (default: a new :class:`~app.ui.viewer_window.ViewerWindow`).
+        Opens a series source in a viewer (default: ``launcher``'s
+        :meth:`~app.ui.viewer_launch.ViewerLauncher.open_sources`).
+    launcher
+        Makes the viewers (default: one of the panel's own, without a server).
     """
 
     search_finished = Signal(object)
@@ -80,14 +85,14 @@ class SearchPanel(QWidget):
     def __init__(
         self, config: Config, import_ae_title: str, store: TemporaryStorageSCP | None = None, *,
         store_error: str = "", open_source: Callable[[Any], None] | None = None, settings_file: Path | None = None,
-        parent: QWidget | None = None,
+        parent: QWidget | None = None, launcher: ViewerLauncher | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config.workstation
         self.import_ae_title = import_ae_title
         self.store = store
         self.pool = WorkerPool(self, max_threads=3)
-        self.viewers: list[QWidget] = []
+        self.launcher = launcher or ViewerLauncher(None, QThreadPool.globalInstance())
         self._open_source = open_source or self._open_in_viewer
         self._cancellable: list[Worker] = []  # the running search and retrieves
         self._bridge = _Bridge(self)
@@ -312,12 +317,8 @@ class SearchPanel(QWidget):
         self.source_opened.emit(source)
 
     def _open_in_viewer(self, source: Any) -> None:
-        from app.ui.viewer_window import ViewerWindow
-
-        viewer = ViewerWindow()
-        self.viewers = [v for v in self.viewers if v.isVisible()] + [viewer]
-        viewer.show()
-        viewer.open_source(source)
+        """A fetched series (in the temporary store, not on the server) in a viewer of its own."""
+        self.launcher.open_sources(f"fetch:{source_key(source)}", f"{source.title} - fetched - Lightbox", [source])
 
 
 def install_search_panel(window: Any, config: Config, session: Session) -> SearchPanel:
@@ -325,7 +326,7 @@ def install_search_panel(window: Any, config: Config, session: Session) -> Searc
     session's server (Import destination) and temporary Storage SCP (Fetch)."""
     server_info = session.embedded.info if session.embedded is not None else None
     panel = SearchPanel(config, import_destination(config, server_info), session.temporary_store,
-                        store_error=session.temporary_store_error, parent=window)
+                        store_error=session.temporary_store_error, parent=window, launcher=launcher_of(window))
     window.add_panel("Search", panel)
     application = QApplication.instance()
     if application is not None:

@@ -173,7 +173,10 @@ def test_fetch_opens_the_viewer(qtbot: QtBot, archive: Dcmqrscp, server: Running
     assert result.ok and result.counts.completed == 7
     source = opened.args[0]
     assert source.key in studies[0].series and "SMITH" in source.title
-    [viewer] = panel.viewers
+    [viewer] = panel.launcher.viewers.values()
+    bar = viewer.annotations.toolbar  # the full toolbar; storing on the server waits for an import
+    assert bar.tools and bar.export_action.isEnabled() and not bar.save_action.isEnabled()
+    assert "import the study first" in bar.save_action.toolTip()
     viewport = viewer.active_viewport()
     expected = len(studies[0].series[source.key])
     qtbot.waitUntil(lambda: viewport.stack is not None and len(viewport.stack) == expected, timeout=30000)
