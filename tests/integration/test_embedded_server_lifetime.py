@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import write_server_config
+
 _PARENT = """
 import json, sys, time
 from pathlib import Path
 from app.services.embedded_server import EmbeddedServer
-server = EmbeddedServer(data_dir=Path(sys.argv[1]))
+server = EmbeddedServer(data_dir=Path(sys.argv[1]), config_file=Path(sys.argv[2]))
 server.start(timeout=120)
 print(json.dumps({"pid": server.process.pid}), flush=True)
 time.sleep(600)
@@ -33,8 +35,10 @@ def _alive(pid: int) -> bool:
 
 def test_server_stops_when_its_workstation_is_killed(tmp_path: Path) -> None:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    config = write_server_config(tmp_path / "server.toml", tmp_path / "data")  # ephemeral ports
     parent = subprocess.Popen(
-        [sys.executable, "-c", _PARENT, str(tmp_path / "data")], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", _PARENT, str(tmp_path / "data"), str(config)], stdout=subprocess.PIPE, text=True,
+        env=env,
     )
     try:
         assert parent.stdout is not None
