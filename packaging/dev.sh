@@ -68,7 +68,14 @@ ensure_venv() {
         log "installing Lightbox and its dependencies into .venv"
         "$VENV/bin/python" -m pip install -q --upgrade pip
         "$VENV/bin/python" -m pip install -q -e ".[test]"
+        rm -f "$VENV/share/lightbox/demo/manifest.json"  # a new install makes its own demo studies
         echo "$want" > "$stamp"
+    fi
+    # The synthetic demo studies the first-run welcome offers, made once per install into
+    # .venv/share/lightbox/demo (app.services.demo_files), never downloaded.
+    if [ ! -f "$VENV/share/lightbox/demo/manifest.json" ]; then
+        log "making the demo studies (.venv/share/lightbox/demo)"
+        env -u LIGHTBOX_DEMO_DIR "$VENV/bin/lightbox" demo --install >/dev/null
     fi
 }
 

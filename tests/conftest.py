@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.user_dirs import session_user_dirs, user_dirs  # noqa: F401 - autouse: HOME in tmp
+
 READY_PREFIX = "LIGHTBOX-READY "
 
 

@@ -1,5 +1,7 @@
-"""Demo studies for a first start: synthetic CT, MR and CR images made here (never downloaded),
-stored into the server by STOW-RS.
+"""Demo studies for a first start: synthetic CT, MR and CR images made here (never downloaded).
+
+They are written at install time into an installed data folder and stored into the server from
+there (:mod:`app.services.demo_files`).
 
 Three patients, one study each:
 
@@ -30,8 +32,7 @@ from app.imaging.annotations import GraphicObject, TextObject
 from app.imaging.gsps_model import Annotation, Layer, PresentationModel, VOISetting
 from app.imaging.gsps_writer import write_gsps
 from app.imaging.voi_lut import Window
-from app.services.presentation_save import OVERLAY_LAYER, activate_overlays, store
-from app.services.studies import StudyService
+from app.services.presentation_save import OVERLAY_LAYER, activate_overlays
 
 CT_IMAGE = UID("1.2.840.10008.5.1.4.1.1.2")
 MR_IMAGE = UID("1.2.840.10008.5.1.4.1.1.4")
@@ -242,17 +243,3 @@ def demo_studies(now: dt.datetime | None = None) -> list[DemoStudy]:
     when = (now or dt.datetime.now()).replace(microsecond=0)
     return [ct_study(when), mr_study(when), cr_study(when)]
 
-
-def load_demo_studies(studies: StudyService) -> list[DemoStudy]:
-    """Make the demo studies and store them into the server (STOW-RS); returns them.
-
-    Raises
-    ------
-    AppError
-        When the server refuses or cannot be reached (the message says which).
-    """
-    made = demo_studies()
-    for study in made:
-        for ds in study.datasets:
-            store(studies, ds)
-    return made

@@ -12,8 +12,10 @@ Directory Specification):
   byte 128, PS3.10 7.1) and ``application/x-lightbox-dicomdir`` (a file set's DICOMDIR, PS3.10 8.6);
 
 then runs ``update-mime-database`` and ``update-desktop-database`` when they are installed (their
-absence is reported, not an error: desktops rescan on login). ``--uninstall`` removes the same
-files. The templates are ``packaging/linux/lightbox.desktop`` and ``lightbox-mime.xml``.
+absence is reported, not an error: desktops rescan on login), and writes the demo studies into the
+installed data folder when they are not there yet (:func:`app.services.demo_files.ensure_installed_demo`).
+``--uninstall`` removes the desktop files (the demo studies belong to the installation and stay).
+The templates are ``packaging/linux/lightbox.desktop`` and ``lightbox-mime.xml``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from app.core.errors import AppError
 from app.core.paths import resources_dir
+from app.services.demo_files import ensure_installed_demo
 
 APP_ID = "lightbox"
 ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
@@ -159,7 +162,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     files = DesktopFiles(xdg_data_home())
     try:
-        report = uninstall(files) if args.uninstall else install(files, launcher())
+        report = uninstall(files) if args.uninstall else [*install(files, launcher()), ensure_installed_demo()]
     except (AppError, OSError) as exc:
         print(f"lightbox install-desktop: {exc}", file=sys.stderr)
         return 1

@@ -1,6 +1,7 @@
 """The welcome shown at the first start (:mod:`app.services.first_run`): where Lightbox keeps its
-data, and a button that makes the demo studies and stores them into the server
-(:func:`app.services.demo_studies.load_demo_studies`, on a worker thread)."""
+data, and a button that stores the demo studies installed with Lightbox into the server
+(:func:`app.services.demo_files.load_demo_studies`, on a worker thread; made on the spot when
+the installed folder is missing)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QV
 
 from app.core.config import Config
 from app.services.about import locations
-from app.services.demo_studies import DemoStudy, load_demo_studies
+from app.services.demo_files import DemoLoad, installed_demo_dir, load_demo_studies
 from app.services.first_run import mark_first_run_done
 from app.services.studies import StudyService
 from app.ui.settings_fields import ERROR_STYLE
@@ -22,7 +23,9 @@ class WelcomeDialog(QDialog):
     """Welcome text, file locations, "Load demo studies", "Settings..." and "Start".
 
     Closing it in any way writes the first-run marker (``marker``: default the user data
-    directory's). :attr:`demo_loaded` carries the stored demo studies; :attr:`settings_requested`
+    directory's). ``demo_dir`` is the installed demo folder (default
+    :func:`~app.services.demo_files.installed_demo_dir`). :attr:`demo_loaded` carries the stored
+    demo studies (a list of :class:`~app.services.demo_studies.DemoStudy`); :attr:`settings_requested`
     asks the caller to open the settings dialog.
     """
 
@@ -30,11 +33,12 @@ class WelcomeDialog(QDialog):
     settings_requested = Signal()
 
     def __init__(self, config: Config, studies: StudyService, marker: Path | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, demo_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome to Lightbox")
         self.studies = studies
         self.marker = marker
+        self.demo_dir = demo_dir or installed_demo_dir()
         self.workers = WorkerPool(self, max_threads=1)
         server = ("the bundled image server, started with the workstation" if not config.workstation.server_url
                   else f"the image server at {config.workstation.server_url}")
@@ -46,7 +50,8 @@ class WelcomeDialog(QDialog):
             "computer in the folders below; nothing is sent anywhere until you configure a destination.</p>"
             f"<table cellspacing='6'>{places}</table>"
             "<p>To try the viewer, load the demo studies: a CT head with a presentation state, an MR brain "
-            "and a chest CR with an overlay, all synthetic (made on this computer, no real patient).</p>"
+            "and a chest CR with an overlay, all synthetic (made on this computer when Lightbox was installed, "
+            "no real patient).</p>"
             "<p>Remote archives, printers, AE titles and the viewer's presets are set in "
             "<b>File &rarr; Settings</b>; <b>Help &rarr; About</b> shows these folders again.</p>")
         text.setWordWrap(True)
@@ -71,18 +76,20 @@ class WelcomeDialog(QDialog):
         self.resize(720, 440)
 
     def load_demo(self) -> None:
-        """Make and store the demo studies on a worker; the outcome goes to :attr:`status`."""
+        """Store the installed demo studies on a worker; the outcome goes to :attr:`status`."""
         self.demo_button.setEnabled(False)
         self.status.setStyleSheet("")
-        self.status.setText("Making the demo studies and storing them into the server...")
-        self.workers.submit(load_demo_studies, self.studies, on_done=self._loaded, on_error=self._failed)
+        self.status.setText("Storing the demo studies into the server...")
+        self.workers.submit(load_demo_studies, self.studies, self.demo_dir, on_done=self._loaded,
+                            on_error=self._failed)
 
-    def _loaded(self, made: list[DemoStudy]) -> None:
-        count = sum(len(study.datasets) for study in made)
+    def _loaded(self, load: DemoLoad) -> None:
+        source = (f"from {load.source}" if load.source is not None
+                  else f"made now: none were installed in {self.demo_dir}")
         self.status.setStyleSheet("color: #1b7f2a")
-        self.status.setText(f"{len(made)} demo studies stored ({count} objects): "
-                            + "; ".join(study.description for study in made) + ".")
-        self.demo_loaded.emit(made)
+        self.status.setText(f"{len(load.studies)} demo studies stored ({load.objects} objects, {source}): "
+                            + "; ".join(study.description for study in load.studies) + ".")
+        self.demo_loaded.emit(list(load.studies))
 
     def _failed(self, exc: Exception) -> None:
         self.demo_button.setEnabled(True)

@@ -108,8 +108,10 @@ def frozen_build() -> FrozenBuild:
 
 
 def frozen_env(home: Path, **extra: str) -> dict[str, str]:
-    """An environment for the frozen program: no Python of ours on any path, user dirs under ``home``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    """An environment for the frozen program: no Python of ours on any path, user dirs under ``home``,
+    its own installed demo folder (no ``$LIGHTBOX_DEMO_DIR``)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "VIRTUAL_ENV")) and k != "LIGHTBOX_DEMO_DIR"}
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != venv_bin)
     env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"),

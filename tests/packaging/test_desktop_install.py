@@ -1,4 +1,5 @@
-"""``lightbox install-desktop``: the desktop entry, icons and MIME types installed under XDG dirs, and removed."""
+"""``lightbox install-desktop``: the desktop entry, icons and MIME types installed under XDG dirs, and removed;
+the demo studies written into the installed demo folder when it lacks them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.services.demo_files import MANIFEST, installed_demo_dir
 from app.services.desktop_install import DesktopFiles, desktop_entry_text, exec_argument
 from tests.conftest import require_tool
 
@@ -28,6 +30,10 @@ def test_install_desktop_installs_a_valid_entry_icons_and_mime_types_then_uninst
     done = _run([], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "ran update-mime-database" in done.stdout and "ran update-desktop-database" in done.stdout
+    # the demo studies, installed when missing (here $LIGHTBOX_DEMO_DIR: tests/user_dirs.py)
+    demo = installed_demo_dir()
+    assert f"demo studies written to {demo}" in done.stdout.splitlines()
+    assert (demo / MANIFEST).is_file() and len(list(demo.rglob("*.dcm"))) == 43
 
     entry = files.desktop_entry.read_text(encoding="utf-8")
     exec_line = next(line for line in entry.splitlines() if line.startswith("Exec="))
@@ -50,6 +56,9 @@ def test_install_desktop_installs_a_valid_entry_icons_and_mime_types_then_uninst
     cache = (files.desktop_entry.parent / "mimeinfo.cache").read_text(encoding="utf-8")
     assert "application/dicom=lightbox.desktop;" in cache
     assert "application/x-lightbox-dicomdir=lightbox.desktop;" in cache
+
+    again = _run([], tmp_path)  # a second install leaves the installed demo studies as they are
+    assert f"demo studies already installed in {demo}" in again.stdout.splitlines(), again.stderr
 
     gone = _run(["--uninstall"], tmp_path)
     assert gone.returncode == 0, gone.stderr

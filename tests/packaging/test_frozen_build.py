@@ -11,7 +11,9 @@ virtual environment off PATH and no PYTHON* variables, user directories in ``tmp
 - the GUI offscreen with ``--smoke-test``: the main window painted, exit code 0, the bundled server
   started by the frozen executable itself (``<exe> server``);
 - ``lightbox render`` of compressed images, byte-identical to the unfrozen program's PNGs (JPEG
-  12-bit has no decoder but pylibjpeg-libjpeg, found through its entry points).
+  12-bit has no decoder but pylibjpeg-libjpeg, found through its entry points);
+- the demo studies made at build time in the bundle's ``demo/``: ``lightbox demo --server`` stores
+  them from there into the frozen server, and ``install-desktop`` finds them installed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import httpx
 import pytest
 
 from app import __version__
+from app.services.demo_files import read_demo_files
 from tests.conftest import require_tool, write_server_config
 from tests.packaging.frozen import ROOT, FrozenBuild, frozen_build, frozen_env
 
@@ -86,6 +89,9 @@ def test_the_build_holds_the_qt_plugins_pixel_plugins_migrations_and_resources(b
     assert versions == sorted(p.name for p in (ROOT / "app/server/index/migrations/versions").glob("*.py"))
     assert (internal / "resources" / "lightbox.toml").is_file()
     assert (internal / "packaging" / "linux" / "lightbox.desktop").is_file()
+    # the demo studies, made at build time (packaging/lightbox.spec) and read back like an installed folder
+    studies = read_demo_files(internal / "demo")
+    assert [(s.datasets[0].Modality, len(s.datasets)) for s in studies] == [("CT", 25), ("MR", 16), ("CR", 2)]
 
 
 def test_version(build: FrozenBuild, tmp_path: Path) -> None:
@@ -144,10 +150,27 @@ def test_render_of_compressed_images_matches_the_unfrozen_program(
     assert frozen_png.read_bytes() == source_png.read_bytes()
 
 
+def test_frozen_demo_stores_the_bundled_demo_studies_into_the_frozen_server(
+    build: FrozenBuild, frozen_server: dict, tmp_path: Path
+) -> None:
+    url = frozen_server["http_url"]
+    done = subprocess.run([str(build.executable), "demo", "--server", url], capture_output=True, text=True,
+                          env=frozen_env(tmp_path), timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    bundled = build.folder.resolve() / "_internal" / "demo"
+    assert done.stdout.strip() == f"3 demo studies (43 objects, from {bundled}) stored into {url}"
+    found = httpx.get(f"{url}/dicom-web/studies", timeout=30).json()
+    assert sorted(item["00100020"]["Value"][0] for item in found) == ["DEMO-CR", "DEMO-CT", "DEMO-MR"]
+    bundled_studies = {str(s.study_instance_uid) for s in read_demo_files(bundled)}
+    assert not bundled_studies & {item["0020000D"]["Value"][0] for item in found}  # new UIDs at each load
+
+
 def test_frozen_install_desktop_points_the_entry_at_the_frozen_executable(build: FrozenBuild, tmp_path: Path) -> None:
     done = subprocess.run([str(build.executable), "install-desktop"], capture_output=True, text=True,
                           env=frozen_env(tmp_path), timeout=120, check=False)
     assert done.returncode == 0, done.stderr
+    bundled = build.folder.resolve() / "_internal" / "demo"
+    assert f"demo studies already installed in {bundled}" in done.stdout.splitlines()
     entry = (tmp_path / "data" / "applications" / "lightbox.desktop").read_text(encoding="utf-8")
     assert f"Exec={build.executable.resolve()} %F" in entry.splitlines()
     assert (tmp_path / "data" / "icons" / "hicolor" / "256x256" / "apps" / "lightbox.png").is_file()

@@ -1,10 +1,12 @@
 """First start: the welcome shows once (a marker in the user data directory), explains where the
-data lives, and its button stores the synthetic demo studies into the real server, where the
-information window lists them; the demo objects pass dciodvfy."""
+data lives, and its button stores the demo studies installed with Lightbox (an installed folder,
+:mod:`app.services.demo_files`) into the real server, with new UIDs, where the information window
+lists them. User folders are in a temporary HOME (tests/user_dirs.py)."""
 
 from __future__ import annotations
 
-import subprocess
+import datetime as dt
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,27 +15,28 @@ from pytestqt.qtbot import QtBot
 
 from app.core.config import Config, WorkstationConfig
 from app.core.paths import first_run_marker, user_config_file, user_data_dir
-from app.services.demo_studies import demo_studies
+from app.services.demo_files import MANIFEST, install_demo_files, installed_demo_dir
 from app.services.session import Session
 from app.services.studies import StudyService
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
 from app.ui.settings_menu import install_settings
-from tests.conftest import require_tool
+
+INSTALLED_AT = dt.datetime(2001, 2, 3, 4, 5, 6)
 
 
-@pytest.fixture
-def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """platformdirs' user folders moved under ``tmp_path`` (XDG variables, read at each call)."""
-    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(name, str(tmp_path / name.lower()))
-    assert str(user_data_dir()).startswith(str(tmp_path))
-    return tmp_path
+def test_user_folders_are_in_a_temporary_home(user_dirs: Path) -> None:
+    assert Path.home() == user_dirs / "home"
+    for path in (user_data_dir(), user_config_file(), first_run_marker(), installed_demo_dir()):
+        assert path.is_relative_to(user_dirs), path
 
 
-def test_welcome_once_then_demo_studies_listed_from_the_server(
-    qtbot: QtBot, user_dirs: Path, service: StudyService, window: MainWindow
+def test_welcome_once_then_installed_demo_studies_listed_from_the_server(
+    qtbot: QtBot, service: StudyService, window: MainWindow, caplog: pytest.LogCaptureFixture
 ) -> None:
+    folder = install_demo_files(now=INSTALLED_AT)  # the install step, into the installed demo folder
+    assert folder == installed_demo_dir() and (folder / MANIFEST).is_file()
+    installed = {str(dcmread(p, stop_before_pixels=True).SOPInstanceUID) for p in folder.rglob("*.dcm")}
     config = Config(workstation=WorkstationConfig(server_url=service.url))
     assert not user_config_file().exists() and not first_run_marker().exists()
     hooks = install_settings(window, config, Session(service))
@@ -43,18 +46,27 @@ def test_welcome_once_then_demo_studies_listed_from_the_server(
     assert str(user_config_file()) in text and str(user_data_dir()) in text and service.url in text
 
     window.start()
+    caplog.set_level(logging.INFO, logger="app.services.demo_files")
     with qtbot.waitSignal(welcome.demo_loaded, timeout=120000) as loaded:
         welcome.demo_button.click()
     made = loaded.args[0]
     assert [s.datasets[0].Modality for s in made] == ["CT", "MR", "CR"]
-    assert "3 demo studies stored (43 objects)" in welcome.status.text()
+    assert f"3 demo studies stored (43 objects, from {folder})" in welcome.status.text()
+    assert f"demo studies read from {folder}" in caplog.text and "Making the demo studies now" not in caplog.text
     qtbot.waitUntil(lambda: window.study_model.rowCount() == 3, timeout=20000)
     model = window.study_view.model()
     rows = {model.index(r, M.PATIENT_ID).data(): model.index(r, M.NAME).data() for r in range(3)}
     assert set(rows) == {"DEMO-CT", "DEMO-MR", "DEMO-CR"}
+    # the installed files' content (dated at install time) with new UIDs, references included
+    assert {s.study_date for s in service.list_studies()} == {INSTALLED_AT.strftime("%Y%m%d")}
+    stored = {str(ds.SOPInstanceUID) for study in made for ds in study.datasets}
+    assert len(stored) == 43 and not stored & installed
     ct_uid = made[0].study_instance_uid
-    series = {s.modality: s.number_of_images for s in service.list_series(ct_uid)}
-    assert series == {"CT": 24, "PR": 1}
+    series = {s.modality: s for s in service.list_series(ct_uid)}
+    assert {m: s.number_of_images for m, s in series.items()} == {"CT": 24, "PR": 1}
+    ct_images = {i.sop_instance_uid for i in service.list_instances(ct_uid, series["CT"].series_instance_uid)}
+    state = made[0].datasets[-1]
+    assert state.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID in ct_images
 
     welcome.accept()
     assert first_run_marker().is_file()
@@ -72,30 +84,6 @@ def test_welcome_not_shown_to_a_configured_site(user_dirs: Path) -> None:
     user_config_file().unlink()
     mark_first_run_done()
     assert not is_first_run()
-
-
-def test_demo_objects_pass_dciodvfy(tmp_path: Path) -> None:
-    tool = require_tool("dciodvfy")
-    studies = demo_studies()
-    files = []
-    for study in studies:
-        for i, ds in enumerate(study.datasets):
-            path = tmp_path / f"{ds.Modality}_{study.datasets[0].Modality}_{i:02d}.dcm"
-            ds.save_as(path, enforce_file_format=True)
-            files.append(path)
-    assert len(files) == 43
-    for path in files:
-        out = subprocess.run([tool, str(path)], capture_output=True, text=True, timeout=60)
-        errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
-        assert not errors, (path.name, errors)
-    cr_state = dcmread(tmp_path / "PR_CR_01.dcm")
-    cr = dcmread(tmp_path / "CR_CR_00.dcm")
-    assert cr[0x60003000].VM and cr_state[0x60001001].value == "OVERLAYS"  # overlay shown through the state
-    layers = [item.GraphicLayer for item in cr_state.GraphicLayerSequence]
-    assert "OVERLAYS" in layers
-    ct_state = dcmread(tmp_path / "PR_CT_24.dcm")
-    referenced = ct_state.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID
-    assert referenced in {ds.SOPInstanceUID for ds in studies[0].datasets[:24]}
 
 
 def test_saved_settings_apply_to_the_running_window(
