@@ -256,9 +256,11 @@ class AnnotationController(QObject):
         """Save the active viewport's view and the annotations of its images as a new GSPS on the server."""
         viewport = self.window.active_viewport()
         shown = self.frame_of(viewport)
-        if shown is None or viewport.stack is None or not self.on_server or self.studies is None \
-                or self.workers is None:
+        if not self.on_server or self.studies is None or self.workers is None:
             self._failed(RuntimeError(NOT_ON_SERVER))
+            return
+        if shown is None or viewport.stack is None:
+            self._failed(RuntimeError("There is no image shown to save a presentation state of; wait for it."))
             return
         image = shown[0]
         if not is_grey(image):
@@ -284,8 +286,11 @@ class AnnotationController(QObject):
         """Mark the active viewport's image as a key image, or unmark it."""
         shown = self.frame_of(self.window.active_viewport())
         keys = self.key_images
-        if shown is None or keys is None or not self.on_server or self.workers is None:
+        if not self.on_server or self.workers is None:
             self._failed(RuntimeError(NOT_ON_SERVER))
+            return
+        if shown is None or keys is None:
+            self._failed(RuntimeError("The image and its key images are still loading; try again in a moment."))
             return
         image = shown[0]
         key = not keys.is_key(str(image.SOPInstanceUID))

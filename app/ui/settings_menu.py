@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox
 
 from app.core.config import Config
 from app.services.first_run import is_first_run
-from app.services.open_paths import sources_for_all
 from app.services.printing import PrintService
 from app.services.session import Session
 from app.services.viewer_settings import apply_viewer_settings
 from app.ui.about_dialog import AboutDialog
+from app.ui.path_opener import PathOpener
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.viewer_launch import launcher_of
 from app.ui.viewer_window import ViewerWindow
 from app.ui.welcome_dialog import WelcomeDialog
 
@@ -82,14 +82,11 @@ class SettingsHooks(QObject):
         self.welcome.show()
         return self.welcome
 
-    def open_paths(self, paths: Sequence[Path]) -> Any:
-        """Open the series of files, folders or DICOMDIRs in a viewer (nothing imported); the viewer or None."""
-        sources, problems = sources_for_all(paths)
-        if problems:
-            QMessageBox.warning(self.window, "Lightbox", "\n\n".join(problems))
-        if not sources or self.media is None:
-            return None
-        return self.media.open_sources(sources)
+    def open_paths(self, paths: Sequence[Path]) -> PathOpener:
+        """Open the series of files, folders or DICOMDIRs in a viewer (read on a worker; nothing imported)."""
+        opener = PathOpener(launcher_of(self.window, self.session.studies), self.window)
+        opener.open(paths)
+        return opener
 
 
 def install_settings(window: Any, config: Config, session: Session, **parts: Any) -> SettingsHooks:

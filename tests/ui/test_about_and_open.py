@@ -18,6 +18,7 @@ from app.cli import main
 from app.core.config import Config, ServerConfig, WorkstationConfig
 from app.core.errors import DicomInputError
 from app.core.paths import user_config_file, user_log_dir
+from app.services.cancel import CancelToken
 from app.services.demo_studies import demo_studies
 from app.services.open_paths import sources_for
 from app.ui.about_dialog import AboutDialog
@@ -55,8 +56,12 @@ def _demo_files(folder: Path) -> list[Path]:
 
 def test_sources_of_a_file_a_folder_and_wrong_paths(tmp_path: Path) -> None:
     files = _demo_files(tmp_path / "demo")
-    [one] = sources_for(files[0])
-    assert one.count_hint() == 1 and "Cerebrum" in one.title
+    own, *others = sources_for(files[3])  # a file opens its whole series, the folder's other series after it
+    assert own.count_hint() == 24 and "Cerebrum" in own.title
+    assert own.key == str(pydicom.dcmread(files[3], stop_before_pixels=True).SeriesInstanceUID)
+    assert sorted(s.count_hint() or 0 for s in others) == [1, 16]  # the state's series, MR
+    first = next(iter(own.load(CancelToken())))
+    assert first.SOPInstanceUID == pydicom.dcmread(files[3], stop_before_pixels=True).SOPInstanceUID  # read first
     sources = sources_for(tmp_path / "demo")
     counts = sorted(s.count_hint() or 0 for s in sources)
     assert counts == [1, 16, 24]  # the state's series, MR, CT
@@ -83,7 +88,7 @@ def test_command_line_opens_a_file_and_a_folder_in_viewers(
 
     def close_when_open() -> None:
         viewers = [w for w in QApplication.topLevelWidgets() if isinstance(w, ViewerWindow) and w.isVisible()]
-        if len(viewers) < 1 or _entries(viewers[0]) < 4:
+        if len(viewers) < 1 or _entries(viewers[0]) < 3:
             QTimer.singleShot(100, close_when_open)
             return
         seen.append([(v.windowTitle(), _entries(v)) for v in viewers])
@@ -94,7 +99,7 @@ def test_command_line_opens_a_file_and_a_folder_in_viewers(
     code = main(["--server", server.http_url, "-platform", "offscreen", str(files[0]), str(tmp_path / "demo")])
     assert code == 0 and seen
     [(title, count)] = seen[0]
-    assert count == 4 and "Cerebrum" in title  # the file on its own + the folder's three series
+    assert count == 3 and "Cerebrum" in title  # the file's series (and its folder's), the folder's: each once
 
 
 def test_lightbox_demo_writes_files_and_a_dicomdir_of_them_opens(tmp_path: Path) -> None:

@@ -161,6 +161,9 @@ def test_hooks_in_the_information_window(
         sources = series_sources(opened.tree, [Selection("UI1")])
         viewer = actions.open_sources(sources)
         qtbot.addWidget(viewer)
+        assert viewer is window.launcher.viewers[f"media:{sources[0].key}"]  # the information window's launcher
+        bar = viewer.annotations.toolbar  # the annotation toolbar; storing on the server needs an import
+        assert bar.tools and not bar.save_action.isEnabled() and "import the study first" in bar.key_action.toolTip()
         assert viewer.matrix.series_keys() == [s.key for s in sources if s.is_image]
         assert set(viewer.matrix.objects) == {s.key for s in sources if not s.is_image}
         qtbot.waitUntil(lambda: viewer.active_viewport().current_dataset() is not None, timeout=30000)
