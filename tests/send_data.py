@@ -9,17 +9,20 @@ from __future__ import annotations
 import copy
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pynetdicom import AE
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pynetdicom import AE, evt
 
 from tests.conftest import require_tool
 
@@ -36,12 +39,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_storescp(received: Path, ae_title: str = "STORESCP") -> Iterator[int]:
-    """DCMTK ``storescp -od received`` as ``ae_title`` on a free loopback port (yielded), terminated at the end."""
+def running_storescp(received: Path, ae_title: str = "STORESCP", options: tuple[str, ...] = ()) -> Iterator[int]:
+    """DCMTK ``storescp -od received`` as ``ae_title`` on a free loopback port (yielded), terminated at the end.
+
+    ``options`` go to storescp as given (e.g. ``("--sleep-after", "1")``: a slow receiver).
+    """
     received.mkdir(parents=True, exist_ok=True)
     port = free_port()
     proc = subprocess.Popen(
-        [require_tool("storescp"), "-od", str(received), "-aet", ae_title, str(port)],
+        [require_tool("storescp"), "-od", str(received), "-aet", ae_title, *options, str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -135,3 +141,44 @@ def store(port: int, datasets: list[Dataset], called: str = "DICOM_STORAGE") -> 
             assert assoc.send_c_store(ds).Status == 0x0000
     finally:
         assoc.release()
+
+
+class Recorder:
+    """A pynetdicom Storage SCP recording proposals, syntaxes and concurrent associations."""
+
+    def __init__(self, title: str, delay: float = 0.0, take_gsps: bool = True) -> None:
+        self.port, self.delay = free_port(), delay
+        self.proposed: list[tuple[str, list[str]]] = []
+        self.received: list[Dataset] = []
+        self.open = self.most_open = 0
+        self._lock = threading.Lock()
+        ae = AE(title)
+        classes = [CT_IMAGE, GSPS] if take_gsps else [CT_IMAGE]
+        for sop_class in classes:
+            ae.add_supported_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        self.scp = ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=[
+            (evt.EVT_C_STORE, self._store), (evt.EVT_REQUESTED, self._requested),
+            (evt.EVT_ESTABLISHED, self._up), (evt.EVT_RELEASED, self._down), (evt.EVT_ABORTED, self._down),
+        ])
+
+    def _store(self, event: Any) -> int:
+        time.sleep(self.delay)
+        ds = event.dataset
+        ds.file_meta = event.file_meta
+        self.received.append(ds)
+        return 0x0000
+
+    def _requested(self, event: Any) -> None:
+        self.proposed += [
+            (str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
+            for cx in event.assoc.requestor.requested_contexts
+        ]
+
+    def _up(self, event: Any) -> None:
+        with self._lock:
+            self.open += 1
+            self.most_open = max(self.most_open, self.open)
+
+    def _down(self, event: Any) -> None:
+        with self._lock:
+            self.open -= 1

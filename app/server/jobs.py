@@ -50,6 +50,12 @@ class JobControl:
         """Replace the job's progress record (shown by ``GET /api/jobs/{id}``)."""
         self.store.set_progress(self.job_id, values)
 
+    def hold(self, name: str) -> bool:
+        """Hold the resource ``name`` (a send destination) for the rest of this run, across every
+        server process sharing the index; False when another process holds it (then raise
+        :class:`JobNotReady`). Released when the handler returns or raises."""
+        return self.store.hold(self.job_id, name)
+
     def cancelled(self) -> bool:
         """True once the job was cancelled through the admin API; the handler should stop."""
         current = self.store.get(self.job_id)

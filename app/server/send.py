@@ -3,7 +3,10 @@
 ``POST /api/studies/{uid}/send`` enqueues one durable job (:mod:`app.server.send_requests`); this
 module's :class:`StudySender` runs it (the reference's 5.1, PS3.4 B.2):
 
-- one association at a time per destination (a second send to the same destination waits);
+- one association at a time per destination (a second send to the same destination waits),
+  in this process (a lock per destination) and across the processes sharing a PostgreSQL
+  index (:meth:`app.server.jobs.JobControl.hold`: a send to a destination another process is
+  sending to is postponed, ``[server] job_retry_seconds``, without using an attempt);
 - the study's presentation states, SR documents and key object selections go with the
   images, after them, even when only some series were asked for;
 - per SOP class and stored syntax at most three transfer syntaxes are proposed
@@ -115,6 +118,8 @@ class StudySender:
         if not lock.acquire(blocking=False):
             raise JobNotReady(f"another send to {title} is running (one association at a time)")
         try:
+            if not control.hold(f"send-destination:{title}"):
+                raise JobNotReady(f"another server process is sending to {title} (one association at a time)")
             return _Run(self, job, control, study_uid, destination).run()
         finally:
             lock.release()

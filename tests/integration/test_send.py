@@ -9,7 +9,6 @@ destination, and a send that survives a SIGKILL of the server.
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +20,11 @@ import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless
-from pynetdicom import AE, evt
 
 from app.server.private_tags import PRIVATE_CREATOR, read_private_attributes
 from tests.conftest import RunningServer, require_tool, server_index_url, start_server, stop_server, write_server_config
 from tests.mpps_peers import wait_for
-from tests.send_data import CT_IMAGE, GSPS, LINE, Study, free_port, make_study, store
+from tests.send_data import CT_IMAGE, GSPS, LINE, Recorder, Study, free_port, make_study, store
 
 pytestmark = [pytest.mark.peer, pytest.mark.postgresql]  # module-scoped servers also on a PostgreSQL index
 
@@ -79,47 +77,6 @@ def finished(server: RunningServer, job_id: int, timeout: float = 60.0) -> dict[
     wait_for(over, timeout, f"send job {job_id}")
     job: dict[str, Any] = httpx.get(f"{server.http_url}/api/jobs/{job_id}", timeout=10).json()
     return job
-
-
-class Recorder:
-    """A pynetdicom Storage SCP recording proposals, syntaxes and concurrent associations."""
-
-    def __init__(self, title: str, delay: float = 0.0, take_gsps: bool = True) -> None:
-        self.port, self.delay = free_port(), delay
-        self.proposed: list[tuple[str, list[str]]] = []
-        self.received: list[Dataset] = []
-        self.open = self.most_open = 0
-        self._lock = threading.Lock()
-        ae = AE(title)
-        classes = [CT_IMAGE, GSPS] if take_gsps else [CT_IMAGE]
-        for sop_class in classes:
-            ae.add_supported_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-        self.scp = ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=[
-            (evt.EVT_C_STORE, self._store), (evt.EVT_REQUESTED, self._requested),
-            (evt.EVT_ESTABLISHED, self._up), (evt.EVT_RELEASED, self._down), (evt.EVT_ABORTED, self._down),
-        ])
-
-    def _store(self, event: Any) -> int:
-        time.sleep(self.delay)
-        ds = event.dataset
-        ds.file_meta = event.file_meta
-        self.received.append(ds)
-        return 0x0000
-
-    def _requested(self, event: Any) -> None:
-        self.proposed += [
-            (str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
-            for cx in event.assoc.requestor.requested_contexts
-        ]
-
-    def _up(self, event: Any) -> None:
-        with self._lock:
-            self.open += 1
-            self.most_open = max(self.most_open, self.open)
-
-    def _down(self, event: Any) -> None:
-        with self._lock:
-            self.open -= 1
 
 
 @pytest.fixture(scope="module")
@@ -256,12 +213,12 @@ def test_bad_requests_say_what_to_do(setup: Any) -> None:
     assert unknown_series.status_code == 404 and "9.9" in unknown_series.text
 
 
-def test_private_attributes_when_configured(tmp_path: Path) -> None:
+def test_private_attributes_when_configured(tmp_path: Path, index_url: str) -> None:
     recorder = Recorder("PRIV")
     data_dir = tmp_path / "data"
     config = write_server_config(
         tmp_path / "server.toml", data_dir, extra_server="[server.send]\nprivate_attributes = true\n",
-        qr=destinations_toml({"PRIV": recorder.port}),
+        qr=destinations_toml({"PRIV": recorder.port}), index_url=index_url,
     )
     server = start_server(config, data_dir)
     try:
@@ -280,12 +237,12 @@ def test_private_attributes_when_configured(tmp_path: Path) -> None:
         recorder.scp.shutdown()
 
 
-def test_a_send_interrupted_by_a_server_kill_completes_after_restart(tmp_path: Path) -> None:
+def test_a_send_interrupted_by_a_server_kill_completes_after_restart(tmp_path: Path, index_url: str) -> None:
     slow = StoreScp(tmp_path / "slow", "SLOW", "--sleep-after", "1")
     data_dir = tmp_path / "data"
     config = write_server_config(
         tmp_path / "server.toml", data_dir, extra_server="job_retry_seconds = 0.2\n",
-        qr=destinations_toml({"SLOW": slow.port}),
+        qr=destinations_toml({"SLOW": slow.port}), index_url=index_url,
     )
     server = start_server(config, data_dir)
     study = make_study(series=1, per_series=6)
@@ -309,10 +266,12 @@ def test_a_send_interrupted_by_a_server_kill_completes_after_restart(tmp_path: P
         slow.stop()
 
 
-def test_a_cancelled_send_stops(tmp_path: Path) -> None:
+def test_a_cancelled_send_stops(tmp_path: Path, index_url: str) -> None:
     slow = StoreScp(tmp_path / "slow", "SLOW", "--sleep-after", "1")
     data_dir = tmp_path / "data"
-    config = write_server_config(tmp_path / "server.toml", data_dir, qr=destinations_toml({"SLOW": slow.port}))
+    config = write_server_config(
+        tmp_path / "server.toml", data_dir, qr=destinations_toml({"SLOW": slow.port}), index_url=index_url
+    )
     server = start_server(config, data_dir)
     study = make_study(series=1, per_series=8)
     try:

@@ -2,7 +2,8 @@
 DCMTK ``storescu`` sends into both at once, the same study to both (every instance twice,
 at the same moment) and a study of its own to each. Nothing is lost, nothing is stored twice
 (``duplicates = "reject"`` holds across the processes), every indexed file is on the shared
-volume with no leftover, and both processes report the same change counter."""
+volume with no leftover, and both processes report the same change counter. Two processes sending to one destination
+at once take turns: one association at a time per destination holds across the processes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from sqlalchemy import func, select
 from app.server.index.schema import instance, series, study
 from app.server.index.stores import open_index
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.integration.test_send import destinations_toml, finished, send
 from tests.qr_archive import dcmtk_env, write_study
+from tests.send_data import Recorder, make_study, store
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
@@ -80,3 +83,35 @@ def test_two_servers_on_one_postgresql_index_lose_nothing_and_duplicate_nothing(
     assert stored == {relpath for _, relpath in rows}  # every indexed file on the volume, no orphan
     assert not [p for p in (data_dir / "storage" / "tmp").iterdir()]  # no half-written leftovers
     assert counters == {change_counter}  # /api/status of both processes: the one shared counter
+
+
+def test_two_servers_sending_to_one_destination_take_turns(tmp_path: Path, pg_cluster: Any) -> None:
+    """Each process sends a study to the same destination at the same moment: the receiver
+    (a pynetdicom SCP counting open associations, slow enough that the sends would overlap)
+    never has two associations open at once, and both studies arrive complete."""
+    url = pg_cluster.new_database()
+    data_dir = tmp_path / "data"
+    receiver = Recorder("ONE_AT_A_TIME", delay=0.05)
+    settings = "job_retry_seconds = 0.2\nfsync = false\n"
+    qr = destinations_toml({"ONE_AT_A_TIME": receiver.port})
+    configs = [
+        write_server_config(tmp_path / f"server{n}.toml", data_dir, extra_server=settings, qr=qr, index_url=url)
+        for n in (1, 2)
+    ]
+    studies = [make_study(series=2, per_series=6, patient_id=f"PTURN{n}") for n in (1, 2)]
+    servers = [start_server(config, data_dir) for config in configs]
+    try:
+        for server, one in zip(servers, studies, strict=True):
+            store(server.storage_port, one.all)
+        jobs = [send(server, one.uid, "ONE_AT_A_TIME") for server, one in zip(servers, studies, strict=True)]
+        done = [finished(server, job_id, timeout=120) for server, job_id in zip(servers, jobs, strict=True)]
+    finally:
+        codes = [stop_server(s) for s in servers]
+        receiver.scp.shutdown()
+    assert codes == [0, 0]
+    assert [job["state"] for job in done] == ["done", "done"], done
+    assert receiver.most_open == 1  # never two associations to the destination at once
+    for one, job in zip(studies, done, strict=True):
+        assert job["progress"]["completed"] == len(one.all)
+    received = sorted(str(ds.SOPInstanceUID) for ds in receiver.received)
+    assert received == sorted(str(ds.SOPInstanceUID) for one in studies for ds in one.all)  # complete, once each

@@ -6,12 +6,18 @@ claiming process holds a session-level advisory lock on the job while it runs (o
 of its own, kept until the job is finished, retried or postponed). A process that starts
 queues again only the running jobs whose lock nobody holds: those of a process that died
 (PostgreSQL releases the locks of a closed connection), never those another live process runs.
+
+A running job may also hold a named resource (:meth:`JobStore.hold`, a send destination: one
+association at a time per destination) across every process on the shared index: a second
+session-level advisory lock on the same connection, so it is released with the job's running
+lock, or by PostgreSQL when the process dies (nothing to expire after a crash).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import threading
@@ -32,6 +38,15 @@ _MAX_ERROR = 2000
 
 #: First key of the advisory locks on running jobs (the second is the job id).
 _RUNNING_LOCK = 0x4C424A42  # "LBJB"
+#: First key of the advisory locks on what running jobs hold (the second is from the resource's name).
+_HOLD_LOCK = 0x4C424853  # "LBHS"
+
+
+def _name_key(name: str) -> int:
+    """A signed 32-bit advisory lock key from a resource name (two names sharing a key only
+    serialise each other more than needed)."""
+    digest = hashlib.blake2b(name.encode("utf-8", "replace"), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _now() -> dt.datetime:
@@ -81,13 +96,13 @@ class JobStore:
         return engine_mod.writing(self.engine, "the job table")
 
     def _release(self, job_id: int) -> None:
-        """Drop the running lock of a job this process claimed (PostgreSQL)."""
+        """Drop the running lock of a job this process claimed, and what it held (PostgreSQL)."""
         with self._holders_guard:
             holder = self._holders.pop(job_id, None)
         if holder is None:
             return
         try:
-            holder.execute(select(func.pg_advisory_unlock(_RUNNING_LOCK, job_id)))
+            holder.execute(select(func.pg_advisory_unlock_all()))  # the connection holds this job's locks only
             holder.commit()
         except SQLAlchemyError:
             LOGGER.warning("could not release the lock of job %d; closing its connection", job_id, exc_info=True)
@@ -102,6 +117,30 @@ class JobStore:
             held = list(self._holders)
         for job_id in held:
             self._release(job_id)
+
+    def hold(self, job_id: int, name: str) -> bool:
+        """Hold the resource ``name`` (a send destination) until the running job ``job_id`` of
+        this process is finished, retried or postponed; False when a job of another process
+        holds it now.
+
+        On a shared (PostgreSQL) index this is a session-level advisory try-lock on the
+        connection that holds the job's running lock: never waits, released with the job or
+        when the process dies. On SQLite, whose index belongs to one process, always True (the
+        caller's in-process lock keeps this process's jobs apart). A job this store did not
+        claim holds nothing: True.
+        """
+        if not self._shared:
+            return True
+        with self._holders_guard:
+            holder = self._holders.get(job_id)
+        if holder is None:
+            return True
+        try:
+            taken = bool(holder.execute(select(func.pg_try_advisory_lock(_HOLD_LOCK, _name_key(name)))).scalar_one())
+            holder.commit()
+        except SQLAlchemyError as exc:
+            raise IndexFailure(f"the job table could not lock {name!r}: {exc}") from exc
+        return taken
 
     def enqueue(
         self, kind: str, payload: dict[str, Any], *, description: str = "", max_attempts: int = 20,

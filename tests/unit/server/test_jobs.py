@@ -212,3 +212,35 @@ def test_two_processes_share_the_job_table_and_run_each_job_once(stores: IndexSt
         again = other.jobs.claim_due(frozenset({"work"}))
         assert again is not None and again.id == held and again.attempts == 2
     other.close()
+
+
+def test_a_held_destination_is_refused_to_another_process_until_the_job_ends(
+    stores: IndexStores, index_url: str
+) -> None:
+    """:meth:`JobStore.hold` (the send destination, one association at a time): on a shared
+    PostgreSQL index a job of another process cannot hold what a running job holds, until that
+    job is finished or its process dies; other names stay free. An SQLite index belongs to one
+    process: every hold succeeds (the sender's in-process lock keeps its own jobs apart)."""
+    other = open_index(index_url, busy_timeout_ms=500)
+    try:
+        first_id, second_id = (stores.jobs.enqueue("send", {"n": n}) for n in (1, 2))
+        first = stores.jobs.claim_due(frozenset({"send"}))
+        second = other.jobs.claim_due(frozenset({"send"}))
+        assert first is not None and second is not None and {first.id, second.id} == {first_id, second_id}
+        assert stores.jobs.hold(first.id, "send-destination:STORESCP")
+        shared = stores.engine.dialect.name == "postgresql"
+        assert other.jobs.hold(second.id, "send-destination:STORESCP") is not shared
+        assert other.jobs.hold(second.id, "send-destination:ELSEWHERE")
+        other.jobs.postpone(second.id, "waits", 0)  # drops what the second job held
+        stores.jobs.finish(first.id)  # the first job ends: its destination is free
+        again = other.jobs.claim_due(frozenset({"send"}))
+        assert again is not None and again.id == second.id
+        assert other.jobs.hold(again.id, "send-destination:STORESCP")
+        third_id = stores.jobs.enqueue("send", {"n": 3})
+        third = stores.jobs.claim_due(frozenset({"send"}))
+        assert third is not None and third.id == third_id
+        assert stores.jobs.hold(third.id, "send-destination:STORESCP") is not shared
+        other.close()  # the holding process dies (its connections close): the hold goes with it
+        assert stores.jobs.hold(third.id, "send-destination:STORESCP")
+    finally:
+        other.close()
