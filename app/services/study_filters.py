@@ -9,13 +9,25 @@ a QIDO-RS matching key, so the list shows what the server holds for it (also bey
 - Modality: single value matching of Modalities in Study (0008,0061).
 - Study date: a range ``YYYYMMDD-YYYYMMDD`` (PS3.4 C.2.2.2.5); the presets Today, Yesterday and
   Last 7 days are computed from the day they are applied.
+
+Studies that are not on the server (the temporary store, media) are filtered here instead, with
+the same keys and the server's rules (:meth:`StudyFilter.matches`): ``*`` and ``?`` wildcards,
+case-insensitive for the patient name only (PS3.4 C.2.2.2.1, C.2.2.2.4).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from app.dicom.charsets import fold_case
+
+if TYPE_CHECKING:
+    from app.services.studies import StudySummary
 
 
 class DatePreset(enum.Enum):
@@ -65,6 +77,25 @@ def _dicom_date(day: dt.date) -> str:
     return day.strftime("%Y%m%d")
 
 
+@lru_cache(maxsize=256)
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """``*`` (any run) and ``?`` (one character) of a C-FIND key as a regular expression (PS3.4 C.2.2.2.4)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def wildcard_match(pattern: str, value: str, *, fold: bool = False) -> bool:
+    """Whether ``value`` matches the key ``pattern`` (wildcards; ``fold``: case-insensitive, for PN)."""
+    if fold:
+        pattern, value = fold_case(pattern), fold_case(value)
+    return _wildcard(pattern).fullmatch(value) is not None
+
+
+def _person_name_matches(pattern: str, value: str) -> bool:
+    """PN matching of one name: trailing empty components do not count (``DOE^JANE^^`` is ``DOE^JANE``);
+    any of several values (``\\``) may match."""
+    return any(wildcard_match(pattern, v.rstrip("^"), fold=True) for v in (value.split("\\") or [""]))
+
+
 @dataclass(frozen=True)
 class StudyFilter:
     """The quick filters of the study list; empty fields match everything.
@@ -102,6 +133,26 @@ class StudyFilter:
             high = _dicom_date(self.date_to) if self.date_to else ""
             params["StudyDate"] = low if low == high else f"{low}-{high}"
         return params
+
+    def matches(self, study: StudySummary) -> bool:
+        """Whether ``study`` passes this filter, matched here as the server matches the QIDO-RS keys
+        (for the studies of the temporary store and of media, which are not on the server)."""
+        params = self.qido_params()
+        if "PatientName" in params and not _person_name_matches(params["PatientName"], study.patient_name):
+            return False
+        if "PatientID" in params and not wildcard_match(params["PatientID"], study.patient_id):
+            return False
+        if "AccessionNumber" in params and not wildcard_match(params["AccessionNumber"], study.accession_number):
+            return False
+        if "ModalitiesInStudy" in params and params["ModalitiesInStudy"] not in study.modalities.split("\\"):
+            return False
+        if self.date_from is not None or self.date_to is not None:
+            date = study.study_date.strip()
+            if not date or (self.date_from and date < _dicom_date(self.date_from)):
+                return False
+            if self.date_to and date > _dicom_date(self.date_to):
+                return False
+        return True
 
     def describe(self) -> str:
         """A short text of the active filters for the status bar (empty when none)."""

@@ -18,11 +18,13 @@ from app import __version__
 from app.core.config import Config
 from app.core.errors import AppError
 from app.services.session import Session
+from app.services.study_sources import TemporaryStoreSource
 from app.ui.main_window import MainWindow
 from app.ui.media_menu import install_media
 from app.ui.print_actions import install_print
 from app.ui.search_panel import install_search_panel
-from app.ui.settings_menu import install_settings
+from app.ui.settings_menu import SettingsHooks, install_settings
+from app.ui.single_instance import SingleInstance, hand_over
 from app.ui.smoke import quit_after_first_paint
 from app.ui.viewer_window import ViewerWindow
 
@@ -56,6 +58,11 @@ def run(config: Config, argv: list[str], smoke_test: bool = False, paths: Sequen
     """
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per poll is noise
     app = _application(argv)
+    if not smoke_test and hand_over(paths):  # a workstation of this user runs: it opens the paths
+        return 0
+    instance = SingleInstance()
+    if not smoke_test:
+        instance.listen()
     splash = QSplashScreen()
     if not config.workstation.server_url:
         splash.showMessage(
@@ -68,11 +75,14 @@ def run(config: Config, argv: list[str], smoke_test: bool = False, paths: Sequen
     except AppError as exc:
         splash.close()
         log.error("cannot start: %s", exc)
+        instance.close()
         QMessageBox.critical(None, "Lightbox", f"Lightbox cannot start.\n\n{exc}")
         return 1
     splash.close()
     ViewerWindow.configure(config.workstation.viewer)  # corner text, true size, first layout
     window = MainWindow(session.studies, config.workstation.refresh_seconds)
+    if session.temporary_store is not None:  # the images of this run's Fetches: a source of the study list
+        window.add_study_source(TemporaryStoreSource.of(session.temporary_store))
     panel = install_search_panel(window, config, session)
     media = install_media(window, session.studies)
     printing = install_print(window, config.workstation, session.studies)
@@ -82,9 +92,20 @@ def run(config: Config, argv: list[str], smoke_test: bool = False, paths: Sequen
         window.start()
         if paths:
             hooks.open_paths(paths)
+        instance.deliver_to(lambda given: _bring_up(window, hooks, given))
         if smoke_test:
             quit_after_first_paint(window, app)
         return int(app.exec())
     finally:
+        instance.close()
         window.shutdown()
         session.close()
+
+
+def _bring_up(window: MainWindow, hooks: SettingsHooks, paths: Sequence[Path]) -> None:
+    """A later ``lightbox`` start: raise the information window, open its paths in a viewer."""
+    window.showNormal()
+    window.raise_()
+    window.activateWindow()
+    if paths:
+        hooks.open_paths(paths)

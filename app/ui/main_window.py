@@ -1,15 +1,19 @@
-"""The main window: the information window of the studies on the server and their series.
+"""The main window: the information window of the studies (server, temporary store, media) and their series.
 
-The study list comes from the server by QIDO-RS, filtered there by the quick filter bar
-(:mod:`app.ui.study_filters`); its status column (new, read, approved) comes from the admin API.
-A worker polls ``/api/status`` every ``refresh_seconds``; the list is queried again when its
-``changes`` counter moves. Selecting a study lists its series below; Enter or a double-click opens
-it in the viewer. Study actions (send, approve, delete) run through :mod:`app.ui.study_actions`.
+The source selector (:mod:`app.ui.source_selector`) chooses where the studies come from
+(:mod:`app.services.study_sources`): the server (QIDO-RS, filtered there by the quick filter bar,
+:mod:`app.ui.study_filters`; the status column new/read/approved from the admin API), the temporary
+store (the images of this run's Fetches; filtered here) or a disc opened without import ("Media: ...").
+A worker polls ``/api/status`` every ``refresh_seconds``; the server list is queried again when its
+``changes`` counter moves, a local list when its source says it changed. Selecting a study lists its
+series below; Enter or a double-click opens it in the viewer. Study actions (send, approve, delete)
+run through :mod:`app.ui.study_actions`, on the server only; Import to server and Close media through
+:mod:`app.ui.source_actions`.
 
 Keyboard: arrows, Page Up/Down, Home/End move in the list (Shift/Ctrl extend the selection);
 Enter opens; Delete deletes (after a confirmation); Ctrl+F goes to the name filter, Ctrl+Shift+F
 clears the filters; F5 refreshes; Ctrl+Shift+S sends, Ctrl+Shift+A approves, Ctrl+E exports,
-Ctrl+P prints.
+Ctrl+P prints; Alt+O goes to the source, Ctrl+Alt+1..9 choose one; Ctrl+Shift+I imports to the server.
 
 Hooks for other parts of the workstation (keep each hook a few lines)
 ---------------------------------------------------------------------
@@ -36,6 +40,9 @@ The shell part is :class:`app.ui.window_shell.WindowShell`.
     the matrix); ``viewer_opened(window)`` is emitted and the study is marked read.
 ``window.refresh_studies()``
     Query the list again (e.g. after an import).
+``window.add_study_source(source, choose=False)`` / ``window.add_media(opened)``
+    List another :class:`~app.services.study_sources.StudySource` (the temporary store) / a disc
+    opened without import (an :class:`~app.services.media.OpenedMedia`, owned by the window from then on).
 """
 
 from __future__ import annotations
@@ -45,25 +52,23 @@ from functools import partial
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QLabel,
-    QMessageBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from app.client.dicomweb import ServerStatus
 from app.core.errors import ServerUnavailableError
-from app.dicom.value_format import format_person_name as format_name
+from app.services.media import OpenedMedia
 from app.services.studies import SeriesSummary, StudyService, StudySummary
 from app.services.study_actions import StudyActions
 from app.services.study_filters import RELATIVE_PRESETS, StudyFilter
+from app.services.study_sources import ServerStudySource, StudySource
 from app.ui.models import StudyTableModel
 from app.ui.series_panel import SeriesPanel
 from app.ui.server_watch import ServerWatch
+from app.ui.source_actions import SourceActions
+from app.ui.source_selector import SourceSelector
 from app.ui.study_actions import StudyActionController
 from app.ui.study_filters import FilterBar
+from app.ui.study_open import StudyOpener
 from app.ui.study_table import fit_columns, make_table
 from app.ui.viewer_launch import ViewerLauncher
 from app.ui.viewer_window import ViewerWindow
@@ -71,7 +76,6 @@ from app.ui.window_shell import WindowShell
 from app.ui.workers import WorkerPool
 
 log = logging.getLogger(__name__)
-
 
 
 class MainWindow(WindowShell):
@@ -109,6 +113,7 @@ class MainWindow(WindowShell):
         self.studies = studies
         self.pool = WorkerPool(self)
         self.launcher = ViewerLauncher(studies, self.pool.pool)
+        self.opener = StudyOpener(self)
         self.current_study: StudySummary | None = None
         self.study_filter = StudyFilter()
         self._querying = False
@@ -126,9 +131,16 @@ class MainWindow(WindowShell):
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.server_source = ServerStudySource(studies)
+        self.sources = SourceSelector(self.server_source, central)
+        self.sources.chosen.connect(self._on_source)
+        self.sources.stale.connect(self.refresh_studies)
         self.filter_bar = FilterBar(central)
         self.filter_bar.changed.connect(self.set_filter)
-        layout.addWidget(self.filter_bar)
+        top = QHBoxLayout()
+        top.addWidget(self.sources)
+        top.addWidget(self.filter_bar, 1)
+        layout.addLayout(top)
         splitter = QSplitter(Qt.Orientation.Vertical, central)
         self.study_view = make_table(splitter, multi=True)
         self.study_view.setModel(self.study_proxy)
@@ -137,7 +149,7 @@ class MainWindow(WindowShell):
         self.study_view.selectionModel().selectionChanged.connect(self._on_study_selection)
         self.study_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.study_view.customContextMenuRequested.connect(lambda pos: self.show_context_menu(self.study_view, pos))
-        self.series_panel = SeriesPanel(studies, self.pool, self.show_error, splitter)
+        self.series_panel = SeriesPanel(self.server_source, self.pool, self.show_error, splitter)
         self.series_panel.activated.connect(self.open_series)
         self.series_panel.loaded.connect(self.series_loaded)
         self.series_model, self.series_view, self.series_label = (
@@ -151,6 +163,7 @@ class MainWindow(WindowShell):
         self.setCentralWidget(central)
         self._build_actions()
         self.controller = StudyActionController(self)
+        self.source_actions = SourceActions(self)
         self.server_label = QLabel(studies.url, self)
         self.statusBar().addPermanentWidget(self.server_label)
 
@@ -192,6 +205,8 @@ class MainWindow(WindowShell):
     def _update_actions(self) -> None:
         self.update_selection_actions()
         self.controller.update_actions()
+        if hasattr(self, "source_actions"):
+            self.source_actions.update_actions()
 
     def focus_filter(self) -> None:
         self.filter_bar.patient_name.setFocus()
@@ -219,9 +234,32 @@ class MainWindow(WindowShell):
         self.server_label.setStyleSheet("")
 
     def _on_changes(self) -> None:
+        if not self.sources.current.on_server:
+            return  # the server changed; the list shown is another source's
         self.refresh_studies()
         if self.current_study is not None:
             self.load_series(self.current_study)
+
+    # -- sources ----------------------------------------------------------------------------
+    def add_study_source(self, source: StudySource, choose: bool = False) -> StudySource:
+        """List another source of studies (e.g. the temporary store) in the source selector."""
+        return self.sources.add(source, choose)
+
+    def add_media(self, opened: OpenedMedia, choose: bool = False) -> StudySource:
+        """List a disc opened without import as ``Media: <label>`` (the window owns it until it is closed)."""
+        return self.source_actions.add_media(opened, choose)
+
+    def _on_source(self, source: object) -> None:
+        """Another source was chosen: its studies replace the list (statuses only on the server)."""
+        assert isinstance(source, StudySource)
+        self.current_study = None
+        self.series_panel.source = source
+        self.series_panel.clear()
+        self.study_model.set_rows([])
+        self.study_model.set_statuses(None)
+        self.controller.refresh_statuses()
+        self.refresh_studies()
+        self._update_actions()
 
     # -- studies ----------------------------------------------------------------------------
     def set_filter(self, study_filter: object) -> None:
@@ -238,13 +276,13 @@ class MainWindow(WindowShell):
         self._querying = True
         if self.filter_bar.preset() in RELATIVE_PRESETS:  # Today & co. move on at midnight
             self.study_filter = self.filter_bar.current()
-        params = self.study_filter.qido_params()
-        query = partial(self.studies.list_studies, None, **params)
-        self.pool.submit(query, on_done=self._on_studies, on_error=self._on_studies_error)
+        source = self.sources.current
+        query = partial(source.list_studies, self.study_filter)
+        self.pool.submit(query, on_done=partial(self._on_studies, source), on_error=self._on_studies_error)
 
-    def _on_studies(self, result: object) -> None:
+    def _on_studies(self, source: StudySource, result: object) -> None:
         self._querying = False
-        if self._query_again:  # a newer filter or change is waiting: this answer is stale
+        if self._query_again or source is not self.sources.current:  # a newer filter, change or source waits
             self._query_again = False
             self.refresh_studies()
             return
@@ -255,7 +293,8 @@ class MainWindow(WindowShell):
             self.current_study = None  # filtered out or deleted: its series go too
             self.series_panel.clear()
         described = self.study_filter.describe()
-        self.statusBar().showMessage(f"{len(result)} studies" + (f" ({described})" if described else ""), 5000)
+        where = "" if source.on_server else f" in {source.name}"
+        self.statusBar().showMessage(f"{len(result)} studies{where}" + (f" ({described})" if described else ""), 5000)
         self._update_actions()
         self.studies_loaded.emit(len(result))
 
@@ -324,17 +363,8 @@ class MainWindow(WindowShell):
             self.open_study(study)
 
     def open_study(self, study: StudySummary) -> None:
-        """Open ``study`` in the viewer (its series listed on a worker) and mark it read."""
-        self.statusBar().showMessage(f"Opening {format_name(study.patient_name)}...", 5000)
-
-        def done(result: object) -> None:
-            assert isinstance(result, list)
-            if not result:
-                self.statusBar().showMessage("The study has no series on the server; refresh the list.", 10000)
-                return
-            self._show_viewer(study, result, None)
-
-        self.pool.submit(self.studies.list_series, study.study_instance_uid, on_done=done, on_error=self.show_error)
+        """Open ``study`` of the chosen source in the viewer (a server study is marked read)."""
+        self.opener.open_study(study)
 
     def open_selected_series(self) -> None:
         series = self.series_panel.selected()
@@ -343,20 +373,10 @@ class MainWindow(WindowShell):
         else:
             self.open_series(series)
 
-    def open_series(self, series: object) -> ViewerWindow:
+    def open_series(self, series: object) -> ViewerWindow | None:
         """Open ``series`` of the current study in the viewer (its other series in the matrix)."""
         assert isinstance(series, SeriesSummary)
-        listed = self.series_model.rows() or [series]
-        return self._show_viewer(self.current_study, listed, series)
-
-    def _show_viewer(
-        self, study: StudySummary | None, series: list[SeriesSummary], first: SeriesSummary | None
-    ) -> ViewerWindow:
-        viewer = self.launcher.open(study, series, first)
-        if study is not None:
-            self.controller.mark_read(study)
-        self.viewer_opened.emit(viewer)
-        return viewer
+        return self.opener.open_series(self.current_study, series, self.series_model.rows())
 
     # -- errors and shutdown ----------------------------------------------------------------
     def show_error(self, exc: Exception, permanent: bool = False) -> None:
@@ -372,6 +392,7 @@ class MainWindow(WindowShell):
     def shutdown(self) -> None:
         """Stop polling, close the viewers and wait for the workers."""
         self.watch.stop()
+        self.sources.close_all()
         self.controller.stop()
         self.launcher.close_all()
         self.pool.shutdown()

@@ -52,9 +52,13 @@ class MediaActions(QObject):
     def open_sources(self, sources: list[Any]) -> Any:
         """Open series read from a disc (no import) in a viewer (:meth:`ViewerLauncher.open_sources`)."""
         first = next((s for s in sources if getattr(s, "is_image", True)), sources[0])
-        return self.launcher.open_sources(
+        viewer = self.launcher.open_sources(
             f"media:{source_key(first)}", f"{first.title} - from media - Lightbox", sources, first
         )
+        opened = self.import_dialog.opened if self.import_dialog is not None else None
+        if opened is not None and hasattr(self.window, "add_media"):
+            self.window.add_media(opened)  # listed as "Media: ..." in the information window until closed
+        return viewer
 
     def _imported(self, report: ImportReport) -> None:
         if report.imported and hasattr(self.window, "refresh_studies"):

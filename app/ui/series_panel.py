@@ -1,7 +1,8 @@
 """The series of the selected study, below the study list: number, modality, description, images.
 
-Listed by QIDO-RS on a worker; double-click or Enter on a series opens it in the viewer (the main
-window connects :attr:`SeriesPanel.activated`).
+Listed on a worker by the study's source (:mod:`app.services.study_sources`: QIDO-RS for the server,
+the headers for the temporary store and media); double-click or Enter on a series opens it in the
+viewer (the main window connects :attr:`SeriesPanel.activated`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.dicom.value_format import format_date
 from app.dicom.value_format import format_person_name as format_name
-from app.services.studies import SeriesSummary, StudyService, StudySummary
+from app.services.studies import SeriesSummary, StudySummary
+from app.services.study_sources import StudySource
 from app.ui.models import SeriesTableModel
 from app.ui.study_table import fit_columns, make_table
 from app.ui.workers import WorkerPool
@@ -36,10 +38,10 @@ class SeriesPanel(QWidget):
     activated = Signal(object)
 
     def __init__(
-        self, studies: StudyService, pool: WorkerPool, on_error: Callable[[Exception], None], parent: QWidget
+        self, source: StudySource, pool: WorkerPool, on_error: Callable[[Exception], None], parent: QWidget
     ) -> None:
         super().__init__(parent)
-        self.studies = studies
+        self.source = source  # the window sets the source chosen in its selector
         self.pool = pool
         self.on_error = on_error
         self.study: StudySummary | None = None
@@ -64,17 +66,17 @@ class SeriesPanel(QWidget):
         self.study = study
         what = study.study_description or format_date(study.study_date)
         self.label.setText(f"Series of {format_name(study.patient_name)} - {what}")
-        uid = study.study_instance_uid
+        uid, source = study.study_instance_uid, self.source
 
         def done(result: object) -> None:
-            if self.study is None or self.study.study_instance_uid != uid:
-                return  # another study was chosen meanwhile
+            if self.study is None or self.study.study_instance_uid != uid or self.source is not source:
+                return  # another study (or source) was chosen meanwhile
             assert isinstance(result, list)
             self.model.set_rows(result)
             fit_columns(self.view)
             self.loaded.emit(len(result))
 
-        self.pool.submit(self.studies.list_series, uid, on_done=done, on_error=self.on_error)
+        self.pool.submit(source.list_series, study, on_done=done, on_error=self.on_error)
 
     def clear(self) -> None:
         self.study = None

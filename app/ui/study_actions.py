@@ -21,7 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import SIGNAL, QObject, Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from app.core.errors import NotFoundError
@@ -74,6 +74,10 @@ class StudyActionController(QObject):
     def actions(self) -> StudyActions | None:
         return self.window.study_actions
 
+    def server_actions(self) -> tuple[QAction, ...]:
+        """The actions on studies held by the server (off while a local source is chosen)."""
+        return (self.send_action, self.approve_action, self.delete_action, self.export_action, self.print_action)
+
     def update_actions(self) -> None:
         """Admin actions are off once the window has shut its admin client."""
         if self.actions is None:
@@ -112,13 +116,15 @@ class StudyActionController(QObject):
     def refresh_statuses(self) -> None:
         """Ask the admin API for the study statuses (on a worker); the status column follows."""
         actions = self.actions
-        if actions is None or self._statuses_busy:
-            return
+        if actions is None or self._statuses_busy or not self.window.sources.current.on_server:
+            return  # a local source's studies have no status
         self._statuses_busy = True
 
         def done(result: object) -> None:
             self._statuses_busy = False
             assert isinstance(result, dict)
+            if not self.window.sources.current.on_server:
+                return
             first = self.window.study_model.status_known is False
             self.window.study_model.set_statuses(result)
             if first:  # new studies turned bold: fit the columns again

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from app.services.studies import StudySummary
 from app.services.study_filters import DatePreset, StudyFilter, preset_range
 
 DAY = dt.timedelta(days=1)
@@ -46,3 +47,30 @@ def test_qido_params() -> None:
 def test_describe_names_the_active_filters() -> None:
     text = StudyFilter(patient_id="X", modality="CT").describe()
     assert text == "ID X*, modality CT"
+
+
+def _summary(**values: str) -> StudySummary:
+    base = {"study_instance_uid": "1.2.3", "patient_name": "DOE^JANE^^", "patient_id": "PID001",
+            "accession_number": "ACC77", "modalities": "CT\\PR", "study_date": "20240131"}  # fmt: skip
+    return StudySummary(**{**base, **values})  # type: ignore[arg-type]
+
+
+def test_local_matching_follows_the_server_rules() -> None:
+    """Studies of the temporary store and of media are filtered here: the same keys, wildcards and case rules."""
+    study = _summary()
+    assert StudyFilter().matches(study)
+    assert StudyFilter(patient_name="doe, j").matches(study)  # PN: case-insensitive prefix, trailing ^ ignored
+    assert StudyFilter(patient_name="*jane").matches(study) and not StudyFilter(patient_name="jane").matches(study)
+    assert StudyFilter(patient_name="Döe").matches(_summary(patient_name="DÖE^JANE"))  # folded beyond ASCII
+    assert StudyFilter(patient_id="PID0").matches(study) and not StudyFilter(patient_id="pid0").matches(study)
+    assert StudyFilter(patient_id="P?D*1").matches(study) and not StudyFilter(patient_id="P?D").matches(study)
+    assert StudyFilter(accession_number="ACC").matches(study) and not StudyFilter(accession_number="B").matches(study)
+    assert StudyFilter(modality="pr").matches(study) and not StudyFilter(modality="MR").matches(study)
+    assert StudyFilter(modality="C").matches(study) is False  # single value matching, not a prefix
+    day = dt.date(2024, 1, 31)
+    assert StudyFilter(date_from=day, date_to=day).matches(study)
+    assert StudyFilter(date_from=day + DAY).matches(study) is False
+    assert StudyFilter(date_to=day - DAY).matches(study) is False
+    assert StudyFilter(date_from=day - 6 * DAY, date_to=day).matches(study)
+    assert StudyFilter(date_to=day).matches(_summary(study_date="")) is False  # no date: outside any range
+    assert StudyFilter(patient_name="x*").matches(_summary(patient_name="Y^A\\X^B"))  # any of several values
