@@ -214,7 +214,7 @@ def start_server(work: Path) -> tuple[subprocess.Popen[str], str]:
     config = work / "server.toml"
     config.write_text(
         f'[server]\ndata_dir = "{data_dir.as_posix()}"\nhttp_port = 0\ndicom_host = "127.0.0.1"\n'
-        '[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n'
+        '[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = 0\n[server.qr]\nport = 0\n[server.mwl]\nport = 0\n'
     )
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
     proc = subprocess.Popen(

@@ -9,7 +9,8 @@ YBR_FULL, YBR_FULL_422, YBR_ICT/RCT, PALETTE COLOR) become RGB uint8
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -21,6 +22,28 @@ from app.imaging.decoders import decode
 from app.imaging.pixel_attributes import with_pixel_defaults
 
 GREY = ("MONOCHROME1", "MONOCHROME2")
+
+DecodeListener = Callable[[Dataset, int], None]
+"""Called with (data set, 0-based frame) on the thread that runs :func:`decode_frame`, before it decodes."""
+
+_LISTENERS: list[DecodeListener] = []
+_LISTENERS_LOCK = threading.Lock()
+
+
+def add_decode_listener(listener: DecodeListener) -> Callable[[], None]:
+    """Have ``listener`` called at every :func:`decode_frame` (instrumentation: which thread decodes what).
+
+    Returns the function that removes it again. Listeners run on the decoding thread and must be quick.
+    """
+    with _LISTENERS_LOCK:
+        _LISTENERS.append(listener)
+
+    def remove() -> None:
+        with _LISTENERS_LOCK:
+            if listener in _LISTENERS:
+                _LISTENERS.remove(listener)
+
+    return remove
 
 
 def photometric_interpretation(ds: Dataset) -> str:
@@ -81,6 +104,8 @@ def decode_frame(ds: Dataset, index: int = 0, preference: Sequence[str] | None =
     frames = number_of_frames(ds)
     if not 0 <= index < frames:
         raise DicomInputError(f"Frame {index + 1} does not exist: the image has {frames} frame(s).")
+    for listener in tuple(_LISTENERS):
+        listener(ds, index)
     ds = with_pixel_defaults(ds)
     try:
         decoded = decode(ds, _transfer_syntax(ds), index, preference)

@@ -83,6 +83,7 @@ def render_frame(
     frame: int = 0,
     presentation_state: Dataset | None = None,
     window: Window | None = None,
+    decoded: np.ndarray | None = None,
 ) -> RenderedFrame:
     """Render frame ``frame`` (0-based) of ``image``, under a GSPS when given.
 
@@ -90,6 +91,9 @@ def render_frame(
     ----------
     window
         Overrides the VOI of the image and of the presentation state.
+    decoded
+        The frame already decoded (stored values of a grey image, RGB uint8 of a colour one),
+        so this call decodes nothing (the viewer decodes on workers).
     """
     if "PixelData" not in image or "Rows" not in image or "Columns" not in image:
         sop_class = image.get("SOPClassUID")
@@ -116,7 +120,7 @@ def render_frame(
                 pipe.windows,
                 pipe.voi_luts,
             )
-        stored, _ = decode_frame(image, frame)
+        stored = decoded if decoded is not None else decode_frame(image, frame)[0]
         subtraction = subtracted_frame(image, frame, presentation_state)  # PS3.4 N.2.1: mask first
         if subtraction is not None:
             pipe, stored = subtraction.pipeline(pipe), subtraction.values
@@ -131,7 +135,7 @@ def render_frame(
             voi = pipe.default_voi(index)
         pixels = pipe.render(index, voi)
     else:
-        pixels = rgb_frame(image, frame)
+        pixels = decoded if decoded is not None else rgb_frame(image, frame)
     if state is not None and fp is not None:
         shutter = shutter_layer(state.ds, shape, image=state.ds, image_frame=frame)
         own = [o for o in overlays_from(state.ds) if (o.group, 0x1001) in state.ds]

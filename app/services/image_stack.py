@@ -15,41 +15,24 @@ from typing import ClassVar
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+from app.core.errors import AppError
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.stacks import SortKey, StackPosition, build_stack
 from app.imaging.voi_lut import VOI, Window
+from app.services.decoded_frames import FrameCache, native_frame, native_kind
+
+__all__ = ["FrameNotReady", "ImageStack", "describe_voi", "native_frame"]
 
 _CACHE_FRAMES = 64
-_NATIVE_LITTLE_ENDIAN = {ImplicitVRLittleEndian, ExplicitVRLittleEndian}
 
 
-def native_frame(ds: Dataset, frame: int) -> np.ndarray | None:
-    """Frame ``frame`` as a read-only view of Pixel Data, or None when the fast case does not apply.
+class FrameNotReady(AppError):
+    """A frame that needs decoding was asked for on a stack that does not decode inline.
 
-    The fast case: uncompressed little-endian pixel data (PS3.5 A.1, A.2) of one sample,
-    16 bits allocated and 16 stored (no bits to mask or sign-extend, PS3.5 8.1.1), so the
-    stored values are the bytes themselves. Anything else goes through the decoders
-    (:func:`app.imaging.frames.decode_frame`).
+    Decode it first with :meth:`ImageStack.decode` on a worker (the viewer does).
     """
-    meta = getattr(ds, "file_meta", None)
-    syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    data = ds.get("PixelData")
-    if syntax not in _NATIVE_LITTLE_ENDIAN or not isinstance(data, bytes):
-        return None
-    try:
-        rows, columns = int(ds.Rows), int(ds.Columns)
-        simple = int(ds.BitsAllocated) == 16 and int(ds.BitsStored) == 16 and int(ds.get("SamplesPerPixel", 1)) == 1
-        signed = int(ds.get("PixelRepresentation", 0)) == 1
-    except (AttributeError, TypeError, ValueError):
-        return None
-    count = rows * columns
-    if not simple or len(data) < (frame + 1) * count * 2:
-        return None
-    arr = np.frombuffer(data, dtype="<i2" if signed else "<u2", count=count, offset=frame * count * 2)
-    return arr.reshape(rows, columns)
 
 
 def _pipeline_key(ds: Dataset) -> tuple[object, ...] | None:
@@ -73,12 +56,19 @@ class ImageStack:
     """Frames of a series with cached decoded indices and per-instance pipelines.
 
     Without ``key`` the stack is sorted by :attr:`default_key` (``[workstation.viewer] sort``).
+    With ``decode_inline`` False (the viewer), a frame that needs decoding is never decoded by
+    the thread asking for its pixels: :meth:`is_ready` says whether it can be shown, a worker
+    runs :meth:`decode`, and until then :meth:`pixels` raises :class:`FrameNotReady`.
     """
 
     default_key: ClassVar[SortKey] = SortKey.INSTANCE_NUMBER
 
     def __init__(
-        self, datasets: Iterable[Dataset] = (), key: SortKey | None = None, descending: bool = False
+        self,
+        datasets: Iterable[Dataset] = (),
+        key: SortKey | None = None,
+        descending: bool = False,
+        decode_inline: bool = True,
     ) -> None:
         self.datasets: list[Dataset] = []
         self.frames: list[StackPosition] = []
@@ -88,6 +78,11 @@ class ImageStack:
         self._shared: dict[tuple[object, ...], GreyPipeline] = {}
         self._indices: dict[StackPosition, np.ndarray] = {}
         self._ranges: dict[StackPosition, tuple[float, float]] = {}
+        self.decode_inline = decode_inline
+        #: Decoded frames of compressed multi-frame images (stored values, or RGB for colour).
+        self.decoded = FrameCache()
+        self._native: dict[int, bool] = {}
+        self._failed: dict[StackPosition, Exception] = {}
         for ds in datasets:
             self.append(ds)
         self.resort()
@@ -144,16 +139,64 @@ class ImageStack:
             self._pipelines[instance] = pipe
         return pipe
 
+    def is_ready(self, position: int) -> bool:
+        """True when the pixels of ``position`` can be had without decoding (native, decoded or failed)."""
+        ref = self.frames[position]
+        return ref in self.decoded or ref in self._failed or self._is_native(ref.dataset_index)
+
+    def _is_native(self, dataset_index: int) -> bool:
+        native = self._native.get(dataset_index)
+        if native is None:
+            ds = self.datasets[dataset_index]
+            kind = native_kind(ds)
+            native = kind is not None and (kind == "grey") == is_grey(ds)
+            self._native[dataset_index] = native
+        return native
+
+    def decode(self, position: int | StackPosition) -> None:
+        """Decode a frame into :attr:`decoded` (call on a worker; safe beside the GUI thread).
+
+        A frame that cannot be decoded keeps its error: :meth:`pixels` raises it.
+        """
+        ref = self.frames[position] if isinstance(position, int) else position
+        if ref in self.decoded or ref in self._failed:
+            return
+        try:
+            self.decoded.put(ref, self._decode(ref))
+        except Exception as exc:  # decoders raise many kinds; the viewer shows the message
+            self._failed[ref] = exc
+
+    def _decode(self, ref: StackPosition) -> np.ndarray:
+        ds = self.datasets[ref.dataset_index]
+        return decode_frame(ds, ref.frame)[0] if is_grey(ds) else rgb_frame(ds, ref.frame)
+
+    def pixels(self, position: int) -> np.ndarray:
+        """Stored values of a grey frame, RGB uint8 of a colour one: native, decoded, or decoded now.
+
+        Raises
+        ------
+        FrameNotReady
+            When the frame needs decoding and the stack does not decode inline.
+        """
+        ref = self.frames[position]
+        if ref in self._failed:
+            raise self._failed[ref]
+        native = self._is_native(ref.dataset_index)
+        found = native_frame(self.datasets[ref.dataset_index], ref.frame) if native else None
+        if found is None:
+            found = self.decoded.get(ref)
+        if found is not None:
+            return found
+        if not self.decode_inline:
+            raise FrameNotReady(f"Image {position + 1} is still being decoded; it shows when ready.")
+        return self._decode(ref)
+
     def index(self, position: int) -> np.ndarray:
-        """The table index of a grey frame (decoded once, a few dozen kept)."""
+        """The table index of a grey frame (computed once, a few dozen kept)."""
         ref = self.frames[position]
         idx = self._indices.get(ref)
         if idx is None:
-            ds = self.datasets[ref.dataset_index]
-            stored = native_frame(ds, ref.frame)
-            if stored is None:
-                stored, _ = decode_frame(ds, ref.frame)
-            idx = self.pipeline(position).index(stored)
+            idx = self.pipeline(position).index(self.pixels(position))
             if len(self._indices) >= _CACHE_FRAMES:
                 self._indices.pop(next(iter(self._indices)))
             self._indices[ref] = idx
@@ -178,9 +221,8 @@ class ImageStack:
 
     def render(self, position: int, voi: VOI | None = None) -> np.ndarray:
         """uint8 display pixels: (rows, columns) for grey, (rows, columns, 3) RGB for colour."""
-        ref = self.frames[position]
         if not self.is_grey(position):
-            return rgb_frame(self.datasets[ref.dataset_index], ref.frame)
+            return self.pixels(position)
         pipe = self.pipeline(position)
         idx = self.index(position)
         return pipe.render(idx, voi if voi is not None else pipe.default_voi(idx))

@@ -93,7 +93,8 @@ class StackRenderer:
     def _render_with_state(self, position: int, state: ViewState, ps: Dataset) -> RenderedFrame:
         ref = self.stack.frames[position]
         image = self.stack.datasets[ref.dataset_index]
-        frame = render_frame(image, ref.frame, ps, window=state.window if self.stack.is_grey(position) else None)
+        window = state.window if self.stack.is_grey(position) else None
+        frame = render_frame(image, ref.frame, ps, window=window, decoded=self.stack.pixels(position))
         pixels = np.subtract(255, frame.pixels, dtype=np.uint8) if state.invert else frame.pixels
         transform = state.transform if state.transform != SpatialTransform() else frame.transform
         return replace(

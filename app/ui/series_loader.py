@@ -4,8 +4,10 @@ The first data set is handed to the GUI thread as soon as it arrives (so the fir
 shows while the rest load); later ones in batches (every :data:`BATCH_SECONDS` or
 :data:`BATCH_SIZE` data sets) so a fast source does not flood the event loop. Cancel sets
 the token the source checks between data sets. Connect the signals before starting it on a
-``QThreadPool``. ``prepare`` (optional) runs on the pool thread for every data set but the
-first, before it is handed over (the viewport warms its corner text cache there).
+``QThreadPool``. ``decode`` (optional) runs on the pool thread for every data set before it is
+handed over (the viewport decodes one-frame compressed images there, so the GUI thread never
+decodes them); ``prepare`` (optional) for every data set but the first (the viewport warms its
+corner text cache there).
 """
 
 from __future__ import annotations
@@ -43,9 +45,15 @@ class LoaderSignals(QObject):
 class SeriesLoader(QRunnable):
     """Reads ``source.load(cancel)`` on a pool thread and emits the data sets in batches."""
 
-    def __init__(self, source: SeriesSource, prepare: Callable[[Dataset], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: SeriesSource,
+        prepare: Callable[[Dataset], None] | None = None,
+        decode: Callable[[Dataset], object] | None = None,
+    ) -> None:
         super().__init__()
         self.prepare = prepare
+        self.decode = decode
         self.setAutoDelete(False)
         self.source = source
         self.cancel_token = CancelToken()
@@ -69,6 +77,8 @@ class SeriesLoader(QRunnable):
         last = time.monotonic()
         try:
             for ds in self.source.load(self.cancel_token):
+                if self.decode is not None:
+                    self.decode(ds)
                 if self.prepare is not None and count:  # the first one goes to the screen at once
                     self.prepare(ds)
                 batch.append(ds)

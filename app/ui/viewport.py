@@ -6,6 +6,11 @@ the first image shown as soon as it arrives), renders the current position with 
 (everything drawn comes from :mod:`app.imaging`) and shows it on its :attr:`Viewport.canvas`.
 Gestures and keys (:mod:`app.ui.viewport_keys`) change the position or the view state.
 
+The GUI thread never decodes: one-frame compressed images are decoded by the loader as they
+arrive; frames of compressed multi-frame images by a :class:`~app.ui.frame_decoder.FrameDecoder`
+on the pool, the wanted frame first and then :data:`PREFETCH` neighbours in the direction of
+travel. Until the wanted frame is decoded the last image stays on screen; it shows when ready.
+
 Entry points for other parts of the viewer (annotation, print, export):
 ``canvas`` (with ``image_to_widget`` / ``widget_to_image``, ``add_layer``, ``tool``),
 :meth:`Viewport.current_dataset`, :meth:`Viewport.current_frame`,
@@ -29,7 +34,7 @@ from app.imaging.burn_in import burn_in
 from app.imaging.calibration import calibration_from
 from app.imaging.corner_text import CornerTemplates
 from app.imaging.render import RenderedFrame
-from app.imaging.stacks import SortKey
+from app.imaging.stacks import SortKey, StackPosition
 from app.imaging.voi_lut import Window
 from app.services.image_stack import ImageStack
 from app.services.series_source import SeriesSource
@@ -37,6 +42,7 @@ from app.services.view_render import StackRenderer
 from app.services.view_state import ViewState, displayed_aspect, placement, scale_for
 from app.services.view_text import CornerTextCache, view_text
 from app.ui.cine import Cine
+from app.ui.frame_decoder import FrameDecoder
 from app.ui.image_canvas import CanvasLayer, ImageCanvas
 from app.ui.viewport_keys import handle_key
 from app.ui.viewport_loading import ViewportLoading
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 
 SERIES_MIME = "application/x-lightbox-series"
 PAGE_STEP = 10
+PREFETCH = 4
+"""Frames decoded ahead of the one shown, in the direction of travel (compressed multi-frame images)."""
 
 
 class Viewport(QFrame):
@@ -80,6 +88,9 @@ class Viewport(QFrame):
         self.screen_pixel_mm: float | None = None
         self.scale = 1.0
         self._drag_rest = 0.0
+        self._direction = 1
+        self.decoder = FrameDecoder(pool)
+        self.decoder.signals.decoded.connect(self._frame_decoded)
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.Box)
         self.setLineWidth(2)
@@ -118,8 +129,9 @@ class Viewport(QFrame):
     def open_source(self, source: SeriesSource) -> None:
         """Load ``source`` on a pool thread; the first image shows as soon as it arrives."""
         self.loading_.cancel()
+        self.decoder.cancel()
         self.cine.stop()
-        self.source, self.stack, self.renderer = source, ImageStack(), None
+        self.source, self.stack, self.renderer = source, ImageStack(decode_inline=False), None
         self.position, self.state = 0, ViewState()
         self.presentation_state, self.presentation_label = None, ""
         self.canvas.set_frame(None, None, None)
@@ -188,8 +200,11 @@ class Viewport(QFrame):
 
     # -- rendering --------------------------------------------------------------------------
     def render_frame(self) -> RenderedFrame | None:
-        """The current frame as the pipeline renders it with the view state (layers apart)."""
+        """The current frame as the pipeline renders it with the view state (layers apart); None while
+        there is none or it is still being decoded."""
         if self.renderer is None or self.stack is None or not len(self.stack):
+            return None
+        if not self.stack.is_ready(self.position):
             return None
         if self.presentation_provider is not None:
             self.presentation_state, self.presentation_label = self.presentation_provider(self)
@@ -210,7 +225,15 @@ class Viewport(QFrame):
         return out
 
     def show_current(self) -> None:
-        """Render the current position and update the text layer."""
+        """Render the current position and update the text layer.
+
+        A frame still to be decoded is asked of the decoder; the image shown stays until it is ready.
+        """
+        if self.stack is not None and len(self.stack) and not self.stack.is_ready(self.position):
+            self._decode_around()
+            if self.canvas.displayed_array() is None:
+                self.canvas.set_message(f"Decoding image {self.position + 1}...")
+            return
         frame = None
         try:
             frame = self.render_frame()
@@ -223,8 +246,10 @@ class Viewport(QFrame):
         if frame is None or displayed is None:
             return
         self.canvas.set_frame(displayed, frame.geometry, None)
+        self.canvas.set_message("")
         self._place()
         assert self.stack is not None
+        self._decode_around()
         ds = self.stack.dataset(self.position)
         self.canvas.set_view_text(
             view_text(
@@ -233,6 +258,24 @@ class Viewport(QFrame):
                 presentation_label=self.presentation_label, scale=self.scale, width_px=self.canvas.width(),
             )
         )  # fmt: skip
+
+    def _decode_around(self) -> None:
+        """Ask the decoder for the current frame (when needed) and the next ones; older wishes are dropped."""
+        stack = self.stack
+        if stack is None or not len(stack):
+            return
+        ahead = [self.position + self._direction * d for d in range(1, PREFETCH + 1)]
+        behind = [self.position - self._direction]
+        wanted = [p for p in (self.position, *ahead, *behind) if 0 <= p < len(stack) and not stack.is_ready(p)]
+        if wanted or self.decoder.busy:
+            self.decoder.request(stack, [stack.frames[p] for p in wanted])
+
+    def _frame_decoded(self, stack: object, ref: StackPosition) -> None:
+        """A frame came back from the decoder: show it if it is the one wanted."""
+        current = self.stack
+        wanted = current.frames[self.position] if current is not None and self.position < len(current) else None
+        if stack is current and wanted == ref:
+            self.show_current()
 
     def _place(self) -> None:
         """Scale and place the displayed frame for the widget's size and the view state."""
@@ -265,6 +308,8 @@ class Viewport(QFrame):
         position = max(0, min(int(position), len(self.stack) - 1))
         if position == self.position and self.canvas.displayed_array() is not None:
             return
+        if position != self.position:
+            self._direction = 1 if position > self.position else -1
         self.position = position
         if self.scroll_bar.value() != position:
             self.scroll_bar.blockSignals(True)
@@ -287,6 +332,8 @@ class Viewport(QFrame):
     def drag_window(self, dx: float, dy: float) -> None:
         """Right-drag: right widens the window, down raises its centre (PS3.3 C.11.2.1.2)."""
         if self.stack is None or not len(self.stack) or not self.stack.is_grey(self.position):
+            return
+        if not self.stack.is_ready(self.position):
             return
         lo, hi = self.stack.modality_range(self.position)
         base = self.state.window or (self.renderer.voi(self.position, self.state) if self.renderer else None)

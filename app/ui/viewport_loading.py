@@ -1,6 +1,8 @@
 """A viewport's progressive load: a :class:`~app.ui.series_loader.SeriesLoader` and what it delivers.
 
-The first data set is shown as soon as it arrives (``first_image``); later ones are appended
+The loader decodes one-frame compressed images on its thread as they arrive
+(:func:`~app.services.decoded_frames.decode_in_place`: one decoded copy kept, the compressed
+one dropped). The first data set is shown as soon as it arrives (``first_image``); later ones are appended
 to the stack and put in sort order every :data:`RESORT_EVERY` data sets and at the end,
 keeping the frame on screen. The progress bar and Cancel button show while loading; the
 loader warms the viewport's corner text cache on its thread. A loader is kept referenced
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydicom.dataset import Dataset
 
+from app.services.decoded_frames import decode_in_place
 from app.services.series_source import SeriesSource
 from app.services.view_render import StackRenderer
 from app.ui.series_loader import SeriesLoader
@@ -65,7 +68,7 @@ class ViewportLoading:
         vp.progress.setRange(0, source.count_hint() or 0)
         vp.progress.setValue(0)
         self._show_progress(True)
-        loader = SeriesLoader(source, prepare=vp.text_cache.prepare)
+        loader = SeriesLoader(source, prepare=vp.text_cache.prepare, decode=decode_in_place)
         loader.signals.arrived.connect(functools.partial(self._arrived, loader))
         loader.signals.finished.connect(functools.partial(self._finished, loader))
         loader.signals.failed.connect(functools.partial(self._failed, loader))

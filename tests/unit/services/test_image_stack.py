@@ -98,7 +98,7 @@ def test_sixteen_bit_index_fast_path_matches_the_general_one() -> None:
 
 
 def test_native_sixteen_bit_frames_are_read_in_place() -> None:
-    """Uncompressed 16-in-16 frames are views of Pixel Data equal to the decoder's; others are not taken."""
+    """Uncompressed frames equal the decoder's: 16-in-16 ones are views of Pixel Data; compressed are not taken."""
     from app.imaging.frames import decode_frame
     from app.services.image_stack import native_frame
     from tests.ui.viewer_data import ct_stack
@@ -111,6 +111,10 @@ def test_native_sixteen_bit_frames_are_read_in_place() -> None:
     ds.PixelData = (np.arange(32 * 32, dtype=np.uint16) * 60).tobytes()
     np.testing.assert_array_equal(native_frame(ds, 0), decode_frame(ds, 0)[0])
     ct = _file("CT_small.dcm")
-    ct.BitsStored = 12  # bits to mask: the decoder's job
-    assert native_frame(ct, 0) is None
+    ct.BitsStored = 8  # bits to mask and sign-extend (PS3.5 8.1.1): masked, no longer a view
+    masked = native_frame(ct, 0)
+    assert masked is not None and masked.flags.writeable
+    np.testing.assert_array_equal(masked, decode_frame(ct, 0)[0])
+    raw = np.frombuffer(ct.PixelData, dtype="<i2", count=128 * 128)
+    assert masked.min() < 0 <= int(raw.min())  # stored values over 127 became negative
     assert native_frame(_file("emri_small_jpeg_2k_lossless.dcm"), 0) is None  # compressed
