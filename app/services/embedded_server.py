@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,83 @@ from app.core.paths import user_data_dir, user_log_dir
 log = logging.getLogger(__name__)
 
 READY_PREFIX = "LIGHTBOX-READY "
+#: The most of the server's standard error kept (bytes): the temporary file is cut to its tail.
+STDERR_KEEP = 256 * 1024
+
+
+def dicom_listeners(config: ServerConfig) -> list[tuple[str, int, str]]:
+    """The fixed DICOM ports of the server as (what, port, the setting that chooses it); port 0 left out."""
+    out = [(f"Storage SCP {ae.ae_title}", ae.port,
+            "Settings > Workstation > Bundled server: Storage port ([[server.storage]] port)") for ae in config.storage]
+    out.append((f"Query/Retrieve SCP {config.qr.ae_title}", config.qr.port,
+                "Settings > Workstation > Bundled server: Query/Retrieve port ([server.qr] port)"))
+    out.append((f"Worklist SCP {config.mwl.ae_title}", config.mwl.port,
+                "Settings > Workstation > Bundled server: Worklist port ([server.mwl] port)"))
+    return [item for item in out if item[1]]
+
+
+def check_dicom_ports(config: ServerConfig) -> None:
+    """Raise :class:`ServerUnavailableError` naming the port and its setting when another program holds
+    a DICOM port of the bundled server.
+
+    The server is not moved to a free port: modalities and archives are configured with its port
+    (what they send to), and a silently moved port would make their sends fail (or reach the other
+    program). The site decides: stop the other program or choose another port in Settings.
+    """
+    host = config.dicom_host or "0.0.0.0"
+    for what, port, setting in dicom_listeners(config):
+        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds (pynetdicom)
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServerUnavailableError(
+                f"The bundled image server cannot listen on DICOM port {port} ({what}): "
+                f"{exc.strerror or exc}. Another program (another DICOM server, or a Lightbox server started "
+                f"by hand) uses it. Stop that program, or choose another port in {setting}; then tell the "
+                "modalities that send to Lightbox the new port."
+            ) from exc
+        finally:
+            probe.close()
+
+
+def append_only(stream: IO[bytes]) -> IO[bytes]:
+    """``stream`` with O_APPEND set on its descriptor (what a child process inherits), where the system has it.
+
+    Python's ``"a"`` mode on an already open descriptor only seeks to the end; the flag is what
+    makes every write of the server land at the end, also after :func:`trim_tail` cut the file.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no trimming needed for correctness, the file grows as before
+        return stream
+    flags = fcntl.fcntl(stream.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(stream.fileno(), fcntl.F_SETFL, flags | os.O_APPEND)
+    return stream
+
+
+def trim_tail(stream: IO[bytes], keep: int) -> bool:
+    """Cut an append-mode file to its last ``keep`` bytes once it holds more than twice that; True when cut.
+
+    The server writes to the same open file (O_APPEND, :func:`append_only`: its writes land at the
+    end, also after the cut); a line written between the read and the cut is lost, never the bound.
+    Without O_APPEND (Windows) nothing is cut.
+    """
+    try:
+        import fcntl
+
+        fd = stream.fileno()
+        if not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+            return False
+        size = os.fstat(fd).st_size
+        if size <= 2 * keep:
+            return False
+        tail = os.pread(fd, keep, size - keep)
+        os.ftruncate(fd, 0)
+        os.write(fd, tail)  # O_APPEND: lands at the (new) end
+    except (ImportError, OSError, ValueError):
+        return False
+    return True
 
 
 class EmbeddedServer:
@@ -46,6 +124,11 @@ class EmbeddedServer:
         self.http_port = http_port
         self.config_file = config_file
         self._own_config: Path | None = None
+        self.server_config: ServerConfig | None = None
+        """The settings it was made from (:meth:`from_config`): its DICOM ports are checked before it starts."""
+        self.trim_every = 30.0
+        """Seconds between checks of the standard error file's size (:func:`trim_tail`)."""
+        self._trimming = threading.Event()
         self.process: subprocess.Popen[str] | None = None
         self.info: dict[str, Any] = {}
         self._stderr: IO[bytes] | None = None
@@ -64,6 +147,7 @@ class EmbeddedServer:
             fh.write(server_config_toml(config))
         server = cls(data_dir=config.data_dir, http_port=http_port, config_file=Path(name))
         server._own_config = Path(name)
+        server.server_config = config
         return server
 
     @property
@@ -91,11 +175,20 @@ class EmbeddedServer:
             return ""
         try:
             self._stderr.flush()
-            self._stderr.seek(0)
+            size = os.fstat(self._stderr.fileno()).st_size
+            self._stderr.seek(max(0, size - STDERR_KEEP))
             text = self._stderr.read().decode("utf-8", "replace")
         except (OSError, ValueError):
             return ""
         return "\n".join(text.strip().splitlines()[-lines:])
+
+    def _trim_stderr(self, stop: threading.Event, every: float) -> None:
+        """Keep the standard error file to about :data:`STDERR_KEEP` bytes while the server runs."""
+        while not stop.wait(every):
+            stderr = self._stderr
+            if stderr is None:
+                return
+            trim_tail(stderr, STDERR_KEEP)
 
     def _pump(self, stream: IO[str]) -> None:
         for line in stream:
@@ -108,13 +201,20 @@ class EmbeddedServer:
         Raises
         ------
         ServerUnavailableError
-            When the process exits or stays silent for ``timeout`` seconds; the message carries
-            the tail of its standard error.
+            When another program holds one of its DICOM ports (:func:`check_dicom_ports`), or the
+            process exits or stays silent for ``timeout`` seconds; the message carries the tail of
+            its standard error.
         """
         if self.process is not None and self.process.poll() is None:
             return self.http_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        if self.server_config is not None:
+            try:
+                check_dicom_ports(self.server_config)
+            except ServerUnavailableError:
+                self.stop()  # removes its private --config file
+                raise
+        self._stderr = append_only(tempfile.TemporaryFile())  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         log.info("starting embedded server: %s", " ".join(self.command()))
         try:
@@ -125,6 +225,9 @@ class EmbeddedServer:
             raise ServerUnavailableError(f"Cannot start the embedded server ({exc}).") from exc
         assert self.process.stdout is not None
         threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True, name="server-stdout").start()
+        self._trimming = threading.Event()
+        threading.Thread(target=self._trim_stderr, args=(self._trimming, self.trim_every), daemon=True,
+                         name="server-stderr-trim").start()
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -159,6 +262,7 @@ class EmbeddedServer:
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM the server, kill it after ``timeout`` seconds; return its exit code."""
         proc, self.process = self.process, None
+        self._trimming.set()
         code: int | None = None
         if proc is not None:
             if proc.poll() is None:
