@@ -50,8 +50,8 @@ class WelcomeDialog(QDialog):
             "computer in the folders below; nothing is sent anywhere until you configure a destination.</p>"
             f"<table cellspacing='6'>{places}</table>"
             "<p>To try the viewer, load the demo studies: a CT head with a presentation state, an MR brain "
-            "and a chest CR with an overlay, all synthetic (made on this computer when Lightbox was installed, "
-            "no real patient).</p>"
+            "and a chest CR with an overlay, all synthetic: made when Lightbox was installed, never downloaded, "
+            "no real patient.</p>"
             "<p>Remote archives, printers, AE titles and the viewer's presets are set in "
             "<b>File &rarr; Settings</b>; <b>Help &rarr; About</b> shows these folders again.</p>")
         text.setWordWrap(True)
