@@ -34,6 +34,7 @@ from app.media.dicomdir_reader import find_dicomdir
 from app.media.folder_scan import header_row
 from app.media.tree import MediaStudy, MediaTree, Row, Selection, build_tree
 from app.net.temporary_area import TemporaryArea
+from app.net.temporary_store import TemporaryStorageSCP
 from app.services.cancel import CancelToken, Progress
 from app.services.media import ImportReport, OpenedMedia, import_instances, series_sources
 from app.services.series_source import SeriesSource, ServerSeriesSource
@@ -207,14 +208,17 @@ class TemporaryStoreSource(TreeStudySource):
     def __init__(self, area: Callable[[], TemporaryArea | None], name: str = TEMPORARY_STORE) -> None:
         super().__init__(name)
         self._area = area
+        self.store: TemporaryStorageSCP | None = None
         self._rows: dict[Path, Row | None] = {}  # by file: read once (None: not readable)
         self._tree: tuple[int, MediaTree] | None = None  # (image count, tree of those images)
         self._lock = threading.Lock()  # list and import may run on two workers
 
     @classmethod
-    def of(cls, store: object) -> TemporaryStoreSource:
-        """The source of a :class:`~app.net.temporary_store.TemporaryStorageSCP` (its ``area`` attribute)."""
-        return cls(lambda: getattr(store, "area", None))
+    def of(cls, store: TemporaryStorageSCP) -> TemporaryStoreSource:
+        """The source of a running :class:`~app.net.temporary_store.TemporaryStorageSCP` (kept as ``store``)."""
+        source = cls(lambda: store.area)
+        source.store = store
+        return source
 
     def changes(self) -> int:
         area = self._area()

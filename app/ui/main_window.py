@@ -22,7 +22,7 @@ The shell part is :class:`app.ui.window_shell.WindowShell`.
 ``window.make_action(text, slot, shortcut=None, tip="")``
     A ``QAction`` of this window.
 ``window.menu(name)``
-    The menus ``"File"``, ``"Study"``, ``"View"``, ``"Tools"``, ``"Help"`` (a new name adds a menu
+    The menus ``"File"``, ``"Study"``, ``"View"``, ``"Help"`` (a new name adds a menu
     before Help). Add your ``QAction`` to the one it belongs to.
 ``window.add_study_action(action, menu="Study", toolbar=False)``
     An action on the selected studies: added to ``menu``, the study list's context menu and,
@@ -52,7 +52,7 @@ from functools import partial
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from app.client.dicomweb import ServerStatus
 from app.core.errors import ServerUnavailableError
@@ -195,8 +195,6 @@ class MainWindow(WindowShell):
         self.menu("View").addAction(self.clear_filter_action)
         self.menu("View").addAction(self.refresh_action)
         self.menu("View").addSeparator()
-        self.about_action = self.make_action("About Lightbox", self.show_about)
-        self.menu("Help").addAction(self.about_action)
         self.toolbar.addAction(self.refresh_action)
 
     def has_selection(self) -> bool:
@@ -211,11 +209,6 @@ class MainWindow(WindowShell):
     def focus_filter(self) -> None:
         self.filter_bar.patient_name.setFocus()
         self.filter_bar.patient_name.selectAll()
-
-    def show_about(self) -> None:
-        from app import __version__
-
-        QMessageBox.about(self, "About Lightbox", f"Lightbox {__version__}\nServer: {self.studies.url}")
 
     def start(self) -> None:
         """Load the study list and start polling the server for changes."""
@@ -257,6 +250,8 @@ class MainWindow(WindowShell):
         self.series_panel.clear()
         self.study_model.set_rows([])
         self.study_model.set_statuses(None)
+        self.study_view.setColumnHidden(StudyTableModel.STATUS, not source.on_server)  # local studies: no status
+        self._fitted = False  # other studies: fit the columns to them
         self.controller.refresh_statuses()
         self.refresh_studies()
         self._update_actions()

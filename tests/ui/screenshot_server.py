@@ -8,6 +8,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -32,13 +33,15 @@ def main_window(app: QApplication) -> MainWindow | None:
     return mains[0] if mains else None
 
 
-def run_workstation(argv0: str, populate: Callable[[str], None], tick: Callable[[], None]) -> int:
+def run_workstation(argv0: str, populate: Callable[[str], None], tick: Callable[[], None], **workstation: Any) -> int:
     """Start a scratch server, ``populate(its URL)``, then run the workstation against it with ``tick``
-    called once 300 ms after the start (it re-arms itself); the workstation's exit code."""
+    called once 300 ms after the start (it re-arms itself); the workstation's exit code.
+    ``workstation``: other :class:`WorkstationConfig` fields (e.g. the temporary store's)."""
     with tempfile.TemporaryDirectory() as tmp:
         server_config = scratch_server_config(Path(tmp))
         with EmbeddedServer.from_config(server_config) as server:
             populate(server.http_url)
             QTimer.singleShot(300, tick)
-            config = Config(server=server_config, workstation=WorkstationConfig(server_url=server.http_url))
+            station = WorkstationConfig(server_url=server.http_url, **workstation)
+            config = Config(server=server_config, workstation=station)
             return run(config, [argv0])

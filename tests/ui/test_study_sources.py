@@ -85,6 +85,7 @@ def test_temporary_store_lists_filters_opens_and_imports(
     assert (rows["TMP001"].number_of_series, rows["TMP001"].number_of_images) == (2, 5)
     assert (rows["TMP002"].number_of_series, rows["TMP002"].number_of_images) == (1, 4)
     assert shown(window, M.IMAGES) == ["5", "4"] and shown(window, M.STATUS) == ["", ""]  # newest first, no status
+    assert window.study_view.isColumnHidden(M.STATUS)
 
     # quick filters, applied locally with the server's rules
     bar = window.filter_bar
@@ -139,6 +140,7 @@ def test_temporary_store_lists_filters_opens_and_imports(
         first.study_uid, 2, 5)  # fmt: skip
     select_row(qtbot, window, "TMP001")
     assert window.controller.send_action.isEnabled() and not window.source_actions.import_action.isEnabled()
+    assert not window.study_view.isColumnHidden(M.STATUS)
 
 
 def test_media_is_a_source_until_closed_and_opens_in_a_viewer(
