@@ -1,7 +1,9 @@
 """``lightbox FILE|DIR`` in the workstation: read the paths on a worker, then open one viewer.
 
-The files are read by :func:`app.services.open_paths.sources_for_all` on a worker (a big folder
-never holds up the window); the series found open in one viewer through the information
+The paths are read by :func:`app.services.open_paths.sources_for_all` on a worker (a big folder
+never holds up the window; a single file is shown at once, the rest of its series loads after it,
+and the other series of its folder join the matrix when :func:`~app.services.open_paths.more_series`
+has read them); the series found open in one viewer through the information
 window's :class:`~app.ui.viewer_launch.ViewerLauncher` (the annotation toolbar; saving on the
 server disabled: these files are not on the server until imported). Paths that cannot be
 opened are listed in a warning.
@@ -16,8 +18,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.services.open_paths import sources_for_all
+from app.services.open_paths import more_series, sources_for_all
 from app.ui.viewer_launch import ViewerLauncher
+from app.ui.viewer_window import ViewerWindow, source_key
 from app.ui.workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -30,11 +33,14 @@ class PathOpener(QObject):
     -------
     opened(object)
         The viewer (a :class:`~app.ui.annotated_viewer.AnnotatedViewer`) the series went to.
+    more_listed(object)
+        The other series of the opened files' folders are in the viewer's matrix now.
     failed(str)
         Some paths could not be opened (the message lists them); also shown in a warning.
     """
 
     opened = Signal(object)
+    more_listed = Signal(object)
     failed = Signal(str)
 
     def __init__(self, launcher: ViewerLauncher, parent: QWidget | None = None) -> None:
@@ -63,6 +69,15 @@ class PathOpener(QObject):
         first = sources[0]
         viewer = self.launcher.open_sources(key, f"{first.title} - files - Lightbox", sources, first)
         self.opened.emit(viewer)
+        self.workers.submit(
+            more_series, sources, on_done=lambda more: self._more(viewer, more), on_error=self._error
+        )  # the other series of a file's folder, for the matrix
+
+    def _more(self, viewer: ViewerWindow, more: object) -> None:
+        assert isinstance(more, list)
+        for source in more:
+            viewer.matrix.add_series(source_key(source), source)
+        self.more_listed.emit(viewer)
 
     def _error(self, exc: Exception) -> None:
         self._problem(f"The files could not be read: {exc}")

@@ -57,6 +57,7 @@ class PresentationPicker:
         self._imported: dict[str, tuple[str, list[UserAnnotation]]] = {}  # image uid -> (state uid, annotations)
         self._shown: dict[tuple[object, ...], Dataset] = {}
         self.button: QToolButton | None = None
+        self._read_sources: set[str] = set()  # matrix keys of the local PR sources read
 
     # -- wiring -----------------------------------------------------------------------------
     def attach(self, viewport: Viewport) -> None:
@@ -79,9 +80,18 @@ class PresentationPicker:
                 on_error=c._failed,
             )  # fmt: skip
             return
-        objects = list(c.window.matrix.objects.values())
-        if objects:
-            c.workers.submit(source_presentation_states, objects, on_done=self._states_loaded, on_error=c._failed)
+        c.window.matrix.objects_added.connect(self._read_local)  # e.g. a folder's PR series listed later
+        self._read_local()
+
+    def _read_local(self) -> None:
+        """Read the states among the viewer's PR/KO/SR sources not read yet (on a worker)."""
+        c = self.controller
+        new = {k: s for k, s in c.window.matrix.objects.items() if k not in self._read_sources}
+        if new and c.workers is not None:
+            self._read_sources.update(new)
+            c.workers.submit(
+                source_presentation_states, list(new.values()), on_done=self._states_loaded, on_error=c._failed
+            )
 
     def _states_loaded(self, result: object) -> None:
         assert isinstance(result, list)

@@ -20,7 +20,7 @@ from app.core.errors import DicomInputError
 from app.core.paths import user_config_file, user_log_dir
 from app.services.cancel import CancelToken
 from app.services.demo_studies import demo_studies
-from app.services.open_paths import sources_for
+from app.services.open_paths import more_series, sources_for
 from app.ui.about_dialog import AboutDialog
 from app.ui.viewer_window import ViewerWindow
 
@@ -56,12 +56,12 @@ def _demo_files(folder: Path) -> list[Path]:
 
 def test_sources_of_a_file_a_folder_and_wrong_paths(tmp_path: Path) -> None:
     files = _demo_files(tmp_path / "demo")
-    own, *others = sources_for(files[3])  # a file opens its whole series, the folder's other series after it
-    assert own.count_hint() == 24 and "Cerebrum" in own.title
-    assert own.key == str(pydicom.dcmread(files[3], stop_before_pixels=True).SeriesInstanceUID)
-    assert sorted(s.count_hint() or 0 for s in others) == [1, 16]  # the state's series, MR
-    first = next(iter(own.load(CancelToken())))
-    assert first.SOPInstanceUID == pydicom.dcmread(files[3], stop_before_pixels=True).SOPInstanceUID  # read first
+    [own] = sources_for(files[3])  # a file opens its whole series, the folder's other series after it
+    header = pydicom.dcmread(files[3], stop_before_pixels=True)
+    assert own.key == str(header.SeriesInstanceUID) and "Cerebrum" in own.title
+    loaded = list(own.load(CancelToken()))
+    assert len(loaded) == 24 and loaded[0].SOPInstanceUID == header.SOPInstanceUID  # that file first
+    assert sorted(s.count_hint() or 0 for s in more_series([own])) == [1, 16]  # the state's series, MR
     sources = sources_for(tmp_path / "demo")
     counts = sorted(s.count_hint() or 0 for s in sources)
     assert counts == [1, 16, 24]  # the state's series, MR, CT

@@ -16,6 +16,8 @@ from pytestqt.qtbot import QtBot
 from app.imaging.gsps_writer import write_gsps
 from app.imaging.voi_lut import Window
 from app.services.annotations_model import Kind, label_anchor
+from app.services.cancel import CancelToken
+from app.services.local_series import LocalSeriesSource
 from app.services.open_paths import sources_for
 from app.services.presentation_display import presentation_states
 from app.services.presentation_save import ViewSettings, presentation_model
@@ -92,6 +94,7 @@ def test_a_file_opens_its_whole_series_with_it_shown_and_measures(
     shown = vp.current_dataset()
     assert shown is not None and shown.SOPInstanceUID == images[2].SOPInstanceUID and vp.position == 2
     np.testing.assert_array_equal(vp.canvas.displayed_array(), expected(images[2]))  # the file opened is on screen
+    qtbot.waitUntil(lambda: len(viewer.matrix.series_keys()) == 2, timeout=30000)  # the folder's other series
     assert viewer.matrix.series_keys() == [str(images[0].SeriesInstanceUID), str(other[0].SeriesInstanceUID)]
     # the full toolbar; the GSPS and key image stay disabled until the study is imported
     bar = viewer.annotations.toolbar
@@ -123,6 +126,7 @@ def test_presentation_state_beside_the_files_applies(qtbot: QtBot, opener: PathO
     state = write_gsps(model, [images[0]])
     state.save_as(tmp_path / "disc" / "PR01.dcm", enforce_file_format=True)
     viewer = _open(qtbot, opener, paths[0], 3)
+    qtbot.waitUntil(lambda: bool(viewer.matrix.objects), timeout=30000)
     assert set(viewer.matrix.objects) == {str(state.SeriesInstanceUID)}  # the state's series: a badge
     vp = viewer.active_viewport()
     qtbot.waitUntil(lambda: vp.presentation_label == "LOCAL", timeout=20000)
@@ -131,12 +135,18 @@ def test_presentation_state_beside_the_files_applies(qtbot: QtBot, opener: PathO
     np.testing.assert_array_equal(vp.canvas.displayed_array(), expected(images[0], Window(900.0, 60.0)))
 
 
+def _uids(source: LocalSeriesSource) -> list[str]:
+    return [str(ds.SOPInstanceUID) for ds in source.load(CancelToken())]
+
+
 def test_the_folder_scan_is_bounded(tmp_path: Path) -> None:
     images = _series(6, "Six")
     paths = _write(tmp_path / "big", images, "IMG")
     [own] = sources_for(paths[5], limit=2)  # itself and two more files of the folder looked at
-    assert own.count_hint() == 3
-    assert sources_for(paths[5])[0].count_hint() == 6
+    uids = _uids(own)
+    assert len(uids) == 3 and uids[0] == images[5].SOPInstanceUID  # the file first, before the folder is read
+    [whole] = sources_for(paths[5])
+    assert sorted(_uids(whole)) == sorted(str(ds.SOPInstanceUID) for ds in images)
 
 
 def test_a_server_study_opened_by_the_launcher_saves_its_state_on_the_server(
