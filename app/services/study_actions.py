@@ -36,6 +36,8 @@ class AdminApi(Protocol):
 
     def job(self, job_id: int) -> dict[str, Any]: ...
 
+    def cancel_job(self, job_id: int) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -172,6 +174,11 @@ class StudyActions:
         with self._lock:
             data = self.admin.job(job_id)
         return JobProgress.from_json(job_id, data)
+
+    def cancel_job(self, job_id: int) -> None:
+        """Cancel a queued or running job (``DELETE /api/jobs/{id}``); a send stops at its next image."""
+        with self._lock:
+            self.admin.cancel_job(job_id)
 
     def approve(self, study_uid: str) -> str:
         """Approve the study; returns its new status."""

@@ -1,13 +1,14 @@
 """Study actions of the information window against a real server and a real DICOM peer.
 
 Approve (status column), delete with its confirmation (cancel and accept), send to a destination
-(DCMTK storescp) with the job's progress shown, a send that fails (nothing listening), and the
-export/print hooks.
+(DCMTK storescp) with the job's progress shown, a send cancelled from its status bar row while a slow
+storescp receives it, a send that fails (nothing listening), and the export/print hooks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from app.services.studies import StudyService
 from app.services.study_actions import JobProgress, login_name
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
-from app.ui.send_jobs import DestinationDialog
+from app.ui.send_jobs import DestinationDialog, JobMonitor
 from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.send_data import free_port, running_storescp
 from tests.ui.study_fixtures import StudySpec, store_study
@@ -32,13 +33,15 @@ ANNA = StudySpec("Moe^Anna", "XID003", "ACC210", TODAY - dt.timedelta(days=1), "
 
 
 @pytest.fixture
-def peer(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
-    """A server whose destinations are a DCMTK storescp (STORESCP) and a closed port (NOWHERE)."""
-    received = tmp_path / "received"
-    with running_storescp(received) as port:
+def peer(tmp_path: Path) -> Iterator[tuple[RunningServer, Path, Path]]:
+    """A server whose destinations are a DCMTK storescp (STORESCP), one that sleeps a second after each
+    image (SLOW, received into its own folder) and a closed port (NOWHERE)."""
+    received, slow = tmp_path / "received", tmp_path / "slow"
+    with running_storescp(received) as port, running_storescp(slow, "SLOW", ("--sleep-after", "1")) as slow_port:
         qr = (
             "[server.qr]\nport = 0\n"
             f'[[server.destinations]]\nae_title = "STORESCP"\nhost = "127.0.0.1"\nport = {port}\n'
+            f'[[server.destinations]]\nae_title = "SLOW"\nhost = "127.0.0.1"\nport = {slow_port}\n'
             f'[[server.destinations]]\nae_title = "NOWHERE"\nhost = "127.0.0.1"\nport = {free_port()}\n'
         )
         data_dir = tmp_path / "data"
@@ -47,13 +50,13 @@ def peer(tmp_path: Path) -> Iterator[tuple[RunningServer, Path]]:
         )
         running = start_server(config, data_dir)
         try:
-            yield running, received
+            yield running, received, slow
         finally:
             assert stop_server(running) == 0
 
 
 @pytest.fixture
-def window(qtbot: QtBot, peer: tuple[RunningServer, Path]) -> Iterator[MainWindow]:
+def window(qtbot: QtBot, peer: tuple[RunningServer, Path, Path]) -> Iterator[MainWindow]:
     service = StudyService.connect(peer[0].http_url, timeout=30)
     for spec in (JANE, ANNA):
         store_study(service, spec)
@@ -171,31 +174,72 @@ def _send_to(qtbot: QtBot, window: MainWindow, ae_title: str) -> list[JobProgres
     dialog = window.controller.dialog
     assert isinstance(dialog, DestinationDialog)
     labels = [dialog.list.item(r).text() for r in range(dialog.list.count())]
-    assert [label.split()[0] for label in labels] == ["NOWHERE", "STORESCP"]
+    assert [label.split()[0] for label in labels] == ["NOWHERE", "SLOW", "STORESCP"]
     dialog.choose(ae_title)
     dialog.accept()
     return updates
 
 
-def test_send_shows_the_job_progress(qtbot: QtBot, window: MainWindow, peer: tuple[RunningServer, Path]) -> None:
+def _row_texts(monitor: JobMonitor) -> list[str]:
+    """What the status bar rows say after each poll (each row shows its job before ``updated``)."""
+    texts: list[str] = []
+
+    def shown(progress: JobProgress) -> None:
+        if progress.job_id in monitor.rows:
+            texts.append(monitor.rows[progress.job_id].label.text())
+
+    monitor.updated.connect(shown)
+    return texts
+
+
+def test_send_shows_the_job_progress(
+    qtbot: QtBot, window: MainWindow, peer: tuple[RunningServer, Path, Path]
+) -> None:
     select(window, "XID003")
-    labels: list[str] = []
-    window.controller.monitor.updated.connect(lambda _p: labels.append(window.controller.monitor.label.text()))
+    monitor = window.controller.monitor
     with qtbot.waitSignal(window.controller.action_done, timeout=60000) as done:
         updates = _send_to(qtbot, window, "STORESCP")
-        qtbot.waitUntil(lambda: window.controller.monitor.label.isVisible(), timeout=10000)
-        assert window.controller.monitor.label.text().startswith("Sending Moe, Anna to STORESCP")
+        qtbot.waitUntil(lambda: len(monitor.rows) == 1, timeout=10000)
+        row = next(iter(monitor.rows.values()))
+        assert row.isVisible() and row.label.text().startswith("Sending Moe, Anna to STORESCP")
+        assert row.cancel_button.isVisible() and row.cancel_button.isEnabled()
     assert done.args[0] == "Sent Moe, Anna to STORESCP: done (6/6 images)"
     assert updates and updates[-1].state == "done" and updates[-1].completed == 6
-    assert not window.controller.monitor.label.isVisible() and not window.controller.monitor.jobs
+    assert not monitor.rows and not monitor.jobs  # the row went away with its job
     received = list(peer[1].iterdir())
     assert len(received) == 6  # the peer got every image
 
 
+def test_a_running_send_is_cancelled(qtbot: QtBot, window: MainWindow, peer: tuple[RunningServer, Path, Path]) -> None:
+    slow = peer[2]
+    select(window, "XID003")
+    monitor = window.controller.monitor
+    texts = _row_texts(monitor)
+    _send_to(qtbot, window, "SLOW")
+    qtbot.waitUntil(lambda: len(monitor.rows) == 1, timeout=10000)
+    job_id, row = next(iter(monitor.rows.items()))
+    qtbot.waitUntil(lambda: len(list(slow.iterdir())) >= 1, timeout=30000)  # under way: the first image is there
+    qtbot.waitUntil(lambda: any("running" in t for t in texts), timeout=10000)
+    assert row.isVisible() and row.cancel_button.isVisible()
+    with qtbot.waitSignal(monitor.cancelled, timeout=30000) as ended:
+        qtbot.mouseClick(row.cancel_button, Qt.MouseButton.LeftButton)
+        assert not row.cancel_button.isEnabled() and row.label.text() == "Sending Moe, Anna to SLOW: cancelling"
+    progress, what = ended.args
+    assert what == "Moe, Anna to SLOW" and progress.state == "cancelled" and progress.job_id == job_id
+    assert window.statusBar().currentMessage().startswith("Sending Moe, Anna to SLOW cancelled: cancelled (")
+    assert not monitor.rows and not monitor.jobs
+    assert window.controller.dialog is None  # a cancel the user asked for is no failure to report
+    with AdminClient(window.studies.url) as admin:
+        job = admin.job(job_id)
+    assert job["state"] == "cancelled"
+    time.sleep(3)  # the server stops the send at its next image (about a second with this peer)
+    arrived = len(list(slow.iterdir()))
+    assert 1 <= arrived < 6  # the slow peer got some images, not all
+
+
 def test_send_failure_is_shown(qtbot: QtBot, window: MainWindow) -> None:
     select(window, "PID001")
-    shown: list[str] = []
-    window.controller.monitor.updated.connect(lambda _p: shown.append(window.controller.monitor.label.text()))
+    shown = _row_texts(window.controller.monitor)
     _send_to(qtbot, window, "NOWHERE")
     qtbot.waitUntil(lambda: isinstance(window.controller.dialog, QMessageBox), timeout=60000)
     box = window.controller.dialog
