@@ -11,6 +11,7 @@ the build took.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -77,6 +78,14 @@ def frozen_build() -> FrozenBuild:
         seconds = Path(given).parent.parent / "build-seconds.txt"
         return FrozenBuild(Path(given), float(seconds.read_text()) if seconds.is_file() else 0.0, reused=True)
     root, key = cache_root(), source_hash()
+    root.mkdir(parents=True, exist_ok=True)
+    # One build at a time (parallel test workers, a benchmark): the others wait, then reuse it.
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_or_reuse(root, key)
+
+
+def _build_or_reuse(root: Path, key: str) -> FrozenBuild:
     done = root / key
     folder = done / "dist" / "lightbox"
     if (done / "build-seconds.txt").is_file() and folder.is_dir():
@@ -98,7 +107,7 @@ def frozen_build() -> FrozenBuild:
     shutil.rmtree(work / "work", ignore_errors=True)
     (work / "build-seconds.txt").write_text(f"{seconds:.1f}\n")
     for old in root.iterdir():  # one build is enough: drop those of older sources
-        if old != work and not old.name.startswith(f"{key}.building-"):
+        if old != work and old.name != ".lock" and not old.name.startswith(f"{key}.building-"):
             shutil.rmtree(old, ignore_errors=True)
     try:
         work.rename(done)
