@@ -10,12 +10,15 @@
 2. Open: the same series stored on the bundled server (``python -m app.server``, STOW-RS), then
    the time from asking for it (what a double-click does) to the first image painted. Lightbox:
    ``ViewerWindow.open_source(ServerSeriesSource)``: WADO-RS streamed, the first part shown as
-   soon as it is parsed. pyqtgraph: the plain way, the same WADO-RS response read whole, stacked
+   soon as it is parsed (rendered once; the matrix takes its thumbnail from it instead of
+   fetching one beside it; compressed images are decoded by the loader, never the GUI thread).
+   pyqtgraph: the plain way, the same WADO-RS response read whole, stacked
    into a volume, ``setImage``.
 3. Memory: resident set growth once the whole series is loaded, against the series' pixel data
    (rows x columns x 2 bytes x images).
 
-Each measurement runs in its own process (``--role``), both sides alternate over ``--rounds``;
+Each measurement runs in its own process (``--role``), both sides alternate over ``--rounds``
+(each run records the load average; the machine is shared, so run it when the load is low);
 medians are reported with the ratio lightbox / pyqtgraph (for frames per second, higher is
 better; for times and memory, lower). Results: ``benchmarks/results/viewer_responsiveness.json``.
 
@@ -158,7 +161,7 @@ def open_lightbox(url: str, study: str) -> dict[str, float]:
     app.processEvents()
     gc.collect()
     return {"first_image_ms": first * 1000, "all_loaded_ms": everything * 1000, "rss_growth": rss() - before,
-            "pixel_bytes": pixels, "images": len(vp.stack.datasets)}  # fmt: skip
+            "pixel_bytes": pixels, "images": len(vp.stack.datasets), "load_average": os.getloadavg()[0]}  # fmt: skip
 
 
 def open_pyqtgraph(url: str, study: str) -> dict[str, float]:
@@ -187,7 +190,8 @@ def open_pyqtgraph(url: str, study: str) -> dict[str, float]:
     first = time.perf_counter() - start
     gc.collect()
     return {"first_image_ms": first * 1000, "all_loaded_ms": first * 1000, "rss_growth": rss() - before,
-            "pixel_bytes": int(volume.nbytes), "images": int(volume.shape[0])}  # fmt: skip
+            "pixel_bytes": int(volume.nbytes), "images": int(volume.shape[0]),
+            "load_average": os.getloadavg()[0]}  # fmt: skip
 
 
 ROLES = {"fps": fps_both}
@@ -268,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(OPEN_ROLES[args.role](args.url, args.study)))
         return 0
 
+    load_at_start = os.getloadavg()[0]
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in (*ROLES, *OPEN_ROLES)}
     print(f"scrolling {args.images} images of {SIZE} x {SIZE}", flush=True)
     for _ in range(args.rounds):
@@ -301,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"scroll_fps": ">= 60", "first_image_ms": "<= 300", "memory_per_pixel_byte": "<= 1.5"},
         "runs": runs,
         "cpu_count": os.cpu_count(),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg()[0],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

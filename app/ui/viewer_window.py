@@ -39,7 +39,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from app.core.viewer_config import ViewerConfig
 from app.imaging.corner_text import CornerTemplates
-from app.services.series_source import SeriesSource
+from app.services.series_source import THUMBNAIL, SeriesSource
 from app.services.slice_sync import matching_position
 from app.services.study_matrix import source_badges
 from app.services.viewer_settings import corner_templates
@@ -162,10 +162,10 @@ class ViewerWindow(QMainWindow):
     def open_source(self, source: SeriesSource, viewport: Viewport | None = None) -> Viewport:
         """Load ``source`` into ``viewport`` (default: the active one) and list it in the matrix."""
         key = source_key(source)
-        self.matrix.add_series(key, source)
         target = viewport or self.active_viewport()
         target.setProperty("series_key", key)
-        target.open_source(source)
+        target.open_source(source)  # first: its first image becomes the thumbnail (no fetch beside it)
+        self.matrix.add_series(key, source)
         self.set_active(target)
         return target
 
@@ -177,6 +177,8 @@ class ViewerWindow(QMainWindow):
         return self.open_source(source, viewport)
 
     def _fetch_thumbnail(self, key: str) -> None:
+        if any(vp.loading and vp.property("series_key") == key for vp in self.grid.all):
+            return  # being opened: _first_image takes its first image, and the fetch would slow that down
         thumbnail = getattr(self.matrix.sources.get(key), "thumbnail", None)
         if callable(thumbnail):
             self.workers.submit(thumbnail, on_done=functools.partial(self._thumbnail, key), on_error=self._matrix_error)
@@ -199,8 +201,10 @@ class ViewerWindow(QMainWindow):
 
     def _first_image(self, viewport: Viewport) -> None:
         key = viewport.property("series_key")
-        if key and self.matrix.thumbnail(str(key)) is None:
-            self.matrix.set_thumbnail(str(key), viewport.rendered_image(annotations=False))
+        shown = viewport.canvas.displayed_array()  # the image just rendered, not rendered again
+        if key and self.matrix.thumbnail(str(key)) is None and shown is not None:
+            step = max(1, -(-max(shown.shape[:2]) // THUMBNAIL))  # strided down: a cheap smooth scale after
+            self.matrix.set_thumbnail(str(key), np.ascontiguousarray(shown[::step, ::step]))
         self.first_image.emit(viewport)
 
     # -- synchronised scrolling -------------------------------------------------------------

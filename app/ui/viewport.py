@@ -89,6 +89,7 @@ class Viewport(QFrame):
         self.scale = 1.0
         self._drag_rest = 0.0
         self._direction = 1
+        self._last_render: tuple[object, StackRenderer, Dataset | None, RenderedFrame] | None = None
         self.decoder = FrameDecoder(pool)
         self.decoder.signals.decoded.connect(self._frame_decoded)
         self.setAcceptDrops(True)
@@ -208,7 +209,13 @@ class Viewport(QFrame):
             return None
         if self.presentation_provider is not None:
             self.presentation_state, self.presentation_label = self.presentation_provider(self)
-        return self.renderer.render(self.position, self.state, self.presentation_state)
+        key = (self.stack.frames[self.position], self.state)
+        last = self._last_render
+        if last is not None and last[0] == key and last[1] is self.renderer and last[2] is self.presentation_state:
+            return last[3]  # the same frame, state and presentation state: rendered already
+        frame = self.renderer.render(self.position, self.state, self.presentation_state)
+        self._last_render = (key, self.renderer, self.presentation_state, frame)
+        return frame
 
     def rendered_image(self, annotations: bool = True) -> np.ndarray | None:
         """The current frame as displayed, at image resolution (uint8 grey or RGB): shutter, overlays,
