@@ -1,6 +1,8 @@
 """The viewer's toolbar: layout, sort, sync, window presets, view changes, overlays, shutters, cine.
 
-Every action applies to the active viewport (keys: :mod:`app.ui.viewport_keys`). The overlay
+Every action applies to the active viewport (keys: :mod:`app.ui.viewport_keys`). The sort box and
+its Descending toggle show the active viewport's stack order (updated when another viewport becomes
+active and when a series opens in it; the configured ``[workstation.viewer] sort`` before). The overlay
 menu lists "All", "None" and each overlay group of the image shown (PS3.3 C.9.2), rebuilt when
 it opens.
 """
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QInputDialog, QMenu, QT
 from app.core.errors import ConfigError
 from app.imaging.presets import presets_for
 from app.imaging.stacks import SortKey
+from app.services.image_stack import ImageStack
 from app.ui.layouts import LAYOUTS, parse_layout
 from app.ui.magnifier import Magnifier
 
@@ -66,9 +69,28 @@ def build_toolbar(window: ViewerWindow) -> QToolBar:
     sort = QComboBox(bar)
     for key in SortKey:
         sort.addItem(key.value, key)
-    sort.setToolTip("Stack sort method")
-    sort.activated.connect(lambda index: active().set_sort(sort.itemData(index)))
+    sort.setToolTip("Stack sort method (the active image window's)")
     bar.addWidget(sort)
+
+    def apply_sort() -> None:
+        active().set_sort(sort.currentData(), descending.isChecked())
+
+    descending = _action(
+        bar, "Descending", "Reverse the stack order (the sort key descending)", lambda _on: apply_sort(), True
+    )
+
+    def show_sort(viewport: object = None) -> None:
+        """The sort box and Descending follow the active viewport's stack (the configured default
+        before a series is open)."""
+        stack = active().stack
+        key = stack.key if stack is not None else ImageStack.default_key
+        sort.setCurrentIndex(max(sort.findData(key), 0))
+        descending.setChecked(bool(stack.descending) if stack is not None else False)
+
+    sort.activated.connect(lambda _index: apply_sort())
+    window.active_changed.connect(show_sort)
+    window.first_image.connect(lambda vp: show_sort() if vp is active() else None)
+    window.series_loaded.connect(lambda vp: show_sort() if vp is active() else None)
     sync = _action(bar, "Sync", "Scroll series of the same frame of reference together", window.set_sync, True)
     bar.addSeparator()
 
@@ -152,6 +174,8 @@ def build_toolbar(window: ViewerWindow) -> QToolBar:
 
     bar.layouts = layouts  # type: ignore[attr-defined]
     bar.sort = sort  # type: ignore[attr-defined]
+    bar.descending = descending  # type: ignore[attr-defined]
+    bar.show_sort = show_sort  # type: ignore[attr-defined]
     bar.sync = sync  # type: ignore[attr-defined]
     bar.magnify = magnify  # type: ignore[attr-defined]
     bar.shutters = shutters  # type: ignore[attr-defined]

@@ -14,11 +14,16 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.core.errors import ConfigError
+from app.core.viewer_config import ViewerConfig
 from app.imaging.stacks import SortKey
 from app.services.cancel import CancelToken
+from app.services.image_stack import ImageStack
+from app.services.viewer_settings import apply_viewer_settings
+from app.ui.image_canvas import SETTLE_MS
 from app.ui.layouts import LAYOUTS, parse_layout
-from app.ui.magnifier import Magnifier
+from app.ui.magnifier import FACTOR, SIZE, Magnifier
 from app.ui.viewer_window import ViewerWindow
+from app.ui.viewport import Viewport
 from tests.ui.viewer_data import ct_stack
 from tests.ui.viewer_support import drag, expected, grab, mouse, open_series, viewer_fixture  # noqa: F401
 
@@ -74,6 +79,59 @@ def test_stack_drag_scroll_bar_and_sort_methods(qtbot: QtBot, viewer: ViewerWind
     np.testing.assert_array_equal(vp.rendered_image(), expected(images[2]))  # slice location 1
     vp.set_sort(SortKey.IMAGE_POSITION, descending=True)
     assert vp.current_dataset() is images[2] and vp.position == 3  # z 10, 8, 6, 4 (its), 2, 0
+
+
+def _slices(vp: Viewport) -> list[float]:
+    assert vp.stack is not None
+    return [float(vp.stack.dataset(i).SliceLocation) for i in range(len(vp.stack))]
+
+
+def test_sort_box_follows_the_active_viewport_and_the_configured_default(qtbot: QtBot, viewer: ViewerWindow) -> None:
+    sort, descending = viewer.toolbar.sort, viewer.toolbar.descending  # type: ignore[attr-defined]
+    assert sort.currentData() is SortKey.INSTANCE_NUMBER and not descending.isChecked()
+    first = ct_stack(6, 64, overlay=False)
+    for ds, location in zip(first, [5.0, 3.0, 1.0, 6.0, 4.0, 2.0], strict=True):
+        ds.SliceLocation = location
+    viewer.set_layout(1, 2)
+    left, right = viewer.viewports()
+    open_series(qtbot, viewer, first, left)
+    sort.setCurrentIndex(sort.findData(SortKey.SLICE_LOCATION))
+    sort.activated.emit(sort.currentIndex())  # the user picks slice location
+    assert _slices(left) == [1, 2, 3, 4, 5, 6]
+    descending.trigger()  # then descending
+    assert descending.isChecked() and _slices(left) == [6, 5, 4, 3, 2, 1]
+    left.go_to(0)
+    np.testing.assert_array_equal(left.rendered_image(), expected(first[3]))  # slice location 6 first
+
+    open_series(qtbot, viewer, ct_stack(4, 64, overlay=False), right)  # active: a stack in its own order
+    assert viewer.active_viewport() is right
+    assert sort.currentData() is SortKey.INSTANCE_NUMBER and not descending.isChecked()
+    mouse(left.canvas, QMouseEvent.Type.MouseButtonPress, QPointF(20, 20), Qt.MouseButton.LeftButton,
+          Qt.MouseButton.LeftButton)  # fmt: skip
+    mouse(left.canvas, QMouseEvent.Type.MouseButtonRelease, QPointF(20, 20), Qt.MouseButton.LeftButton,
+          Qt.MouseButton.NoButton)  # fmt: skip
+    assert viewer.active_viewport() is left  # a click makes it active: the box shows its order again
+    assert sort.currentData() is SortKey.SLICE_LOCATION and descending.isChecked()
+    viewer.set_active(right)
+    descending.trigger()  # applies to the active viewport only
+    assert [int(right.stack.dataset(i).InstanceNumber) for i in range(4)] == [4, 3, 2, 1]  # type: ignore[union-attr]
+    assert _slices(left) == [6, 5, 4, 3, 2, 1]
+
+    apply_viewer_settings(ViewerConfig(sort="SLICE_LOCATION"))  # [workstation.viewer] sort
+    try:
+        other = ViewerWindow(viewer.thread_pool)
+        qtbot.addWidget(other)
+        assert other.toolbar.sort.currentData() is SortKey.SLICE_LOCATION  # type: ignore[attr-defined]
+        other.close()
+        shuffled = ct_stack(6, 64, overlay=False)
+        for ds, location in zip(shuffled, [2.0, 6.0, 1.0, 5.0, 3.0, 4.0], strict=True):
+            ds.SliceLocation = location
+        open_series(qtbot, viewer, shuffled, right)  # a series opens in the configured order
+        assert _slices(right) == [1, 2, 3, 4, 5, 6]
+        assert sort.currentData() is SortKey.SLICE_LOCATION and not descending.isChecked()
+    finally:
+        apply_viewer_settings(ViewerConfig())
+    assert ImageStack.default_key is SortKey.INSTANCE_NUMBER
 
 
 def test_cine_plays_at_the_objects_rate_and_stops(qtbot: QtBot, viewer: ViewerWindow) -> None:
@@ -150,6 +208,8 @@ def test_tool_slot_gets_the_left_button(qtbot: QtBot, viewer: ViewerWindow) -> N
     vp = open_series(qtbot, viewer, ct_stack(4, 64, overlay=False))
     viewer.toolbar.magnify.trigger()  # type: ignore[attr-defined]
     assert isinstance(vp.canvas.tool, Magnifier)
+    grab(vp.canvas)  # the layout settles
+    qtbot.wait(SETTLE_MS + 50)  # and the frame is drawn interpolated (it stays so: nothing new is shown)
     before = grab(vp.canvas)
     start = QPointF(vp.canvas.width() / 2, vp.canvas.height() / 2)
     left = Qt.MouseButton.LeftButton
@@ -161,6 +221,51 @@ def test_tool_slot_gets_the_left_button(qtbot: QtBot, viewer: ViewerWindow) -> N
     loupe = (during[..., 0] == 255) & (during[..., 1] == 220) & (during[..., 2] == 80)  # its frame
     assert loupe.sum() > 200 and not np.array_equal(before, during)
     np.testing.assert_array_equal(grab(vp.canvas), before)  # gone on release
+
+
+def _bilinear(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``image`` sampled at columns ``xs`` x rows ``ys`` (displayed-frame coordinates; pixel centres at
+    .5), interpolated linearly between pixel centres like Qt's smooth scaling, edges clamped."""
+    fx, fy = np.clip(xs - 0.5, 0, image.shape[1] - 1), np.clip(ys - 0.5, 0, image.shape[0] - 1)
+    x0, y0 = np.floor(fx).astype(int), np.floor(fy).astype(int)
+    x1, y1 = np.minimum(x0 + 1, image.shape[1] - 1), np.minimum(y0 + 1, image.shape[0] - 1)
+    wx, wy = (fx - x0)[None, :], (fy - y0)[:, None]
+    top = image[np.ix_(y0, x0)] * (1 - wx) + image[np.ix_(y0, x1)] * wx
+    bottom = image[np.ix_(y1, x0)] * (1 - wx) + image[np.ix_(y1, x1)] * wx
+    return np.rint(top * (1 - wy) + bottom * wy).astype(int)
+
+
+def test_magnifier_shows_the_image_under_it_enlarged(qtbot: QtBot, viewer: ViewerWindow) -> None:
+    vp = open_series(qtbot, viewer, ct_stack(3, 128, overlay=False))
+    viewer.toolbar.magnify.trigger()  # type: ignore[attr-defined]
+    grab(vp.canvas)  # the layout settles
+    qtbot.wait(SETTLE_MS + 50)  # and the frame is drawn interpolated, as the user sees it
+    before = grab(vp.canvas)[..., 0].astype(int)
+    at = vp.canvas.image_to_widget(64.0, 89.5)  # on the spine (bright) with soft tissue around it
+    left = Qt.MouseButton.LeftButton
+    mouse(vp.canvas, QMouseEvent.Type.MouseButtonPress, at, left, left)
+    during = grab(vp.canvas)[..., 0].astype(int)
+    mouse(vp.canvas, QMouseEvent.Type.MouseButtonRelease, at, left, Qt.MouseButton.NoButton)
+    where, shown = vp.canvas.placement, vp.canvas.displayed_array()
+    assert where is not None and shown is not None
+    x0, y0 = where.from_widget(at.x(), at.y())  # the displayed-frame point under the cursor
+    inner = SIZE // 2 - 4  # inside the loupe's frame
+    us = np.arange(int(at.x()) - inner, int(at.x()) + inner)
+    vs = np.arange(int(at.y()) - inner, int(at.y()) + inner)
+    # what the loupe should show: the displayed frame around (x0, y0), FACTOR times the screen scale
+    xs = x0 + (us + 0.5 - at.x()) / (FACTOR * where.scale_x)
+    ys = y0 + (vs + 0.5 - at.y()) / (FACTOR * where.scale_y)
+    want = _bilinear(shown.astype(float), xs, ys)
+    got = during[np.ix_(vs, us)]
+    assert np.mean(np.abs(got - want) <= 2) > 0.99  # pixel for pixel, interpolated as the canvas draws
+    unmagnified = _bilinear(shown.astype(float), x0 + (us + 0.5 - at.x()) / where.scale_x,
+                            y0 + (vs + 0.5 - at.y()) / where.scale_y)  # fmt: skip
+    assert np.mean(np.abs(got - unmagnified) <= 2) < 0.9  # not the picture at the screen's own scale
+    # enlarged: the spine covers FACTOR^2 times the area it covers in the same square without the loupe
+    spine_in_loupe = int((got == 255).sum())
+    spine_before = int((before[np.ix_(vs, us)] == 255).sum())
+    assert spine_before > 500 and abs(spine_in_loupe / spine_before - FACTOR**2) < 0.15 * FACTOR**2
+    assert not np.array_equal(got, before[np.ix_(vs, us)])
 
 
 class _SlowSource:
