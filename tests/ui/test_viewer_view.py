@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from pydicom.dataset import Dataset
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -127,3 +128,64 @@ def test_overlay_and_shutter_toggles(qtbot: QtBot, viewer: ViewerWindow) -> None
     shuttered = vp.rendered_image()
     assert shuttered[10, 10] == 0 and shuttered[64, 64] == plain[64, 64]
     assert shuttered[OVERLAY[1], OVERLAY[0]] == 255  # overlays are drawn over the shutter (render.py)
+
+
+CROSS = (64, 64)  # on the second overlay's bar (soft tissue between the lungs)
+
+
+def _with_second_overlay(images: list[Dataset]) -> list[Dataset]:
+    """Add overlay group 6002 (PS3.3 C.9.2): a horizontal bar 3 rows high across the middle."""
+    for ds in images:
+        size = int(ds.Rows)
+        mask = np.zeros((size, size), dtype=bool)
+        mask[size // 2 - 1 : size // 2 + 2, size // 4 : size - size // 4] = True
+        ds.add_new(0x60020010, "US", size)
+        ds.add_new(0x60020011, "US", size)
+        ds.add_new(0x60020040, "CS", "G")
+        ds.add_new(0x60020050, "SS", [1, 1])
+        ds.add_new(0x60020100, "US", 1)
+        ds.add_new(0x60020102, "US", 0)
+        ds.add_new(0x60023000, "OW", np.packbits(mask.ravel(), bitorder="little").tobytes())
+    return images
+
+
+def _choose(qtbot: QtBot, viewer: ViewerWindow, text: str) -> dict[str, bool]:
+    """Open the toolbar's Overlays menu, click ``text`` in it; returns the check marks shown before."""
+    menu = viewer.toolbar.overlays_menu  # type: ignore[attr-defined]
+    menu.popup(viewer.mapToGlobal(QPoint(200, 100)))
+    qtbot.waitUntil(menu.isVisible, timeout=5000)
+    actions = {a.text(): a for a in menu.actions()}
+    checks = {t: a.isChecked() for t, a in actions.items() if a.isCheckable()}
+    assert list(actions)[:2] == ["All", "None"]
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(actions[text]).center())
+    qtbot.waitUntil(lambda: not menu.isVisible(), timeout=5000)
+    return checks
+
+
+def test_overlay_menu_shows_and_hides_each_group(qtbot: QtBot, viewer: ViewerWindow) -> None:
+    images = _with_second_overlay(ct_stack(3, 128))  # group 6000: a rectangle outline; 6002: a bar
+    vp = open_series(qtbot, viewer, images)
+    plain = expected(images[0])
+    assert plain[OVERLAY[1], OVERLAY[0]] == 0 and plain[CROSS[1], CROSS[0]] == 128  # air, soft tissue
+    assert grey_at(vp, *OVERLAY) == 255 and grey_at(vp, *CROSS) == 255  # both drawn at first
+
+    checks = _choose(qtbot, viewer, "Overlay 6000")  # the outline off, the bar stays
+    assert checks == {"Overlay 6000": True, "Overlay 6002": True}
+    assert grey_at(vp, *OVERLAY) == 0 and grey_at(vp, *CROSS) == 255
+    shot = vp.rendered_image()
+    assert shot is not None and not (shot[:20] == 255).any()  # no outline row left at the top
+
+    checks = _choose(qtbot, viewer, "Overlay 6002")  # the bar off too: the plain image
+    assert checks == {"Overlay 6000": False, "Overlay 6002": True}
+    assert grey_at(vp, *OVERLAY) == 0 and grey_at(vp, *CROSS) == 128
+    np.testing.assert_array_equal(vp.rendered_image(), plain)
+
+    checks = _choose(qtbot, viewer, "Overlay 6000")  # the outline back alone
+    assert checks == {"Overlay 6000": False, "Overlay 6002": False}
+    assert grey_at(vp, *OVERLAY) == 255 and grey_at(vp, *CROSS) == 128
+
+    _choose(qtbot, viewer, "All")
+    assert grey_at(vp, *OVERLAY) == 255 and grey_at(vp, *CROSS) == 255
+    checks = _choose(qtbot, viewer, "None")
+    assert checks == {"Overlay 6000": True, "Overlay 6002": True}  # All had turned both on
+    assert grey_at(vp, *OVERLAY) == 0 and grey_at(vp, *CROSS) == 128
