@@ -1,4 +1,5 @@
-"""A Storage Commitment Push Model SCP for the archive tier tests (DCMTK ``dcmqrscp`` has none).
+"""A Storage Commitment Push Model SCP for the archive tier tests (DCMTK ``dcmqrscp`` has none),
+and ``dcmqrscp`` logging what it was asked (:class:`LoggingDcmqrscp`: count its C-MOVE requests).
 
 It answers the N-ACTION at once, then checks each referenced instance against the files the
 archive (``dcmqrscp``) actually holds, and sends the N-EVENT-REPORT on a *new* association to
@@ -8,6 +9,7 @@ archives do (PS3.4 J.3.3). ``hold()`` keeps reports back until ``release()``.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +20,33 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import AE, build_role, evt
 
-from tests.qr_archive import free_port
+from tests.qr_archive import Dcmqrscp, dcmtk_env, free_port, wait_listening
 
 PUSH_MODEL = "1.2.840.10008.1.20.1"
 PUSH_MODEL_INSTANCE = "1.2.840.10008.1.20.1.1"
+
+
+class LoggingDcmqrscp(Dcmqrscp):
+    """:class:`~tests.qr_archive.Dcmqrscp` in verbose mode, its output in ``work/dcmqrscp.log``."""
+
+    @property
+    def log(self) -> Path:
+        return self.area.parent / "dcmqrscp.log"
+
+    def start(self) -> LoggingDcmqrscp:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [self.tool, "-v", "-c", str(self.config), str(self.port)], env=dcmtk_env(),
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        wait_listening(self.port, self.proc, "dcmqrscp")
+        return self
+
+    def move_requests(self) -> int:
+        """How many C-MOVE requests it received so far."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        types = [line.rsplit(":", 1)[-1].strip() for line in text.splitlines() if "Message Type" in line]
+        return types.count("C-MOVE RQ")
 
 
 @dataclass

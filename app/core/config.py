@@ -132,7 +132,8 @@ class NotifySettings:
     that get an Instance Availability Notification (N-CREATE, PS3.4 R) as well. Events: approval
     (``on_approve``), deletion (``on_delete``: the descriptor when a study's last instance goes,
     an IAN for any deleted instances), a study without a new instance for ``stable_seconds``
-    (0 = never).
+    (0 = never), the archive policy removing a study's last online copy (``on_offline``: the
+    descriptor with ``comment_deleted``, an IAN saying ``NEARLINE``).
     """
 
     ae_title: str = "SCN_SCP"
@@ -142,6 +143,7 @@ class NotifySettings:
     ian_receivers: tuple[str, ...] = ()
     on_approve: bool = True
     on_delete: bool = False
+    on_offline: bool = False
     stable_seconds: float = 0.0
     comment_added: str = "ADD"
     comment_deleted: str = "DELETE"
@@ -335,6 +337,7 @@ def _notify_from(raw: Any, destinations: tuple[Destination, ...]) -> NotifySetti
         ian_receivers=tuple(t.strip() for t in receivers),
         on_approve=_bool(raw, "on_approve", d.on_approve, where),
         on_delete=_bool(raw, "on_delete", d.on_delete, where),
+        on_offline=_bool(raw, "on_offline", d.on_offline, where),
         stable_seconds=float(stable),
         comment_added=_string(raw, "comment_added", d.comment_added, where) or d.comment_added,
         comment_deleted=_string(raw, "comment_deleted", d.comment_deleted, where) or d.comment_deleted,

@@ -161,7 +161,8 @@ class Server:
             sender = StudySender(cfg, catalogue, self._storage.path_of, index.corrections.catalogue_values)
             notifier = StudyNotifier(cfg, catalogue, index.jobs, self._jobs.wake)
             archive = self._archive = ArchiveTier(
-                cfg, catalogue, index.archive, index.jobs, self._storage, self._jobs.wake, sender, notifier.study_online
+                cfg, catalogue, index.archive, index.jobs, self._storage, self._jobs.wake, sender,
+                notifier.study_online, self.study_events,
             ) if cfg.archive.enabled else None
             if archive is not None:
                 ingest.restoring = archive.fetcher.restoring

@@ -24,6 +24,7 @@ from app.server.index.job_records import JobStoreProtocol
 from app.server.index.records import CatalogueProtocol
 from app.server.send import StudySender
 from app.server.storage import Storage
+from app.server.study_events import StudyEvents
 
 __all__ = ["ARCHIVE_KIND", "ArchiveTier"]
 
@@ -45,12 +46,14 @@ class ArchiveTier:
         The send machinery (``StudySender``) the archive job stores with.
     study_online
         ``StudyNotifier.study_online`` (notification of a fetch-back), or None.
+    events
+        The study events; the removal policy fires ``offline`` on them, or None.
     """
 
     def __init__(
         self, config: ServerConfig, catalogue: CatalogueProtocol, store: ArchiveStoreProtocol,
         jobs: JobStoreProtocol, storage: Storage, wake: Callable[[], None], sender: StudySender,
-        study_online: Callable[[str, str], Any] | None = None,
+        study_online: Callable[[str, str], Any] | None = None, events: StudyEvents | None = None,
     ) -> None:
         self._config = config
         self._catalogue = catalogue
@@ -63,7 +66,8 @@ class ArchiveTier:
                 study_online(uid, FETCHED_BACK)
         self.fetcher = ArchiveFetcher(config, catalogue, store, storage.path_of, notify)
         self.reports = CommitmentReports(store, wake)
-        self.purge = ArchivePurge(config.archive, store, catalogue, storage.root, storage.delete)
+        self.purge = ArchivePurge(config.archive, store, catalogue, storage.root, storage.delete,
+                                  on_removed=events.offline if events is not None else None)
         self.archiver = StudyArchiver(config, catalogue, store, sender)
 
     @property

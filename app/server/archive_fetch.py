@@ -10,18 +10,27 @@ while a study is fetched back, its instances replace their offline rows (duplica
 so the catalogue keeps one row per instance. Once every instance row has its file again the
 study is online, kept so for ``keep_online_hours``, and (``notify_on_fetch_back``) notified.
 
-The SOP Instance UIDs being restored are known to this process only: the archive must send
-them to the Storage AE of the process that asked (the first ``[[server.storage]]`` AE, which
-the archive must know as a move destination); with several processes on one index, give
-each its own Storage AE title.
+Several server processes on one (PostgreSQL) index: a fetch-back is claimed in the index
+(:meth:`~app.server.index.archive.ArchiveStore.claim_fetch`: ``archive_study.fetch_owner`` with
+an expiry, so a claim of a process that died ends), after the in-process per-study lock. Only
+the claimant asks the archive; the others poll the study's row every
+:data:`FETCH_POLL_SECONDS` until it is online (at most ``fetch_timeout_seconds``) and then
+serve the online copy. The archive sends the instances to the move destination it knows for
+our Storage AE title (the first ``[[server.storage]]`` AE), which may be another process:
+there, an instance of a study that is offline replaces its offline row as well
+(:meth:`ArchiveFetcher.restoring` asks the index on a shared one), so no row is duplicated
+and no instance refused whichever process receives it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -43,7 +52,15 @@ LOGGER = logging.getLogger(__name__)
 
 #: Reason given to the study notifier for a study fetched back.
 FETCHED_BACK = "fetched back"
+#: How often a process waiting for another one's fetch-back looks at the study's row.
+FETCH_POLL_SECONDS = 0.2
+#: A claim outlives ``fetch_timeout_seconds`` by this much (then another process may take over).
+CLAIM_MARGIN_SECONDS = 60.0
 _PENDING = (0xFF00, 0xFF01)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class FetchFailed(ServerUnavailableError):
@@ -80,33 +97,62 @@ class ArchiveFetcher:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._restoring: set[str] = set()
+        #: Names this process's claims in the index.
+        self.owner = f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def restoring(self, sop_instance_uid: str) -> bool:
-        """True while ``sop_instance_uid`` is being fetched back (its row is to be replaced)."""
-        return sop_instance_uid in self._restoring
+        """True while ``sop_instance_uid`` is being fetched back (its row is to be replaced):
+        by this process, or, on a shared index, when its study is offline (another process's
+        fetch-back may have the archive deliver it here)."""
+        if sop_instance_uid in self._restoring:
+            return True
+        return self._store.shared and self._store.offline_instance(sop_instance_uid)
 
     def ensure_online(self, study_uids: Iterable[str]) -> list[str]:
-        """Fetch back those of ``study_uids`` that are offline; the ones fetched.
+        """Fetch back those of ``study_uids`` that are offline; the ones that came back (by this
+        process, or by another one it waited for: their rows changed, read them again).
         Raises :class:`FetchFailed` with what went wrong (never for online studies)."""
         uids = list(dict.fromkeys(study_uids))
         if not uids or not self._settings.enabled:
             return []
         offline = self._store.offline(uids)
         fetched = []
+        timeout = self._settings.fetch_timeout_seconds
         for uid in uids:
             if uid not in offline:
                 continue
+            deadline = time.monotonic() + timeout
             with self._guard:
                 lock = self._locks.setdefault(uid, threading.Lock())
-            if not lock.acquire(timeout=self._settings.fetch_timeout_seconds):
+            if not lock.acquire(timeout=timeout):
                 raise FetchFailed(f"study {uid} is being fetched back from the archive; try again shortly")
             try:
-                if uid in self._store.offline([uid]):  # another request may have fetched it meanwhile
-                    self._fetch(uid)
-                    fetched.append(uid)
+                self._claim_or_wait(uid, deadline)
             finally:
                 lock.release()
+            fetched.append(uid)
         return fetched
+
+    def _claim_or_wait(self, study_uid: str, deadline: float) -> None:
+        """Fetch a study back unless another process does (then wait until it is online)."""
+        waiting_for: str | None = None
+        while study_uid in self._store.offline([study_uid]):  # another request may have fetched it meanwhile
+            until = _utcnow() + dt.timedelta(seconds=self._settings.fetch_timeout_seconds + CLAIM_MARGIN_SECONDS)
+            if self._store.claim_fetch(study_uid, self.owner, until):
+                try:
+                    self._fetch(study_uid)
+                finally:
+                    self._store.release_fetch(study_uid, self.owner)
+                return
+            if waiting_for is None:
+                waiting_for = self._store.fetch_owner(study_uid) or "another server process"
+                LOGGER.info("study %s is being fetched back by %s; waiting for it", study_uid, waiting_for)
+            if time.monotonic() >= deadline:
+                raise FetchFailed(f"study {study_uid} is being fetched back from the archive by {waiting_for}; "
+                                  "try again shortly")
+            time.sleep(FETCH_POLL_SECONDS)
+        if waiting_for is not None:
+            LOGGER.info("study %s was fetched back by %s; serving the online copy", study_uid, waiting_for)
 
     def _fetch(self, study_uid: str) -> None:
         settings = self._settings
@@ -129,7 +175,7 @@ class ArchiveFetcher:
                    if not self._path_of(r.relpath).is_file()]
         if missing:
             raise FetchFailed(f"study {study_uid}: {len(missing)} instance(s) did not come back from {title}")
-        until = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=settings.keep_online_hours)
+        until = _utcnow() + dt.timedelta(hours=settings.keep_online_hours)
         self._store.set_online(study_uid, True, until)
         LOGGER.info("study %s fetched back in %.1f s, online until %s", study_uid, time.monotonic() - started, until)
         if self._on_fetched is not None:

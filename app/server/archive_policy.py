@@ -9,7 +9,10 @@ archived without commitment, stays). Among those, and not held online by a recen
 - with ``min_free_gib``, while the storage area has less free space, the oldest others too.
 
 A removed study is marked offline first, then its files are deleted: its catalogue rows stay
-(C-FIND and QIDO still find it; C-MOVE and WADO-RS fetch it back). ``dry_run`` lists only.
+(C-FIND and QIDO still find it; C-MOVE and WADO-RS fetch it back). Then ``on_removed`` is told
+(:meth:`app.server.study_events.StudyEvents.offline`: the reference's 4.6 notification event
+"the last on-line copy of an exam is deleted", sent when ``[server.notify] on_offline``).
+``dry_run`` lists only.
 The policy runs every ``purge_interval_seconds`` and on ``POST /api/archive/purge``.
 """
 
@@ -26,7 +29,7 @@ from typing import Any
 
 from app.core.archive_config import ArchiveSettings
 from app.server.index.archive_records import ArchiveStoreProtocol, RemovalCandidate
-from app.server.index.records import CatalogueProtocol
+from app.server.index.records import CatalogueProtocol, StoredInstance
 
 LOGGER = logging.getLogger(__name__)
 
@@ -62,11 +65,16 @@ class ArchivePurge:
         Deletes one stored file by relpath (``Storage.delete``).
     free_bytes
         Free bytes of a folder (``shutil.disk_usage(...).free`` by default).
+    on_removed
+        Called with the Study Instance UID, its removed instances ``(series UID, SOP Class
+        UID, SOP Instance UID)`` and why, after a study's online copy was removed
+        (``StudyEvents.offline``); None: nobody is told.
     """
 
     def __init__(
         self, settings: ArchiveSettings, store: ArchiveStoreProtocol, catalogue: CatalogueProtocol,
         storage_root: Path, delete: Callable[[str], bool], free_bytes: Callable[[Path], int] | None = None,
+        on_removed: Callable[[str, tuple[tuple[str, str, str], ...], str], None] | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -74,6 +82,7 @@ class ArchivePurge:
         self._root = storage_root
         self._delete = delete
         self._free = free_bytes or (lambda path: shutil.disk_usage(path).free)
+        self._on_removed = on_removed
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -118,9 +127,19 @@ class ArchivePurge:
                     self._delete(f.relpath)
                 LOGGER.info("online copy of archived study %s removed (%d files, %s)", c.study_instance_uid,
                             len(files), why)
+                self._removed(c.study_instance_uid, files, why)
         if dry and listed:
             LOGGER.info("archive policy dry run: %d studies would be removed", len(listed))
         return PurgeReport(dry, tuple(listed), free)
+
+    def _removed(self, study_uid: str, files: list[StoredInstance], why: str) -> None:
+        if self._on_removed is None:
+            return
+        instances = tuple((f.series_instance_uid, f.sop_class_uid, f.sop_instance_uid) for f in files)
+        try:
+            self._on_removed(study_uid, instances, why)
+        except Exception:  # the removal is done; a listener must not undo the run
+            LOGGER.exception("the removal of the online copy of %s was not told to its listeners", study_uid)
 
     def start(self) -> None:
         """Run the policy every ``purge_interval_seconds`` on a thread (not when 0)."""

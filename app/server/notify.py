@@ -12,7 +12,11 @@ still be sent after the rows are gone and nothing is lost across a restart:
 - on deletion (``on_delete``): the descriptor (``comment_deleted``) when the study's last
   instance went, and an IAN (``UNAVAILABLE``) for the deleted instances;
 - when a study becomes stable (``stable_seconds``, :mod:`app.server.stable_study`): as on
-  approval.
+  approval;
+- when the archive policy removed a study's last online copy (``on_offline``,
+  :mod:`app.server.archive_policy`): the descriptor (``comment_deleted``, the reference's
+  10.3.1 "the last on-line copy ... had been deleted") and an IAN saying ``NEARLINE`` (PS3.3
+  C.4.23.1.1: the archive holds them; our Q/R AE fetches them back on a retrieve).
 
 :class:`NotificationSender` runs the jobs: one association and one request each (C-STORE
 of the descriptor, PS3.4 D; N-CREATE of the IAN, PS3.4 R.3), calling as the Q/R AE; a
@@ -42,7 +46,7 @@ from app.server.notify_datasets import (
     study_descriptor,
 )
 from app.server.scu import associate
-from app.server.study_events import StudyApproved, StudyDeleted, StudyEvents
+from app.server.study_events import StudyApproved, StudyDeleted, StudyEvents, StudyOffline
 from app.server.study_jobs import StudyJobs
 
 LOGGER = logging.getLogger(__name__)
@@ -50,7 +54,9 @@ LOGGER = logging.getLogger(__name__)
 #: Job kind of one notification to one receiver.
 NOTIFY_KIND = "study-notify"
 BSCN, IAN = "bscn", "ian"
-APPROVED, DELETED, STABLE = "approved", "deleted", "stable"
+APPROVED, DELETED, STABLE, OFFLINE = "approved", "deleted", "stable", "offline"
+#: Instance Availability (PS3.3 C.4.23.1.1) an IAN tells per event (any other: ``ONLINE``).
+_AVAILABILITY = {DELETED: "UNAVAILABLE", OFFLINE: "NEARLINE"}
 #: Keywords of the snapshot taken from the catalogue.
 _VALUES = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyID", "StudyDate", "StudyTime",
            "AccessionNumber")
@@ -69,12 +75,15 @@ class StudyNotifier(StudyJobs):
         return bool(self._config.notify.host or self._config.notify.ian_receivers)
 
     def subscribe(self, events: StudyEvents) -> list[Callable[[], None]]:
-        """Listen to approvals and deletions as ``[server.notify]`` asks; the unsubscribers."""
+        """Listen to approvals, deletions and removals of online copies as ``[server.notify]`` asks;
+        the unsubscribers."""
         out = []
         if self._config.notify.on_approve:
             out.append(events.on_approved(self.approved))
         if self._config.notify.on_delete:
             out.append(events.on_deleted(self.deleted))
+        if self._config.notify.on_offline:
+            out.append(events.on_offline(self.offline))
         return out
 
     def approved(self, event: StudyApproved) -> None:
@@ -83,6 +92,14 @@ class StudyNotifier(StudyJobs):
 
     def study_online(self, study_uid: str, reason: str) -> list[int]:
         """Enqueue the notices of a study that is complete and online (approval, stable); job ids."""
+        return self._study_notices(study_uid, reason)
+
+    def offline(self, event: StudyOffline) -> None:
+        """Notify that a study's last online copy was removed (it is in the archive)."""
+        self._study_notices(event.study_instance_uid, OFFLINE)
+
+    def _study_notices(self, study_uid: str, reason: str) -> list[int]:
+        """Enqueue the notices of a study whose catalogue rows are there (its values and instances)."""
         if not self.enabled:
             return []
         rows = self._catalogue.search(SearchRequest(Level.STUDY, {"StudyInstanceUID": study_uid}, returned=_VALUES))
@@ -155,7 +172,7 @@ class NotificationSender:
             if not notify.host:
                 raise PermanentJobError("[server.notify] host is empty: no RIS to notify; set it and notify again")
             destination = Destination(notify.ae_title, notify.host, notify.port)
-            comment = notify.comment_deleted if event == DELETED else notify.comment_added
+            comment = notify.comment_deleted if event in (DELETED, OFFLINE) else notify.comment_added
             ds = study_descriptor(study_uid, sop_uid, values, instances, retrieve, extended=notify.extended,
                                   comment=comment)
             status = self._store(destination, ds)
@@ -163,7 +180,7 @@ class NotificationSender:
             found = self._destinations.get(title)
             if found is None:
                 raise PermanentJobError(f"IAN receiver {title!r} is not in [[server.destinations]]; add it")
-            availability = "UNAVAILABLE" if event == DELETED else "ONLINE"
+            availability = _AVAILABILITY.get(event, "ONLINE")
             ds = availability_notification(study_uid, values, instances, retrieve, availability)
             status = self._create(found, ds, sop_uid)
         else:

@@ -93,8 +93,9 @@ def availability_notification(
 ) -> Dataset:
     """An Instance Availability Notification (PS3.3 C.4.23) for some instances of a study.
 
-    ``availability`` is ``ONLINE`` (retrievable from ``retrieve_ae_title``) or
-    ``UNAVAILABLE`` (deleted) (PS3.3 C.4.23.1.1).
+    ``availability`` is ``ONLINE`` (retrievable from ``retrieve_ae_title``), ``NEARLINE``
+    (in the archive only: ``retrieve_ae_title`` fetches them back first, so a retrieve takes
+    longer) or ``UNAVAILABLE`` (deleted) (PS3.3 C.4.23.1.1).
     """
     ds = Dataset()
     _charset(ds, [values.get("PatientName", ""), values.get("PatientID", "")])

@@ -1,4 +1,4 @@
-"""Study events inside one server process: approved, deleted, corrected.
+"""Study events inside one server process: approved, deleted, corrected, taken offline.
 
 A tiny listener registry. The admin API fires an event *after* the index change it
 reports has been committed; listeners (the notification jobs: Basic Study Content
@@ -14,7 +14,9 @@ Usage::
     events.approved("1.2.3", by="dr.who")          # -> every approved listener, in order
 
 Each listener receives one frozen event value (:class:`StudyApproved`,
-:class:`StudyDeleted`, :class:`StudyCorrected`).
+:class:`StudyDeleted`, :class:`StudyCorrected`, :class:`StudyOffline`). The archive removal
+policy (:mod:`app.server.archive_policy`) fires :meth:`StudyEvents.offline` after it removed a
+study's last online copy (the reference's 4.6: "the last on-line copy of an exam is deleted").
 """
 
 from __future__ import annotations
@@ -92,6 +94,27 @@ class StudyCorrected:
     by: str = ""
 
 
+@dataclass(frozen=True)
+class StudyOffline:
+    """The last online copy of an archived study was removed; the archive still holds it.
+
+    Its catalogue rows stay (C-FIND and QIDO find it; a retrieve fetches it back).
+
+    Attributes
+    ----------
+    instances
+        ``(series_instance_uid, sop_class_uid, sop_instance_uid)`` of every instance whose
+        file was removed.
+    why
+        What made the policy remove it (age, free space).
+    """
+
+    study_instance_uid: str
+    instances: tuple[tuple[str, str, str], ...] = ()
+    why: str = ""
+    at: dt.datetime = field(default_factory=_now)
+
+
 E = TypeVar("E")
 
 
@@ -129,6 +152,7 @@ class StudyEvents:
         self._approved: _Listeners[StudyApproved] = _Listeners("study approved")
         self._deleted: _Listeners[StudyDeleted] = _Listeners("study deleted")
         self._corrected: _Listeners[StudyCorrected] = _Listeners("study corrected")
+        self._offline: _Listeners[StudyOffline] = _Listeners("study offline")
 
     # -- subscribing (each returns a function that unsubscribes) --------------------------------
     def on_approved(self, listener: Callable[[StudyApproved], None]) -> Callable[[], None]:
@@ -142,6 +166,10 @@ class StudyEvents:
     def on_corrected(self, listener: Callable[[StudyCorrected], None]) -> Callable[[], None]:
         """Call ``listener`` after each correction, merge or split."""
         return self._corrected.add(listener)
+
+    def on_offline(self, listener: Callable[[StudyOffline], None]) -> Callable[[], None]:
+        """Call ``listener`` after the archive policy removed a study's last online copy."""
+        return self._offline.add(listener)
 
     # -- firing (never raises) ------------------------------------------------------------------
     def approved(self, study_uid: str, by: str, at: dt.datetime | None = None) -> None:
@@ -166,3 +194,7 @@ class StudyEvents:
     ) -> None:
         """The catalogue values of ``study_uids`` were corrected (see :class:`StudyCorrected`)."""
         self._corrected.fire(StudyCorrected(tuple(study_uids), level, dict(changes), by))
+
+    def offline(self, study_uid: str, instances: tuple[tuple[str, str, str], ...] = (), why: str = "") -> None:
+        """The online copy of ``study_uid`` was removed (see :class:`StudyOffline`)."""
+        self._offline.fire(StudyOffline(study_uid, tuple(instances), why))

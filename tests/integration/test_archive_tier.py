@@ -10,11 +10,12 @@ The index is the ``index_url`` fixture's (``--index-backends postgresql`` runs t
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -25,9 +26,13 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelMove,
 )
+from sqlalchemy import select
 
-from tests.archive_peers import CommitmentScp
+from app.server.index import schema
+from app.server.index.stores import open_index
+from tests.archive_peers import CommitmentScp, LoggingDcmqrscp
 from tests.conftest import RunningServer, require_tool, start_server, stop_server, write_server_config
+from tests.integration.test_notify import Ris
 from tests.mpps_peers import wait_for
 from tests.qr_archive import Dcmqrscp, Study, dcmtk_env, free_port, storescu_to, write_study
 
@@ -47,7 +52,26 @@ notify_on_fetch_back = true
 [server.notify]
 host = "127.0.0.1"
 port = {notify_port}
+{notify}
 """
+
+
+class HasUrl(Protocol):
+    """A server's HTTP base URL (a :class:`Site`, an :class:`Endpoint`)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One server process of several (its HTTP base URL)."""
+
+    server: RunningServer
+
+    @property
+    def url(self) -> str:
+        return self.server.http_url
 
 
 @dataclass
@@ -79,18 +103,21 @@ class Site:
         return [p for p in root.rglob("*") if p.is_file() and not p.relative_to(root).parts[0].startswith((".", "tmp"))]
 
 
-def _site(tmp_path: Path, commitment: bool, index_url: str) -> Iterator[Site]:
+def _site(tmp_path: Path, commitment: bool, index_url: str, ris: Ris | None = None, notify: str = "") -> Iterator[Site]:
     storage_port, movescu_port = free_port(), free_port()
     archive = Dcmqrscp(tmp_path / "archive", destinations=[("DICOM_STORAGE", storage_port)]).start()
     commit = CommitmentScp(archive.stored_files, storage_port).start()
+    peers = [("ARCHIVE", archive.port), ("ARCH_COMMIT", commit.port), ("MOVESCU", movescu_port)]
+    if ris is not None:
+        peers.append(("IAN_RX", ris.ian_port))
     destinations = "".join(
-        f'[[server.destinations]]\nae_title = "{t}"\nhost = "127.0.0.1"\nport = {p}\n'
-        for t, p in (("ARCHIVE", archive.port), ("ARCH_COMMIT", commit.port), ("MOVESCU", movescu_port))
+        f'[[server.destinations]]\nae_title = "{t}"\nhost = "127.0.0.1"\nport = {p}\n' for t, p in peers
     )
     config = write_server_config(
         tmp_path / "server.toml", tmp_path / "data",
         extra_server="job_retry_seconds = 0.2\n"
-        + ARCHIVE_TOML.format(commitment=str(commitment).lower(), notify_port=free_port()),
+        + ARCHIVE_TOML.format(commitment=str(commitment).lower(), notify_port=ris.scn_port if ris else free_port(),
+                              notify=notify),
         storage=f'[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = {storage_port}\n',
         qr="[server.qr]\nport = 0\n" + destinations, index_url=index_url,
     )
@@ -121,7 +148,7 @@ def _study(site: Site) -> Study:
     return study
 
 
-def _archive(site: Site, study_uid: str, timeout: float = 60.0) -> dict[str, Any]:
+def _archive(site: HasUrl, study_uid: str, timeout: float = 60.0) -> dict[str, Any]:
     response = httpx.post(f"{site.url}/api/studies/{study_uid}/archive", timeout=10)
     assert response.status_code == 202, response.text
     job_id = int(response.json()["job_id"])
@@ -134,14 +161,14 @@ def _archive(site: Site, study_uid: str, timeout: float = 60.0) -> dict[str, Any
     return job
 
 
-def _state(site: Site, study_uid: str) -> dict[str, Any]:
+def _state(site: HasUrl, study_uid: str) -> dict[str, Any]:
     response = httpx.get(f"{site.url}/api/studies/{study_uid}/archive", timeout=10)
     assert response.status_code == 200, response.text
     state: dict[str, Any] = response.json()
     return state
 
 
-def _purge(site: Site, dry_run: bool = False) -> list[str]:
+def _purge(site: HasUrl, dry_run: bool = False) -> list[str]:
     response = httpx.post(f"{site.url}/api/archive/purge", params={"dry_run": str(dry_run).lower()}, timeout=30)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -308,3 +335,134 @@ def test_an_archive_job_killed_mid_send_resumes_after_restart(site: Site) -> Non
     assert sum(p.stat().st_mtime < killed_at for p in site.archive.stored_files()) >= resumed_at
     state = _state(site, study.study_uid)
     assert (state["state"], state["committed_instances"]) == ("committed", 300)
+
+
+def test_removing_the_last_online_copy_notifies_the_ris(tmp_path: Path, index_url: str) -> None:
+    """The reference's 4.6 event "the last on-line copy of an exam is deleted" ([server.notify]
+    on_offline): the extended Basic Study Descriptor with Study Comments DELETE to the RIS, and an
+    Instance Availability Notification saying NEARLINE (PS3.3 C.4.23.1.1) to the IAN receiver."""
+    ris = Ris()
+    notify = 'extended = true\non_offline = true\nian_receivers = ["IAN_RX"]\n'
+    sites = _site(tmp_path, True, index_url, ris, notify)
+    site = next(sites)
+    try:
+        study = _study(site)
+        uid = study.study_uid
+        sop_uids = {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in study.files}
+        assert _archive(site, uid)["state"] == "done"
+        assert _purge(site, dry_run=True) == [uid]  # a dry run removes nothing: nobody is told
+        assert _purge(site) == [uid]
+        wait_for(lambda: len(ris.descriptors) == 1 and len(ris.availability) == 1, 30, "the notifications")
+        jobs = httpx.get(f"{site.url}/api/jobs", params={"kind": "study-notify"}, timeout=10).json()
+        assert sorted((j["payload"]["event"], j["payload"]["service"]) for j in jobs) == [
+            ("offline", "bscn"), ("offline", "ian")]
+
+        ds = ris.descriptors[0]
+        assert (ds.StudyInstanceUID, ds.PatientID, str(ds.PatientName), ds.StudyID) == (
+            uid, "ARC1", "ARCHIVE^ROUND^TRIP", "1")
+        assert (ds.StudyComments, ds.StudyDate, ds.StudyTime, ds.AccessionNumber) == (
+            "DELETE", "20240105", "101500", "AARC1")
+        assert (ds.PatientBirthDate, ds.PatientSex) == ("19600101", "O")
+        assert {str(r.ReferencedSOPInstanceUID) for s in ds.ReferencedSeriesSequence
+                for r in s.ReferencedImageSequence} == sop_uids  # the catalogue rows stay: every instance
+        assert {s.RetrieveAETitle for s in ds.ReferencedSeriesSequence} == {site.server.qr_ae_title}
+
+        ian = ris.availability[0]
+        refs = [r for s in ian.ReferencedSeriesSequence for r in s.ReferencedSOPSequence]
+        assert ian.StudyInstanceUID == uid and {str(r.ReferencedSOPInstanceUID) for r in refs} == sop_uids
+        assert {r.InstanceAvailability for r in refs} == {"NEARLINE"}  # in the archive, no longer ONLINE
+        assert {r.RetrieveAETitle for r in refs} == {site.server.qr_ae_title}  # we fetch them back
+
+        # fetched back (notify_on_fetch_back): the same receivers now hear it is there again
+        response = httpx.get(f"{site.url}/dicom-web/studies/{uid}", timeout=90)
+        assert response.status_code == 200, response.text
+        wait_for(lambda: len(ris.descriptors) == 2 and len(ris.availability) == 2, 30, "the fetch-back notices")
+        assert ris.descriptors[1].StudyComments == "ADD"
+        assert {r.InstanceAvailability for s in ris.availability[1].ReferencedSeriesSequence
+                for r in s.ReferencedSOPSequence} == {"ONLINE"}
+    finally:
+        sites.close()
+        ris.shutdown()
+
+
+@pytest.mark.slow
+def test_two_servers_on_one_postgresql_index_fetch_an_archived_study_back_once(
+    tmp_path: Path, pg_cluster: Any
+) -> None:
+    """Two server processes on one PostgreSQL index and storage volume, one Storage AE title;
+    the archive (dcmqrscp) knows that title at the second process's port. Both are asked for
+    the same archived study at once (WADO-RS): the first claims the fetch-back in the index and
+    asks the archive (one C-MOVE); the second waits for it, then serves the online copy. The
+    instances the archive delivers to the second process replace their offline rows there:
+    one row and one file per instance, and both requests get the whole study."""
+    url = pg_cluster.new_database()
+    data_dir = tmp_path / "data"
+    ports = [free_port(), free_port()]
+    archive = LoggingDcmqrscp(tmp_path / "archive", destinations=[("DICOM_STORAGE", ports[1])]).start()
+    commit = CommitmentScp(archive.stored_files, ports[1]).start()
+    destinations = "".join(f'[[server.destinations]]\nae_title = "{t}"\nhost = "127.0.0.1"\nport = {p}\n'
+                           for t, p in (("ARCHIVE", archive.port), ("ARCH_COMMIT", commit.port)))
+    settings = "job_retry_seconds = 0.2\nfsync = false\n" + ARCHIVE_TOML.format(
+        commitment="true", notify_port=free_port(), notify="")
+    configs = [
+        write_server_config(tmp_path / f"server{n}.toml", data_dir, extra_server=settings,
+                            storage=f'[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = {port}\n',
+                            qr="[server.qr]\nport = 0\n" + destinations, index_url=url)
+        for n, port in enumerate(ports)
+    ]
+    servers: list[RunningServer] = []
+    index = open_index(url)
+    results: dict[str, httpx.Response] = {}
+    owners: list[str] = []
+    try:
+        servers = [start_server(config, data_dir) for config in configs]
+        first, second = Endpoint(servers[0]), Endpoint(servers[1])
+        one = write_study(tmp_path / "study", "ARC3", "ARCHIVE^TWO^PROCESSES", [25, 25], size=64)
+        uid = one.study_uid
+        sop_uids = {str(dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in one.files}
+        storescu_to(ports[0], "DICOM_STORAGE", one.files)
+        assert _archive(first, uid)["state"] == "done"
+        assert _purge(first) == [uid] and _state(second, uid)["online"] is False
+        assert archive.move_requests() == 0
+
+        def wado(name: str, endpoint: Endpoint) -> None:
+            results[name] = httpx.get(f"{endpoint.url}/dicom-web/studies/{uid}", timeout=150)
+
+        asking = [threading.Thread(target=wado, args=(name, endpoint)) for name, endpoint in
+                  (("first", first), ("second", second))]
+        asking[0].start()
+        deadline = time.monotonic() + 60
+        while not owners and asking[0].is_alive() and time.monotonic() < deadline:
+            owner = index.archive.fetch_owner(uid)  # the claim in the shared index
+            if owner:
+                owners.append(owner)
+            else:
+                time.sleep(0.005)
+        asking[1].start()  # while the first process fetches
+        for thread in asking:
+            thread.join(180)
+        moves = archive.move_requests()
+        with index.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.instance.c.sop_instance_uid, schema.instance.c.relpath)
+                .select_from(schema.instance.join(schema.series, schema.series.c.id == schema.instance.c.series_fk)
+                             .join(schema.study, schema.study.c.id == schema.series.c.study_fk))
+                .where(schema.study.c.study_instance_uid == uid)
+            ).all()
+        online = index.archive.offline([uid]) == set()
+        left_owner = index.archive.fetch_owner(uid)
+    finally:
+        codes = [stop_server(s) for s in servers]
+        index.close()
+        commit.stop()
+        archive.stop()
+    assert codes == [0] * len(configs)
+    assert owners and owners[0].split(":")[1] == str(servers[0].process.pid)  # the first process claimed it
+    for name in ("first", "second"):
+        assert results[name].status_code == 200, (name, results[name].text[:500])
+        assert all(sop.encode() in results[name].content for sop in sop_uids), name  # the whole study
+    assert moves == 1  # one fetch-back from the archive for both requests
+    uids = [sop for sop, _ in rows]
+    assert len(uids) == len(set(uids)) == len(sop_uids) and set(uids) == sop_uids  # no duplicate rows
+    assert all((data_dir / "storage" / relpath).is_file() for _, relpath in rows)  # delivered to the second one
+    assert online and left_owner is None  # online, and the claim released

@@ -1,6 +1,9 @@
 """The archive state of studies: ``archive_study`` and ``archive_instance`` (see :mod:`archive_records`).
 
-Portable SQL (SQLAlchemy Core only): the same statements run on SQLite and PostgreSQL.
+Portable SQL (SQLAlchemy Core only): the same statements run on SQLite and PostgreSQL. A
+fetch-back is claimed by one conditional UPDATE of the study's row (:meth:`ArchiveStore.claim_fetch`):
+on PostgreSQL the row lock makes a second claimant re-check the condition after the first
+committed, so exactly one process wins.
 """
 
 from __future__ import annotations
@@ -164,3 +167,61 @@ class ArchiveStore:
                     .where(study.c.study_instance_uid.in_(uids[start:start + _UID_BATCH]), archive_study.c.online == 0)
                 ).scalars())
         return found
+
+    @property
+    def shared(self) -> bool:
+        """True when other server processes may use this index too (PostgreSQL)."""
+        return self.engine.dialect.name != "sqlite"
+
+    def claim_fetch(self, study_uid: str, owner: str, until: dt.datetime) -> bool:
+        """Claim the fetch-back of an offline study for ``owner`` until ``until`` (naive UTC).
+
+        True when claimed; False when the study is online (nothing to fetch) or another owner
+        holds an unexpired claim. The claim ends with :meth:`release_fetch`.
+        """
+        now = _now()
+        with self._writing() as conn:
+            pk = self._study_pk(conn, study_uid)
+            if pk is None:
+                return False
+            done = conn.execute(
+                update(archive_study)
+                .where(archive_study.c.study_fk == pk, archive_study.c.online == 0,
+                       archive_study.c.fetch_owner.is_(None) | (archive_study.c.fetch_expires_at <= now)
+                       | (archive_study.c.fetch_owner == owner))
+                .values(fetch_owner=owner[:128], fetch_expires_at=until)
+            )
+            return bool(done.rowcount)
+
+    def release_fetch(self, study_uid: str, owner: str) -> None:
+        """End ``owner``'s claim on the fetch-back of a study (whether it succeeded or not)."""
+        with self._writing() as conn:
+            pk = self._study_pk(conn, study_uid)
+            if pk is not None:
+                conn.execute(update(archive_study)
+                             .where(archive_study.c.study_fk == pk, archive_study.c.fetch_owner == owner[:128])
+                             .values(fetch_owner=None, fetch_expires_at=None))
+
+    def fetch_owner(self, study_uid: str) -> str | None:
+        """Who holds an unexpired claim on the fetch-back of a study, or None."""
+        stmt = (
+            select(archive_study.c.fetch_owner)
+            .select_from(archive_study.join(study, study.c.id == archive_study.c.study_fk))
+            .where(study.c.study_instance_uid == study_uid, archive_study.c.fetch_expires_at > _now())
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(stmt).scalar()
+        return None if found is None else str(found)
+
+    def offline_instance(self, sop_instance_uid: str) -> bool:
+        """True when an instance row with this SOP Instance UID belongs to a study whose online
+        copy was removed (a received copy of it is the fetched-back file)."""
+        stmt = (
+            select(instance.c.id)
+            .select_from(instance.join(series, series.c.id == instance.c.series_fk)
+                         .join(archive_study, archive_study.c.study_fk == series.c.study_fk))
+            .where(instance.c.sop_instance_uid == sop_instance_uid, archive_study.c.online == 0)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).first() is not None

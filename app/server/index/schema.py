@@ -252,6 +252,9 @@ archive_study = Table(
     Column("online_until", DateTime(timezone=False), nullable=True),
     Column("removed_at", DateTime(timezone=False), nullable=True),
     Column("last_error", Text, nullable=False, default=""),
+    # a fetch-back claimed by one server process until it ends or expires (revision 0008)
+    Column("fetch_owner", String(128), nullable=True),
+    Column("fetch_expires_at", DateTime(timezone=False), nullable=True),
 )
 Index("ix_archive_study_transaction", archive_study.c.transaction_uid)
 

@@ -15,6 +15,7 @@ from app.server.archive_policy import GIB, ArchivePurge
 from app.server.index.archive_records import COMMITTED, COMMITTING, FAILED
 from app.server.index.stores import IndexStores, open_index
 from app.server.storage import Storage
+from app.server.study_events import StudyEvents, StudyOffline
 from tests.unit.server.test_index import record
 
 pytestmark = pytest.mark.postgresql
@@ -51,9 +52,11 @@ def _committed(index: IndexStores, uid: str, sops: list[str], failed: tuple[str,
     assert outcome is not None and outcome.study_instance_uid == uid
 
 
-def _purge(index: IndexStores, storage: Storage, free: int, **settings: object) -> ArchivePurge:
+def _purge(index: IndexStores, storage: Storage, free: int, events: StudyEvents | None = None,
+           **settings: object) -> ArchivePurge:
     return ArchivePurge(ArchiveSettings(destination="ARCHIVE", **settings), index.archive,  # type: ignore[arg-type]
-                        index.catalogue, storage.root, storage.delete, free_bytes=lambda _root: free)
+                        index.catalogue, storage.root, storage.delete, free_bytes=lambda _root: free,
+                        on_removed=events.offline if events is not None else None)
 
 
 def test_only_committed_studies_are_removed_by_age_and_rows_stay(index: IndexStores, tmp_path: Path) -> None:
@@ -126,3 +129,47 @@ def test_the_policy_runs_by_itself_every_interval(index: IndexStores, tmp_path: 
     finally:
         purge.stop()
     assert index.archive.offline(["1.5.1"]) == {"1.5.1"}
+
+
+def test_a_removed_online_copy_fires_the_offline_event_with_its_instances(index: IndexStores, tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "storage", fsync=False)
+    sops = _study(index, storage, "1.4.1", 3, days_old=40)
+    _committed(index, "1.4.1", sops)
+    _committed(index, "1.4.2", _study(index, storage, "1.4.2", 1, days_old=1))  # too recent: stays, untold
+    events, seen = StudyEvents(), []
+    events.on_offline(seen.append)
+    purge = _purge(index, storage, free=100 * GIB, events=events, remove_after_days=30)
+    assert purge.run(dry_run=True).studies and seen == []  # a dry run removes nothing and tells nobody
+    purge.run()
+    assert len(seen) == 1 and isinstance(seen[0], StudyOffline)
+    event = seen[0]
+    assert (event.study_instance_uid, event.why) == ("1.4.1", "received more than 30 days ago")
+    assert sorted(event.instances) == [("1.4.1.1", record().sop_class_uid, sop) for sop in sorted(sops)]
+    assert purge.run().studies == () and len(seen) == 1  # already offline: not told twice
+
+
+def test_a_fetch_back_is_claimed_by_one_owner_until_released_or_expired(index: IndexStores, tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "storage", fsync=False)
+    sops = _study(index, storage, "1.3.1", 2, days_old=40)
+    _committed(index, "1.3.1", sops)
+    later = NOW + dt.timedelta(minutes=5)
+    assert not index.archive.claim_fetch("1.3.1", "A", later)  # online: nothing to fetch
+    assert not index.archive.offline_instance(sops[0])
+    index.archive.set_online("1.3.1", False)
+    assert index.archive.offline_instance(sops[0]) and not index.archive.offline_instance("1.3.1.9.9")
+    assert index.archive.shared is (index.archive.engine.dialect.name == "postgresql")
+
+    assert index.archive.claim_fetch("1.3.1", "A", later)
+    assert not index.archive.claim_fetch("1.3.1", "B", later)  # A holds it
+    assert index.archive.fetch_owner("1.3.1") == "A"
+    index.archive.release_fetch("1.3.1", "B")  # not B's to release
+    assert index.archive.fetch_owner("1.3.1") == "A"
+    index.archive.release_fetch("1.3.1", "A")
+    assert index.archive.fetch_owner("1.3.1") is None
+    assert index.archive.claim_fetch("1.3.1", "B", NOW - dt.timedelta(seconds=1))  # B's claim, already expired
+    assert index.archive.fetch_owner("1.3.1") is None
+    assert index.archive.claim_fetch("1.3.1", "A", later)  # A takes over an expired claim
+    assert index.archive.fetch_owner("1.3.1") == "A"
+    index.archive.set_online("1.3.1", True)
+    assert not index.archive.offline_instance(sops[0])
+    assert not index.archive.claim_fetch("1.3.1", "B", later)
