@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from app.core.archive_config import ArchiveSettings, archive_from
 from app.core.config_checks import bool_value as _bool
+from app.core.config_checks import host as _host
 from app.core.config_checks import port as _port
 from app.core.config_checks import positive_int as _positive_int
 from app.core.config_checks import server_table as _table
@@ -376,13 +377,11 @@ def _destinations_from(raw: Any) -> tuple[Destination, ...]:
         unknown = set(item) - {"ae_title", "host", "port"}
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; use ae_title, host and port.")
-        host = item.get("host")
-        if not isinstance(host, str) or not host.strip():
-            raise ConfigError(f"{where}: host {host!r} is invalid; give a host name or an IP address.")
+        host = _host(item.get("host"), where)
         port = _port(item.get("port"), where)
         if port == 0:
             raise ConfigError(f"{where}: port 0 is invalid for a destination; give the port it listens on.")
-        out.append(Destination(validate_ae_title(item.get("ae_title", ""), where), host.strip(), port))
+        out.append(Destination(validate_ae_title(item.get("ae_title", ""), where), host, port))
     titles = [d.ae_title for d in out]
     if len(set(titles)) != len(titles):
         raise ConfigError(f"[[server.destinations]]: AE titles must be distinct, got {titles}.")

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.core.errors import ConfigError
 
@@ -27,11 +30,55 @@ def port(value: Any, where: str) -> int:
     return value
 
 
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
 def host(value: Any, where: str) -> str:
-    """A host name or IP address (not empty)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: host {value!r} is invalid; give a host name or an IP address.")
-    return value.strip()
+    """An IP address (IPv4 or IPv6) or a host name (RFC 1123 2.1, RFC 952): labels of 1 to 63
+    letters, digits and hyphens, not starting or ending with a hyphen, 253 characters at most.
+
+    A name of digits and dots only must be an IPv4 address (``300.1.1.1`` is refused: RFC 1123
+    2.1 keeps such names for addresses); spaces, slashes, ports (``host:104``) are refused.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if text:
+        try:
+            ipaddress.ip_address(text)
+            return text
+        except ValueError:
+            pass
+        labels = text.split(".")
+        numeric = all(label.isdigit() for label in labels)
+        if len(text) <= 253 and not numeric and all(_LABEL.match(label) for label in labels):
+            return text
+    raise ConfigError(f"{where}: host {value!r} is invalid; give a host name (letters, digits, hyphens, dots, "
+                      "e.g. pacs.example.org) or an IP address (e.g. 192.168.1.20), without spaces, slashes or port.")
+
+
+def server_url(value: Any, where: str) -> str:
+    """An http(s) URL of a Lightbox server (``http://host[:port][/path]``, port 1 to 65535), without
+    its trailing slash; empty stays empty (the bundled server)."""
+    text = value.strip() if isinstance(value, str) else value
+    if text == "":
+        return ""
+    hint = "e.g. http://pacs.example.org:7880 (or leave it empty for the bundled server)"
+    if not isinstance(text, str):
+        raise ConfigError(f"{where} server_url = {value!r}: use a quoted URL, {hint}.")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"{where} server URL {text!r}: start it with http:// or https://, {hint}.")
+    try:
+        given_port = parts.port
+    except ValueError:
+        raise ConfigError(f"{where} server URL {text!r}: the port must be a number from 1 to 65535, {hint}.") from None
+    if given_port == 0:
+        raise ConfigError(f"{where} server URL {text!r}: the port must be a number from 1 to 65535, {hint}.")
+    if not parts.hostname:
+        raise ConfigError(f"{where} server URL {text!r} names no host, {hint}.")
+    host(parts.hostname, f"{where} server URL")
+    if parts.query or parts.fragment or any(ch.isspace() for ch in text):
+        raise ConfigError(f"{where} server URL {text!r}: no spaces, ? or #, {hint}.")
+    return text.rstrip("/")
 
 
 def positive_int(raw: Mapping[str, Any], key: str, default: int, where: str = "[server]") -> int:

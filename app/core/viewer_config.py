@@ -10,6 +10,8 @@ viewer starts (``app.services.viewer_settings``). ``sort`` is the stack order a 
 in (a name of :class:`app.imaging.stacks.SortKey`, e.g. ``"SLICE_LOCATION"``). ``presets`` adds
 or replaces window presets per modality: ``presets.<MODALITY>.<name> = [center, width]`` (modality
 units, a LINEAR window, PS3.3 C.11.2.1.2), over :data:`app.imaging.presets.PRESETS`.
+``date_language`` is the language of month and day names in dates (corner text and study list):
+empty = the system's, else a locale name such as ``"en"``, ``"de"``, ``"fr_CA"``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from app.core import config_checks as check
 from app.core.errors import ConfigError
 
 _LAYOUT = re.compile(r"^([1-8])x([1-8])$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 #: The names of app.imaging.stacks.SortKey (kept here: app.core does not import app.imaging).
 SORT_KEYS = ("INSTANCE_NUMBER", "SLICE_LOCATION", "CONTENT_DATETIME", "ECHO_TIME", "TEMPORAL_POSITION",
              "IMAGE_POSITION", "IMAGE_ORIENTATION")
@@ -38,6 +41,7 @@ class ViewerConfig:
     corner_text: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     sort: str = "INSTANCE_NUMBER"
     presets: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=lambda: MappingProxyType({}))
+    date_language: str = ""
 
     @property
     def layout_shape(self) -> tuple[int, int]:
@@ -64,8 +68,12 @@ def viewer_from(raw: Any) -> ViewerConfig:
     sort = check.string(raw, "sort", d.sort, where).upper()
     if sort not in SORT_KEYS:
         raise ConfigError(f"{where} sort = {sort!r}: use one of {', '.join(SORT_KEYS)}.")
+    language = check.string(raw, "date_language", d.date_language, where)
+    if language and not _LANGUAGE.match(language):
+        raise ConfigError(f"{where} date_language = {language!r}: use \"\" (the system's) or a locale name such as "
+                          "\"en\", \"de\" or \"fr_CA\".")
     return ViewerConfig(float(pixel), layout, MappingProxyType(dict(corner_text)), sort,
-                        _presets_from(raw.get("presets", {}), f"{where} presets"))
+                        _presets_from(raw.get("presets", {}), f"{where} presets"), language)
 
 
 def _presets_from(raw: Any, where: str) -> Mapping[str, Mapping[str, tuple[float, float]]]:

@@ -194,7 +194,7 @@ def workstation_from(raw: Mapping[str, Any]) -> WorkstationConfig:
     if max_pdu < 4096:
         raise ConfigError(f"{where} max_pdu = {max_pdu}: use at least 4096 bytes (16384 is the default).")
     return WorkstationConfig(
-        server_url=check.string(raw, "server_url", d.server_url, where).rstrip("/"),
+        server_url=check.server_url(raw.get("server_url", d.server_url), where),
         refresh_seconds=check.positive_float(raw, "refresh_seconds", d.refresh_seconds, where),
         calling_ae_title=check.validate_ae_title(calling, where) if calling else "",
         max_pdu=max_pdu,

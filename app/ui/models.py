@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
-from app.dicom.value_format import format_date, format_time
+from app.dicom.value_format import format_date, format_shown_date, format_time
 from app.dicom.value_format import format_person_name as format_name
 from app.services.studies import SeriesSummary, StudySummary
 
@@ -96,6 +96,12 @@ class _RowModel(QAbstractTableModel, Generic[T]):
         self._texts = [None] * len(self._rows)
         self.endResetModel()
 
+    def redisplay(self) -> None:
+        """Format every cell again (the date pattern or language changed in the settings)."""
+        self._texts = [None] * len(self._rows)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
+
     def row(self, row: int) -> T:
         return self._rows[row]
 
@@ -157,10 +163,10 @@ class StudyTableModel(_RowModel[StudySummary]):
         if column == self.NAME:
             return format_name(value)
         if column == self.BIRTH_DATE:
-            return format_date(value)
+            return format_shown_date(value)  # the pattern and language of the settings (app.ui.date_language)
         if column == self.STUDY_DATE:
             time = format_time(item.study_time)[:5] if item.study_time else ""
-            return f"{format_date(item.study_date)} {time}".strip()
+            return f"{format_shown_date(item.study_date)} {time}".strip()
         return super().display(item, column, value)
 
     def font(self, item: StudySummary) -> QFont | None:

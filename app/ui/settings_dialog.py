@@ -25,7 +25,7 @@ from app.services.node_settings import node_table, printer_table
 from app.services.settings_store import SettingsStore, needs_restart
 from app.ui.node_dialog import NodeDialog
 from app.ui.peer_dialogs import DestinationDialog, PrinterDialog
-from app.ui.settings_fields import ERROR_STYLE
+from app.ui.settings_fields import ERROR_STYLE, CheckedLine
 from app.ui.settings_general import GeneralPage
 from app.ui.settings_peers import PeerKind, PeerListPage
 from app.ui.settings_viewer import ViewerPage
@@ -104,18 +104,33 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(where)
         layout.addWidget(self.buttons)
-        self.resize(780, 720)
+        self.resize(780, 760)
+        self.general.server_url.edit.textChanged.connect(self._server_changed)
+        self._server_changed()
+
+    def _server_changed(self) -> None:
+        """Send destinations belong to the bundled server: greyed out while a remote server is named."""
+        self.destinations.set_available(
+            not self.general.uses_remote_server(),
+            "These destinations are the bundled server's. The server URL on the Workstation page names another "
+            "server: its send destinations are set on that server (its [[server.destinations]]), not here.")
 
     def save(self) -> bool:
         """Check every field, write the file, emit :attr:`saved`; stay open with the reason on failure."""
-        bad = [field for field in self.general.fields() if not field.validate()]
-        if bad:
-            self.tabs.setCurrentWidget(self.general)
-            return self._fail("Correct the fields marked in red, then save again.")
+        checked: tuple[tuple[QWidget, list[CheckedLine]], ...] = (
+            (self.general, self.general.fields()), (self.viewer, [self.viewer.layout_field]))
+        for shown, fields in checked:
+            if [field for field in fields if not field.validate()]:
+                self.tabs.setCurrentWidget(shown)
+                return self._fail("Correct the fields marked in red, then save again.")
         try:
             store = SettingsStore(self.path)
             for page in (self.general, self.nodes, self.printers, self.destinations, self.viewer):
                 page.write(store)
+            if not store.changed:  # an untouched dialog writes nothing and asks for no restart
+                self.message.setStyleSheet("color: #1b7f2a")
+                self.message.setText("Nothing changed.")
+                return True
             config = store.save()
         except ConfigError as exc:
             return self._fail(str(exc))
@@ -124,7 +139,7 @@ class SettingsDialog(QDialog):
             page.mark_saved()
         self.viewer.mark_saved(config.workstation.viewer)
         restart = sorted(key for key in store.changed if needs_restart(key))
-        text = "Saved." if store.changed else "Nothing changed."
+        text = "Saved."
         if restart:
             text += " Restart Lightbox for these to take effect: " + ", ".join(restart) + "."
         self.message.setStyleSheet("color: #1b7f2a")

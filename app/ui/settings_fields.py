@@ -32,20 +32,19 @@ def ae_title_checker(optional: bool = False) -> Callable[[str], str]:
 
 
 def host_checker(text: str) -> str:
-    """A host name or IP address: not empty, no spaces."""
-    value = check.host(text, "Host")
-    if any(ch.isspace() for ch in value):
-        raise ConfigError(f"Host {value!r} holds a space; give a host name or an IP address.")
-    return value
+    """A host name (RFC 1123) or an IP address: :func:`app.core.config_checks.host`, the rule of the file."""
+    try:
+        return check.host(text, "Host")
+    except ConfigError:
+        raise ConfigError(f"\u201c{text.strip()}\u201d is not a host: give a host name (letters, digits, hyphens, "
+                          "dots, e.g. pacs.example.org) or an IP address (e.g. 192.168.1.20), without spaces, "
+                          "slashes or port.") from None
 
 
 def url_checker(text: str) -> str:
-    """Empty (the bundled server) or an http(s) URL."""
-    value = text.strip()
-    if value and not value.startswith(("http://", "https://")):
-        raise ConfigError(f"Server URL {value!r}: start it with http:// or https:// (or leave it empty for the "
-                          "bundled server).")
-    return value.rstrip("/")
+    """Empty (the bundled server) or an http(s) URL with a host (port 1 to 65535):
+    :func:`app.core.config_checks.server_url`, the rule of the file."""
+    return check.server_url(text, "The")
 
 
 class CheckedLine(QWidget):

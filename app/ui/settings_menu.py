@@ -3,7 +3,8 @@ command line (``install_settings`` is called by :func:`app.ui.application.run`).
 
 Menu entries: File -> Settings..., Help -> Load demo studies..., Help -> About Lightbox. Saved
 settings are applied at once where the running parts allow it: the viewer (corner text, date
-format, window presets, stack order: viewers opened from now on), the remote nodes of the search
+format and language, window presets, stack order: viewers opened from now on; the study list's
+dates at once), the remote nodes of the search
 panel, the printers; the rest waits for a restart (the settings dialog says which).
 """
 
@@ -22,6 +23,7 @@ from app.services.printing import PrintService
 from app.services.session import Session
 from app.services.viewer_settings import apply_viewer_settings
 from app.ui.about_dialog import AboutDialog
+from app.ui.date_language import apply_date_language
 from app.ui.path_opener import PathOpener
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.viewer_launch import launcher_of
@@ -48,18 +50,29 @@ class SettingsHooks(QObject):
         self.welcome: WelcomeDialog | None = None
 
     def open_settings(self) -> SettingsDialog:
-        if self.settings_dialog is None:
-            self.settings_dialog = SettingsDialog(self.config, self.config_file, self.window)
-            self.settings_dialog.saved.connect(self.apply)
-        self.settings_dialog.show()
-        self.settings_dialog.raise_()
-        return self.settings_dialog
+        """Show the settings dialog: the open one when it is showing, else a new one from the settings in use.
+
+        A closed dialog is never shown again: edits left unsaved there are gone, as Close promises.
+        """
+        dialog = self.settings_dialog
+        if dialog is None or not dialog.isVisible():
+            if dialog is not None:
+                dialog.deleteLater()
+            dialog = self.settings_dialog = SettingsDialog(self.config, self.config_file, self.window)
+            dialog.saved.connect(self.apply)
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def apply(self, config: Config) -> None:
         """Use the saved ``config`` where it can be used without a restart."""
         self.config = config
         ws = config.workstation
         apply_viewer_settings(ws.viewer)
+        apply_date_language(ws.viewer)
+        study_model = getattr(self.window, "study_model", None)
+        if study_model is not None:
+            study_model.redisplay()  # its dates in the new pattern and language
         ViewerWindow.configure(ws.viewer)
         if self.search_panel is not None:
             self.search_panel.nodes.set_nodes(ws.nodes)
@@ -94,6 +107,7 @@ def install_settings(window: Any, config: Config, session: Session, **parts: Any
     welcome at the first start. ``parts``: ``search_panel``, ``print_hooks``, ``media``, ``config_file``."""
     hooks = SettingsHooks(window, config, session, **parts)
     apply_viewer_settings(config.workstation.viewer)
+    apply_date_language(config.workstation.viewer)
     settings = window.make_action("Settings...", hooks.open_settings, "Ctrl+,", "AE titles, nodes, printers, viewer")
     file_menu = window.menu("File")
     quit_action = getattr(window, "quit_action", None)

@@ -71,7 +71,25 @@ class PeerListPage(QWidget):
         if kind.restart:
             layout.addWidget(restart_label("Takes effect after Lightbox restarts (the bundled server reads it at "
                                            "start)."))
+        self.unavailable = QLabel("")
+        self.unavailable.setObjectName("unavailable-note")
+        self.unavailable.setWordWrap(True)
+        self.unavailable.setStyleSheet("color: #8a5a00")
+        self.unavailable.hide()
+        layout.insertWidget(0, self.unavailable)
         self._refill()
+
+    def set_available(self, available: bool, note: str = "") -> None:
+        """Let the list be edited, or grey it out with ``note`` saying why (and where to edit it instead)."""
+        self.unavailable.setText("" if available else note)
+        self.unavailable.setVisible(not available)
+        self.list.setEnabled(available)
+        self.add_button.setEnabled(available)
+        if available:
+            self._selection_changed(self.list.currentRow())
+        else:
+            for button in (self.edit_button, self.remove_button, self.test_button):
+                button.setEnabled(False)
 
     def _refill(self, row: int = -1) -> None:
         self.list.clear()
@@ -81,7 +99,7 @@ class PeerListPage(QWidget):
 
     def _selection_changed(self, row: int) -> None:
         for button in (self.edit_button, self.remove_button, self.test_button):
-            button.setEnabled(row >= 0)
+            button.setEnabled(row >= 0 and self.list.isEnabled())
 
     def add(self) -> None:
         item = self.kind.edit(None, self)

@@ -1,10 +1,11 @@
-"""The settings dialog's "Viewer" page: stack sort default, window presets and corner text per
-modality.
+"""The settings dialog's "Viewer" page: true-size calibration, first layout, stack sort default,
+window presets and corner text per modality.
 
-Written keys: ``workstation.viewer.sort``, ``workstation.viewer.presets.<MODALITY>.<name> =
+Written keys: ``workstation.viewer.screen_pixel_mm`` (0 = from the screen), ``workstation.viewer.layout``
+(rows x columns), ``workstation.viewer.sort``, ``workstation.viewer.presets.<MODALITY>.<name> =
 [center, width]`` (only the site's presets; the built-in ones are shown for reference) and
 ``workstation.viewer.corner_text.templates.<MODALITY>.<corner>`` (lines; only the corners that
-differ from the defaults are written). All three apply to viewers opened after saving.
+differ from the defaults are written). All apply to viewers opened after saving.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -26,14 +28,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import ConfigError
-from app.core.viewer_config import ViewerConfig
+from app.core.viewer_config import ViewerConfig, viewer_from
 from app.imaging.corner_text import CORNERS, DEFAULT_TEMPLATES, CornerTemplates
 from app.imaging.presets import PRESETS
 from app.imaging.stacks import SortKey
 from app.services.settings_store import SettingsStore
-from app.ui.settings_fields import ERROR_STYLE
+from app.ui.settings_fields import ERROR_STYLE, CheckedLine
 
 MODALITIES = ("CT", "MR", "CR", "DX", "MG", "XA", "RF", "US", "PT", "NM", "*")
+
+
+def layout_checker(text: str) -> str:
+    """A viewer layout ("2x2": rows x columns, 1 to 8 each), by the file's own rule (:func:`viewer_from`)."""
+    return viewer_from({"layout": text}).layout
 
 
 class ViewerPage(QWidget):
@@ -42,6 +49,18 @@ class ViewerPage(QWidget):
     def __init__(self, config: ViewerConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.config = config
+        self.pixel_mm = QDoubleSpinBox()
+        self.pixel_mm.setObjectName("screen-pixel-mm")
+        self.pixel_mm.setRange(0, 5)
+        self.pixel_mm.setDecimals(4)
+        self.pixel_mm.setSingleStep(0.005)
+        self.pixel_mm.setSuffix(" mm")
+        self.pixel_mm.setSpecialValueText("from the screen (its reported DPI)")
+        self.pixel_mm.setValue(config.screen_pixel_mm)
+        self.pixel_mm.setToolTip("Size of one screen pixel for true size (1:1): measure a ruler on the screen; "
+                                 "e.g. 0.2745 for a 24-inch 1920x1200 screen")
+        self.layout_field = CheckedLine(config.layout, layout_checker, "viewer-layout", 3)
+        self.layout_field.edit.setToolTip("The image grid a viewer opens with: rows x columns, e.g. 1x1, 2x2, 1x2")
         self.sort = QComboBox()
         self.sort.setObjectName("sort")
         for key in SortKey:
@@ -97,6 +116,8 @@ class ViewerPage(QWidget):
         self.modality.currentTextChanged.connect(self._switch_modality)
         self._show_modality(self._shown)
         form = QFormLayout()
+        form.addRow("Screen pixel size (true size 1:1)", self.pixel_mm)
+        form.addRow("Layout when a viewer opens", self.layout_field)
         form.addRow("Stack order when a series opens", self.sort)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -171,7 +192,13 @@ class ViewerPage(QWidget):
         self.config = config
 
     def write(self, store: SettingsStore) -> None:
-        """Put sort, presets and corner templates into ``store``; ConfigError when a value is refused."""
+        """Put the values changed on the page into ``store``; ConfigError when a value is refused."""
+        layout = layout_checker(self.layout_field.text())
+        if layout != self.config.layout:
+            store.set("workstation.viewer.layout", layout)
+        pixel = round(self.pixel_mm.value(), 4)
+        if pixel != round(self.config.screen_pixel_mm, 4):
+            store.set("workstation.viewer.screen_pixel_mm", pixel)
         sort = str(self.sort.currentData())
         if sort != self.config.sort:
             store.set("workstation.viewer.sort", sort)

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QMainWindow, QMenu
 Shortcut = QKeySequence | QKeySequence.StandardKey | str
 
 #: The menus of the window, in menu-bar order.
-MENUS = ("File", "Study", "View", "Tools", "Help")
+MENUS = ("File", "Study", "View", "Help")
 
 
 class WindowShell(QMainWindow):
-    """A main window with the menus File, Study, View, Tools, Help, one toolbar and side panels."""
+    """A main window with the menus File, Study, View, Help, one toolbar and side panels."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,7 +44,7 @@ class WindowShell(QMainWindow):
         return action
 
     def menu(self, name: str) -> QMenu:
-        """The menu ``name`` (File, Study, View, Tools, Help); another name adds a menu before Help."""
+        """The menu ``name`` (File, Study, View, Help); another name adds a menu before Help."""
         if name not in self._menus:
             menu = QMenu(f"&{name}", self)
             self.menuBar().insertMenu(self._menus["Help"].menuAction(), menu)
