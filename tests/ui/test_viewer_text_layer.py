@@ -33,8 +33,7 @@ def _mask(shot: np.ndarray, colour: QColor) -> np.ndarray:
 
 def _shown(qtbot: QtBot, viewer: ViewerWindow) -> tuple[Viewport, np.ndarray]:
     vp = open_series(qtbot, viewer, ct_stack(3, 128, overlay=False))
-    grab(vp.canvas)  # the layout settles (the progress bar went away)
-    vp.show_current()
+    grab(vp.canvas)  # the layout settles (the progress bar went away: the canvas grew)
     shot = grab(vp.canvas)
     assert shot.shape[1] == vp.canvas.width()  # one grabbed pixel per widget pixel (offscreen)
     return vp, shot
@@ -157,24 +156,42 @@ def _bar_run(shot: np.ndarray) -> tuple[int, int]:
     return best
 
 
-@pytest.mark.parametrize("zoom", [2.0, 3.5, 6.0])
-def test_scale_bar_length_matches_its_label(qtbot: QtBot, viewer: ViewerWindow, zoom: float) -> None:
-    vp, _ = _shown(qtbot, viewer)
-    vp.set_state(replace(vp.state, size_mode="zoom", zoom=zoom))
-    assert vp.scale == zoom  # one image pixel (0.7 mm) is `zoom` screen pixels
+def _check_bar(vp: Viewport) -> float:
+    """The scale bar painted on ``vp`` is as long as its label says at the viewport's scale; returns
+    its length in mm."""
     shot = grab(vp.canvas)
     bar = vp.canvas.view_text.scale_bar  # type: ignore[union-attr]
     assert bar is not None
     found = re.fullmatch(r"(\d+(?:\.\d+)?) mm", bar.label)
     assert found, bar.label
     millimetres = float(found.group(1))
-    want = millimetres / PIXEL_MM * zoom  # screen pixels the label's length takes at this zoom
+    want = millimetres / PIXEL_MM * vp.scale  # screen pixels the label's length takes at this scale
     y, painted = _bar_run(shot)
     assert abs(painted - want) <= 2, (painted, want, bar.label)
-    assert abs(y - (vp.canvas.height() / 2)) > vp.canvas.height() / 4  # at the bottom
+    assert y > vp.canvas.height() * 0.75  # at the bottom
     # the bar is centred and about a fifth of the width at most
-    text = _mask(shot, TEXT_COLOUR)[y]
-    xs = np.flatnonzero(text)
+    xs = np.flatnonzero(_mask(shot, TEXT_COLOUR)[y])
     middle = xs[(xs > vp.canvas.width() * 0.3) & (xs < vp.canvas.width() * 0.7)]
     assert abs((middle.min() + middle.max()) / 2 - vp.canvas.width() / 2) <= 2
     assert painted <= vp.canvas.width() * 0.2 + 1
+    assert f"Zoom {vp.scale:.2f}" in vp.canvas.corner_text("bottom_right")  # the zoom shown is the scale
+    return millimetres
+
+
+@pytest.mark.parametrize("zoom", [2.0, 3.5, 6.0])
+def test_scale_bar_length_matches_its_label(qtbot: QtBot, viewer: ViewerWindow, zoom: float) -> None:
+    vp, _ = _shown(qtbot, viewer)
+    _check_bar(vp)  # fitted to the canvas
+    vp.set_state(replace(vp.state, size_mode="zoom", zoom=zoom))
+    assert vp.scale == zoom  # one image pixel (0.7 mm) is `zoom` screen pixels
+    _check_bar(vp)
+
+
+def test_scale_bar_follows_a_resized_window(qtbot: QtBot, viewer: ViewerWindow) -> None:
+    vp, _ = _shown(qtbot, viewer)
+    fitted = vp.scale
+    _check_bar(vp)
+    viewer.resize(1400, 1100)  # fit: a bigger canvas shows the image larger
+    qtbot.waitUntil(lambda: vp.scale > fitted * 1.3, timeout=5000)
+    grab(vp.canvas)
+    _check_bar(vp)
