@@ -16,6 +16,7 @@ which makes these.
 from __future__ import annotations
 
 from PySide6.QtCore import QThreadPool
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QWidget
 
 from app.imaging.corner_text import CornerTemplates
@@ -50,6 +51,12 @@ class AnnotatedViewer(ViewerWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(pool, templates, parent)
+        self._own_workers = WorkerPool(self, max_threads=2) if workers is None else None
         self.annotations = AnnotationController(
-            self, studies, workers or WorkerPool(self, max_threads=2), on_server=on_server and studies is not None
+            self, studies, workers or self._own_workers, on_server=on_server and studies is not None
         )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._own_workers is not None:
+            self._own_workers.shutdown(0)  # cancel what can be; results of the rest are dropped with the window
+        super().closeEvent(event)

@@ -7,7 +7,10 @@ lets the mouse tool (:mod:`app.ui.annotation_tools`) make and edit them, deletes
 (Delete key, or the context menu of a right click on it), keeps each viewport's
 ``annotation_layers`` in step (the viewer's ``rendered_image()`` burns them in, for print), and
 offers the toolbar actions: save (GSPS on the server), key image (KO on the server), export
-(PNG/JPEG), and the presentation state picker (:mod:`app.ui.presentation_picker`). Network work
+(PNG/JPEG), and the presentation state picker (:mod:`app.ui.presentation_picker`). Save and key
+image need the series on the server (``on_server``; default: when a study service is given):
+for series from media, files or the temporary store they are refused with a message to import
+the study first, and the states offered come from the viewer's own PR sources. Network work
 runs on the window's workers; its outcome shows in the status bar.
 """
 
