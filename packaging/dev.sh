@@ -97,7 +97,9 @@ case "$cmd" in
         log "ruff";          "$VENV/bin/ruff" check app tests benchmarks
         log "mypy";          "$VENV/bin/mypy"
         log "lint-imports";  "$VENV/bin/lint-imports"
-        log "pytest";        exec "$VENV/bin/pytest" "$@"
+        # One worker per core; --dist loadfile keeps a test file (and its module-scoped servers) on
+        # one worker. LIGHTBOX_TEST_WORKERS=0 runs in one process.
+        log "pytest";        exec "$VENV/bin/pytest" -n "${LIGHTBOX_TEST_WORKERS:-auto}" --dist loadfile "$@"
         ;;
     *)
         echo "usage: bash packaging/dev.sh run|test [options]" >&2; exit 2 ;;
