@@ -3,7 +3,8 @@ TOML file (:func:`app.core.paths.user_config_file`) through
 :class:`app.services.settings_store.SettingsStore` (comments and unknown tables kept).
 
 Pages: Workstation (:mod:`app.ui.settings_general`), Remote nodes, Printers, Send destinations
-(:mod:`app.ui.settings_peers`, each with a Test button sending C-ECHO), Viewer
+(:mod:`app.ui.settings_peers`, each with a Test button: C-ECHO; a node's also proposes the FIND of
+its services and says which it accepts), Viewer
 (:mod:`app.ui.settings_viewer`). Fields read only at start say so next to them; after saving,
 :attr:`SettingsDialog.saved` carries the new configuration (the caller applies what it can) and
 the dialog lists the changes that wait for a restart.
@@ -20,7 +21,7 @@ from app.core.config import Config, Destination
 from app.core.errors import ConfigError
 from app.core.paths import user_config_file
 from app.core.workstation_config import PrinterConfig, RemoteNode
-from app.services.connection_check import check_printer
+from app.services.connection_check import check_node, check_printer
 from app.services.node_settings import node_table, printer_table
 from app.services.settings_store import SettingsStore, needs_restart
 from app.ui.node_dialog import NodeDialog
@@ -75,7 +76,7 @@ class SettingsDialog(QDialog):
         self.general = GeneralPage(config)
         self.nodes = PeerListPage(PeerKind(
             "workstation.nodes", lambda n: f"{n.name}  ({n.ae_title}@{n.host}:{n.port}, {'+'.join(n.services)})",
-            _edit_node, node_table, lambda n: (n.ae_title, n.host, n.port), calling), ws.nodes)
+            _edit_node, node_table, lambda n: (n.ae_title, n.host, n.port), calling, check_item=check_node), ws.nodes)
         self.printers = PeerListPage(PeerKind(
             "workstation.printers", lambda p: f"{p.name}  ({p.ae_title}@{p.host}:{p.port}, profile {p.profile})",
             _edit_printer, printer_table, lambda p: (p.ae_title, p.host, p.port), print_calling,

@@ -33,6 +33,7 @@ class PeerKind:
     calling_ae_title: Callable[[], str]
     restart: bool = False
     check: Callable[[str, str, str, int], CheckResult] = check_connection  # (calling, AE, host, port)
+    check_item: Callable[[str, Any], CheckResult] | None = None  # (calling, item): instead of check
 
 
 class PeerListPage(QWidget):
@@ -131,7 +132,12 @@ class PeerListPage(QWidget):
         self.test_button.setEnabled(False)
         self.result.setStyleSheet("")
         self.result.setText(f"Testing {ae_title}@{host}:{port}...")
-        self.workers.submit(self.kind.check, self.kind.calling_ae_title(), ae_title, host, port,
+        calling = self.kind.calling_ae_title()
+        if self.kind.check_item is not None:
+            self.workers.submit(self.kind.check_item, calling, self.items[row],
+                                on_done=self._show, on_error=lambda exc: self._show(CheckResult(False, str(exc))))
+            return
+        self.workers.submit(self.kind.check, calling, ae_title, host, port,
                             on_done=self._show, on_error=lambda exc: self._show(CheckResult(False, str(exc))))
 
     def _show(self, result: CheckResult) -> None:

@@ -160,8 +160,9 @@ def test_node_test_button_against_storescp_and_a_closed_port(qtbot: QtBot, tmp_p
     with qtbot.waitSignal(page.tested, timeout=20000) as answer:
         page.test_button.click()
     ok, message = answer.args
-    assert ok and "Success (0x0000) from ECHOPEER@127.0.0.1" in message and page.result.text() == message
-    assert "1b7f2a" in page.result.styleSheet()
+    # storescp answers C-ECHO but is no archive: the node's Study Root FIND is reported refused
+    assert "Success (0x0000) from ECHOPEER@127.0.0.1" in message and page.result.text() == message
+    assert not ok and "Study Root FIND: NOT accepted" in message and "b00020" in page.result.styleSheet()
     page.list.setCurrentRow(1)
     with qtbot.waitSignal(page.tested, timeout=20000) as answer:
         page.test_button.click()
