@@ -122,12 +122,15 @@ class SourceSelector(QWidget):
         was_current = index == self.combo.currentIndex()
         self._sources.pop(index)
         self.combo.blockSignals(True)
-        self.combo.removeItem(index)
-        self.combo.blockSignals(False)
+        try:
+            self.combo.removeItem(index)
+            if was_current:
+                self.combo.setCurrentIndex(0)
+        finally:
+            self.combo.blockSignals(False)
         source.close()
         if was_current:
-            self.combo.setCurrentIndex(0)
-            self._on_index(0)
+            self._on_index(0)  # once, whatever index the combo moved to meanwhile
         self._update_close()
 
     def close_all(self) -> None:

@@ -52,10 +52,11 @@ class StudyOpener:
                     ) -> ViewerWindow | None:  # fmt: skip
         """Open ``series`` of ``study`` (its other series in the matrix); None while a local one loads."""
         source = self.window.sources.current
-        if not source.on_server and study is not None:
+        if source.on_server:
+            return self.show_server(study, listed or [series], series)
+        if study is not None:
             self.open_local(source, study, series.series_instance_uid)
-            return None
-        return self.show_server(study, listed or [series], series)
+        return None
 
     def show_server(
         self, study: StudySummary | None, series: list[SeriesSummary], first: SeriesSummary | None

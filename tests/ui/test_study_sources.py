@@ -126,6 +126,13 @@ def test_temporary_store_lists_filters_opens_and_imports(
     viewport = viewer.active_viewport()
     qtbot.waitUntil(lambda: viewport.stack is not None and len(viewport.stack) == 2, timeout=20000)
     assert viewport.rendered_image() is not None
+    # a series opened from the series list: the same window, that series shown
+    second_series = window.series_model.rows()[1]
+    with qtbot.waitSignal(window.viewer_opened, timeout=15000) as again:
+        window.open_series(second_series)
+    assert again.args[0] is viewer
+    qtbot.waitUntil(lambda: (ds := viewer.active_viewport().current_dataset()) is not None
+                    and ds.SeriesInstanceUID == second_series.series_instance_uid, timeout=20000)  # fmt: skip
 
     # Import to server: the study is stored on the real server and listed by the Server source
     assert service.list_studies() == []
@@ -163,8 +170,15 @@ def test_media_is_a_source_until_closed_and_opens_in_a_viewer(
     assert window.add_media(open_media(written.root / "DICOMDIR")) is source  # the same disc is listed once
     assert [s.name for s in window.sources.sources()] == ["Server", TEMPORARY_STORE, "Media: WARD7 CD"]
 
-    window.sources.combo.setFocus()
-    window.sources.choose_name("Media: WARD7 CD")
+    # keyboard: Alt+O goes to the selector, Ctrl+Alt+3 chooses the third source
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # the viewer of the dialog came on top
+    window.study_view.setFocus()
+    qtbot.keyClick(window.study_view, Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    assert window.sources.combo.hasFocus()
+    ctrl_alt = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+    qtbot.keyClick(window.sources.combo, Qt.Key.Key_3, ctrl_alt)
+    assert window.sources.current is source
     wait_shown(qtbot, window, {"MED1"})
     row = window.study_model.rows()[0]
     assert (row.number_of_series, row.number_of_images) == (4, 7)  # CT + PR + KO + SR, from the DICOMDIR
