@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen
+from PySide6.QtWidgets import QApplication, QSplashScreen
 
 from app import __version__
 from app.core.config import Config
@@ -26,6 +26,7 @@ from app.ui.search_panel import install_search_panel
 from app.ui.settings_menu import SettingsHooks, install_settings
 from app.ui.single_instance import SingleInstance, hand_over
 from app.ui.smoke import quit_after_first_paint
+from app.ui.start_failure import show_start_failure
 from app.ui.viewer_window import ViewerWindow
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def run(config: Config, argv: list[str], smoke_test: bool = False, paths: Sequen
         splash.close()
         log.error("cannot start: %s", exc)
         instance.close()
-        QMessageBox.critical(None, "Lightbox", f"Lightbox cannot start.\n\n{exc}")
+        show_start_failure(config, exc)  # with a button to the settings the message names
         return 1
     splash.close()
     ViewerWindow.configure(config.workstation.viewer)  # corner text, true size, first layout
