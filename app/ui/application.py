@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QSplashScreen
 
 from app import __version__
@@ -27,6 +27,7 @@ from app.ui.settings_menu import SettingsHooks, install_settings
 from app.ui.single_instance import SingleInstance, hand_over
 from app.ui.smoke import quit_after_first_paint
 from app.ui.start_failure import show_start_failure
+from app.ui.viewer_warmup import warm_up_viewer
 from app.ui.viewer_window import ViewerWindow
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def run(config: Config, argv: list[str], smoke_test: bool = False, paths: Sequen
     try:
         window.show()
         window.start()
+        QTimer.singleShot(0, warm_up_viewer)  # the first image's one-time costs, now rather than at a double-click
         if paths:
             hooks.open_paths(paths)
         instance.deliver_to(lambda given: _bring_up(window, hooks, given))

@@ -160,3 +160,22 @@ def test_compressed_stack_decodes_in_the_loader_and_keeps_one_copy(
         assert len(ds.PixelData) == stored.nbytes  # ... the compressed copy dropped
         np.testing.assert_array_equal(np.frombuffer(ds.PixelData, dtype="<i2").reshape(SIZE, SIZE), stored)
     assert compressed < sum(o.nbytes for o in originals)  # it really was compressed
+
+
+def test_start_up_warm_up_opens_a_hidden_image_once(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The application's warm-up runs the first-image path (load, render, corner text, paint) once per process."""
+    from PySide6.QtCore import QThreadPool
+
+    from app.ui import viewer_warmup
+
+    monkeypatch.setattr(viewer_warmup, "_DONE", [])
+    pool = QThreadPool()
+    shown: list[np.ndarray | None] = []
+    warming = viewer_warmup.warm_up_viewer(pool)
+    assert warming is not None and not warming.isVisible()
+    warming.first_image.connect(lambda: shown.append(warming.canvas.displayed_array()))
+    qtbot.waitUntil(lambda: bool(warming.warmed), timeout=10000)  # type: ignore[attr-defined]
+    assert len(shown) == 1 and shown[0] is not None and shown[0].shape == (viewer_warmup.SIZE, viewer_warmup.SIZE)
+    assert len(set(np.unique(shown[0]))) > 2  # the synthetic ramp through its window, not a blank
+    assert viewer_warmup.warm_up_viewer(pool) is None  # once per process
+    pool.waitForDone(5000)
