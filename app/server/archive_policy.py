@@ -8,12 +8,13 @@ archived without commitment, stays). Among those, and not held online by a recen
   (instances fetched back count as received when they came back);
 - with ``min_free_gib``, while the storage area has less free space, the oldest others too.
 
-A removed study is marked offline first, then its files are deleted: its catalogue rows stay
-(C-FIND and QIDO still find it; C-MOVE and WADO-RS fetch it back). Then ``on_removed`` is told
-(:meth:`app.server.study_events.StudyEvents.offline`: the reference's 4.6 notification event
-"the last on-line copy of an exam is deleted", sent when ``[server.notify] on_offline``).
-``dry_run`` lists only.
-The policy runs every ``purge_interval_seconds`` and on ``POST /api/archive/purge``.
+A removed study is marked offline first (by one conditional update: of several server
+processes on one index running the policy at once, one removes it and tells), then its files
+are deleted: its catalogue rows stay (C-FIND and QIDO still find it; C-MOVE and WADO-RS fetch
+it back). Then ``on_removed`` is told (:meth:`app.server.study_events.StudyEvents.offline`:
+the reference's 4.6 notification event "the last on-line copy of an exam is deleted", sent
+when ``[server.notify] on_offline``). ``dry_run`` lists only. The policy runs every
+``purge_interval_seconds`` and on ``POST /api/archive/purge``.
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ class ArchivePurge:
                                "last_received_at": c.last_received_at.isoformat(), "why": why})
                 if dry:
                     continue
-                self._store.set_online(c.study_instance_uid, False)
+                if not self._store.take_offline(c.study_instance_uid):
+                    listed.pop()  # another process on this index removed it meanwhile (and told)
+                    continue
                 files = self._catalogue.stored_instances(c.study_instance_uid)
                 for f in files:
                     self._delete(f.relpath)

@@ -155,6 +155,17 @@ class ArchiveStore:
             if pk is not None:
                 conn.execute(update(archive_study).where(archive_study.c.study_fk == pk).values(**values))
 
+    def take_offline(self, study_uid: str) -> bool:
+        """Mark an online study offline (its files are to be removed); False when it was not
+        online any more (another server process on this index removed it first)."""
+        with self._writing() as conn:
+            pk = self._study_pk(conn, study_uid)
+            if pk is None:
+                return False
+            done = conn.execute(update(archive_study).where(archive_study.c.study_fk == pk, archive_study.c.online == 1)
+                                .values(online=0, online_until=None, removed_at=_now()))
+            return bool(done.rowcount)
+
     def offline(self, study_uids: Sequence[str]) -> set[str]:
         """Those of ``study_uids`` whose online copy was removed."""
         found: set[str] = set()

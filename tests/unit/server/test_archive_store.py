@@ -146,6 +146,9 @@ def test_a_removed_online_copy_fires_the_offline_event_with_its_instances(index:
     assert (event.study_instance_uid, event.why) == ("1.4.1", "received more than 30 days ago")
     assert sorted(event.instances) == [("1.4.1.1", record().sop_class_uid, sop) for sop in sorted(sops)]
     assert purge.run().studies == () and len(seen) == 1  # already offline: not told twice
+    index.archive.set_online("1.4.2", True)
+    assert index.archive.take_offline("1.4.2")  # of two processes removing it at once, one does
+    assert not index.archive.take_offline("1.4.2") and not index.archive.take_offline("1.4.9")
 
 
 def test_a_fetch_back_is_claimed_by_one_owner_until_released_or_expired(index: IndexStores, tmp_path: Path) -> None:
