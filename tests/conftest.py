@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ class RunningServer:
     qr_ae_title: str | None = None
     mwl_port: int | None = None  # the Modality Worklist SCP's port
     mwl_ae_title: str | None = None
+    index_url: str = ""  # the index's SQLAlchemy URL (its config's, or SQLite in the data directory)
 
     @property
     def storage_port(self) -> int:
@@ -71,6 +73,13 @@ def write_server_config(
     return path
 
 
+def configured_index_url(config: Path, data_dir: Path) -> str:
+    """The index URL a server started with ``config`` uses (``[server] index_url``, else SQLite
+    in ``data_dir``)."""
+    url = tomllib.loads(config.read_text()).get("server", {}).get("index_url", "")
+    return str(url) if url else f"sqlite:///{data_dir / 'index.sqlite'}"
+
+
 def start_server(config: Path, data_dir: Path, timeout: float = 60.0) -> RunningServer:
     """Start the server as a child process and wait for its ready line on stdout."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -98,6 +107,7 @@ def start_server(config: Path, data_dir: Path, timeout: float = 60.0) -> Running
                 qr_ae_title=info["qr"]["ae_title"] if "qr" in info else None,
                 mwl_port=info["mwl"]["port"] if "mwl" in info else None,
                 mwl_ae_title=info["mwl"]["ae_title"] if "mwl" in info else None,
+                index_url=configured_index_url(config, data_dir),
             )
     proc.kill()
     raise RuntimeError(f"server did not report ready (exit code {proc.poll()})")
@@ -128,19 +138,21 @@ def server(tmp_path: Path, index_url: str) -> Iterator[RunningServer]:
 
 # -- index backends ------------------------------------------------------------------------
 #
-# Tests that take the ``index_url`` fixture (directly or through ``server``) run on SQLite;
-# those in modules marked ``pytest.mark.postgresql`` run once more on PostgreSQL (a private
-# cluster started once per session, a fresh database per test). ``--index-backends`` changes
-# that: ``both`` runs every such test on both, ``sqlite`` / ``postgresql`` on one only.
+# Every test that takes the ``index_url`` fixture (directly, or through ``make_index_url``,
+# ``server``, or ``module_index_url`` for a module-scoped server) runs on SQLite and once more
+# on PostgreSQL: a private cluster started once per session, a fresh database per test (or per
+# module and backend for a module's shared server), cloned from a template migrated once.
+# ``--index-backends`` narrows that: ``sqlite`` / ``postgresql`` on one only, ``marked`` on
+# SQLite plus PostgreSQL only in modules marked ``pytest.mark.postgresql``.
 
 INDEX_BACKENDS = ("sqlite", "postgresql")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--index-backends", choices=("marked", "both", *INDEX_BACKENDS), default="marked",
-        help="index backends of the server tests: marked (SQLite, plus PostgreSQL for modules marked "
-             "postgresql; the default), both, sqlite or postgresql",
+        "--index-backends", choices=("both", *INDEX_BACKENDS, "marked"), default="both",
+        help="index backends of the server tests: both (the default), sqlite, postgresql, or marked "
+             "(SQLite, plus PostgreSQL for modules marked postgresql)",
     )
 
 
@@ -195,6 +207,13 @@ def make_index_url(index_backend: str, tmp_path: Path, request: pytest.FixtureRe
 def index_url(make_index_url: Callable[..., str]) -> str:
     """SQLAlchemy URL of an empty index on the test's backend (see ``make_index_url``)."""
     return make_index_url()
+
+
+@pytest.fixture(scope="module")
+def module_index_url(index_backend: str, request: pytest.FixtureRequest) -> str:
+    """``index_url`` for a module-scoped server (:func:`write_server_config`): "" (SQLite in the
+    data directory) or a new PostgreSQL database; the module runs once per backend."""
+    return server_index_url(index_backend, request)
 
 
 def server_index_url(index_backend: str, request: pytest.FixtureRequest) -> str:

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: The unprivileged user the Debian package creates, used when the tests run as root.
 PG_USER = "postgres"
@@ -55,6 +56,17 @@ class PgCluster:
     port: int
     as_user: tuple[str, ...]
     _template: str = ""
+    _admin: Any = None  # a psycopg connection to the "postgres" database (autocommit), opened once
+
+    def _execute(self, sql: str) -> None:
+        """Run one SQL command on the cluster's ``postgres`` database through one kept
+        connection (a ``psql`` process per new database would cost more than the copy)."""
+        if self._admin is None:
+            import psycopg
+
+            self._admin = psycopg.connect(host=str(self.socket_dir), port=self.port, user=PG_USER, dbname="postgres",
+                                          autocommit=True)
+        self._admin.execute(sql)
 
     @property
     def data_dir(self) -> Path:
@@ -85,7 +97,7 @@ class PgCluster:
         schema's head once per session (fast), or an ``empty`` one (for migration tests)."""
         name = f"{prefix}_{os.getpid()}_{next(_database_numbers)}"
         template = "template0" if empty else self._migrated_template()
-        self.psql(f"CREATE DATABASE {name} TEMPLATE {template}")
+        self._execute(f"CREATE DATABASE {name} TEMPLATE {template}")
         return self.url(name)
 
     def _migrated_template(self) -> str:
@@ -93,7 +105,7 @@ class PgCluster:
             from app.server.index import engine as engine_mod
 
             name = f"lb_head_{os.getpid()}"
-            self.psql(f"CREATE DATABASE {name} TEMPLATE template0")
+            self._execute(f"CREATE DATABASE {name} TEMPLATE template0")
             engine = engine_mod.create_index_engine(self.url(name))
             try:
                 engine_mod.upgrade(engine)
@@ -104,6 +116,9 @@ class PgCluster:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove the cluster's folder."""
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
         subprocess.run([*self.as_user, _server_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
                        capture_output=True, timeout=60)
         shutil.rmtree(self.root, ignore_errors=True)

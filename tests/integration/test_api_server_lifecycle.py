@@ -46,12 +46,13 @@ def stop(proc: subprocess.Popen[str]) -> int:
     return proc.wait(30)
 
 
-def test_storescu_to_qido_and_clean_restart(tmp_path: Path) -> None:
+def test_storescu_to_qido_and_clean_restart(tmp_path: Path, index_url: str) -> None:
     storescu = require_tool("storescu")
     data_dir = tmp_path / "data"
     config = tmp_path / "server.toml"
     config.write_text(
-        '[server]\nhttp_port = 0\nfsync = true\n[server.qr]\nport = 0\n[server.mwl]\nport = 0\n'
+        f'[server]\nhttp_port = 0\nfsync = true\nindex_url = {json.dumps(index_url)}\n'
+        '[server.qr]\nport = 0\n[server.mwl]\nport = 0\n'
         '[[server.storage]]\nae_title = "LBX_STORE"\nport = 0\n'
     )
     proc, info = start(data_dir, config)
@@ -81,8 +82,10 @@ def test_storescu_to_qido_and_clean_restart(tmp_path: Path) -> None:
     finally:
         assert stop(proc) == 0
     assert list((data_dir / "storage" / "tmp").iterdir()) == []
-    wal = data_dir / "index.sqlite-wal"
-    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed at stop
+    if index_url.startswith("sqlite"):
+        assert (tmp_path / "index.sqlite").is_file()  # the index_url fixture's SQLite file
+        wal = tmp_path / "index.sqlite-wal"
+        assert not wal.exists() or wal.stat().st_size == 0  # checkpointed at stop
 
     leftover = data_dir / "storage" / "tmp" / "tmpdead.part"
     leftover.write_bytes(b"half a file")

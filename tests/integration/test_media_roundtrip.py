@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +27,10 @@ from tests.media_data import ct_images, study, to_bytes
 
 
 @pytest.fixture
-def second_server(tmp_path: Path) -> Iterator[RunningServer]:
+def second_server(tmp_path: Path, make_index_url: Callable[[], str]) -> Iterator[RunningServer]:
     data_dir = tmp_path / "data2"
-    running = start_server(write_server_config(tmp_path / "server2.toml", data_dir), data_dir)
+    config = write_server_config(tmp_path / "server2.toml", data_dir, index_url=make_index_url())
+    running = start_server(config, data_dir)
     yield running
     assert stop_server(running) == 0
 

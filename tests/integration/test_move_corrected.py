@@ -41,7 +41,7 @@ Setup = tuple[IndexStores, Storage, int, "Received", list[str]]
 
 
 @pytest.fixture
-def qr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
+def qr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_url: str) -> Iterator[Setup]:
     """Q/R SCP over a fresh index holding the test studies; PYNET receives; ``fast`` lists the
     SOP Instance UIDs the fast path sent."""
     fast: list[str] = []
@@ -60,7 +60,7 @@ def qr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
     scp = ae.start_server(("127.0.0.1", dest_port), block=False,
                           evt_handlers=[(evt.EVT_C_STORE, received.handle_store)])
     config = ServerConfig(data_dir=tmp_path, dicom_host="127.0.0.1", qr=QueryRetrieveAE(QR, 0),  # type: ignore[arg-type]
-                          destinations=(Destination("PYNET", "127.0.0.1", dest_port),))
+                          destinations=(Destination("PYNET", "127.0.0.1", dest_port),), index_url=index_url)
     index = open_index(config.effective_index_url())
     storage = Storage(tmp_path / "storage", fsync=False)
     ingest = Ingest(config, storage, index.catalogue)

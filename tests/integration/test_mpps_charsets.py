@@ -19,9 +19,10 @@ PATIENT_NAME = "00100010"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def served(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp("mpps_charsets")
-    running = start_server(write_server_config(tmp / "server.toml", tmp / "data"), tmp / "data")
+    config = write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url)
+    running = start_server(config, tmp / "data")
     yield running
     assert stop_server(running) == 0
 

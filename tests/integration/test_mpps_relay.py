@@ -22,13 +22,15 @@ from tests.mpps_peers import (
 )
 
 
-def _config(tmp_path: Path, receiver_port: int, retry: float = 0.3) -> Path:
+def _config(index_url: str, tmp_path: Path, receiver_port: int, retry: float = 0.3) -> Path:
     qr = (
         "[server.qr]\nport = 0\n"
         '[server.mpps]\nrelay_to = ["MPPS_RECV"]\n'
         f'[[server.destinations]]\nae_title = "MPPS_RECV"\nhost = "127.0.0.1"\nport = {receiver_port}\n'
     )
-    return write_server_config(tmp_path / "server.toml", tmp_path / "data", f"job_retry_seconds = {retry}", qr=qr)
+    return write_server_config(
+        tmp_path / "server.toml", tmp_path / "data", f"job_retry_seconds = {retry}", qr=qr, index_url=index_url
+    )
 
 
 @pytest.fixture
@@ -53,8 +55,10 @@ def _create_and_complete(server: RunningServer) -> str:
     return uid
 
 
-def test_create_and_set_are_relayed_in_order_with_their_data(tmp_path: Path, receiver: MppsReceiver) -> None:
-    server = start_server(_config(tmp_path, receiver.port), tmp_path / "data")
+def test_create_and_set_are_relayed_in_order_with_their_data(
+    tmp_path: Path, index_url: str, receiver: MppsReceiver
+) -> None:
+    server = start_server(_config(index_url, tmp_path, receiver.port), tmp_path / "data")
     try:
         uid = _create_and_complete(server)
         wait_for(lambda: len(receiver.received) >= 2, what="both requests at the receiver")
@@ -74,9 +78,9 @@ def test_create_and_set_are_relayed_in_order_with_their_data(tmp_path: Path, rec
         stop_server(server)
 
 
-def test_relay_retries_until_the_receiver_comes_up_and_keeps_the_order(tmp_path: Path) -> None:
+def test_relay_retries_until_the_receiver_comes_up_and_keeps_the_order(tmp_path: Path, index_url: str) -> None:
     port = free_port()
-    server = start_server(_config(tmp_path, port), tmp_path / "data")
+    server = start_server(_config(index_url, tmp_path, port), tmp_path / "data")
     peer = MppsReceiver(port=port)
     try:
         uid = _create_and_complete(server)
@@ -98,9 +102,9 @@ def test_relay_retries_until_the_receiver_comes_up_and_keeps_the_order(tmp_path:
         stop_server(server)
 
 
-def test_relay_survives_a_server_restart(tmp_path: Path) -> None:
+def test_relay_survives_a_server_restart(tmp_path: Path, index_url: str) -> None:
     port = free_port()
-    config = _config(tmp_path, port, retry=0.3)
+    config = _config(index_url, tmp_path, port, retry=0.3)
     server = start_server(config, tmp_path / "data")
     try:
         uid = _create_and_complete(server)
@@ -118,8 +122,10 @@ def test_relay_survives_a_server_restart(tmp_path: Path) -> None:
         stop_server(server)
 
 
-def test_a_resent_create_the_peer_has_already_counts_as_delivered(tmp_path: Path, receiver: MppsReceiver) -> None:
-    server = start_server(_config(tmp_path, receiver.port), tmp_path / "data")
+def test_a_resent_create_the_peer_has_already_counts_as_delivered(
+    tmp_path: Path, index_url: str, receiver: MppsReceiver
+) -> None:
+    server = start_server(_config(index_url, tmp_path, receiver.port), tmp_path / "data")
     try:
         assert server.qr_port is not None
         uid = generate_uid()
@@ -132,8 +138,8 @@ def test_a_resent_create_the_peer_has_already_counts_as_delivered(tmp_path: Path
         stop_server(server)
 
 
-def test_jobs_api_lists_shows_and_cancels(tmp_path: Path) -> None:
-    server = start_server(_config(tmp_path, free_port(), retry=60), tmp_path / "data")
+def test_jobs_api_lists_shows_and_cancels(tmp_path: Path, index_url: str) -> None:
+    server = start_server(_config(index_url, tmp_path, free_port(), retry=60), tmp_path / "data")
     try:
         assert server.qr_port is not None
         assert n_create(server.qr_port, n_create_attributes(), generate_uid())[0].Status == 0x0000
@@ -156,9 +162,9 @@ def test_jobs_api_lists_shows_and_cancels(tmp_path: Path) -> None:
         stop_server(server)
 
 
-def test_a_peer_failure_status_is_retried(tmp_path: Path) -> None:
+def test_a_peer_failure_status_is_retried(tmp_path: Path, index_url: str) -> None:
     peer = MppsReceiver(fail_first=2).start()
-    server = start_server(_config(tmp_path, peer.port, retry=0.2), tmp_path / "data")
+    server = start_server(_config(index_url, tmp_path, peer.port, retry=0.2), tmp_path / "data")
     try:
         uid = _create_and_complete(server)
         wait_for(lambda: all(j["state"] == "done" for j in _jobs(server)), what="jobs done")
@@ -172,9 +178,9 @@ def test_a_peer_failure_status_is_retried(tmp_path: Path) -> None:
         stop_server(server)
 
 
-def test_a_resent_final_set_the_peer_applied_already_counts_as_delivered(tmp_path: Path,
+def test_a_resent_final_set_the_peer_applied_already_counts_as_delivered(tmp_path: Path, index_url: str,
                                                                          receiver: MppsReceiver) -> None:
-    server = start_server(_config(tmp_path, receiver.port), tmp_path / "data")
+    server = start_server(_config(index_url, tmp_path, receiver.port), tmp_path / "data")
     try:
         assert server.qr_port is not None
         uid = generate_uid()

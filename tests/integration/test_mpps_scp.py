@@ -236,8 +236,8 @@ def test_admin_api_validates_uids_and_statuses(mpps_server: RunningServer) -> No
     assert wrong.status_code == 400 and "IN PROGRESS" in wrong.json()["error"]
 
 
-def test_steps_survive_a_restart_and_can_be_completed_after_it(tmp_path: Path) -> None:
-    config = write_server_config(tmp_path / "server.toml", tmp_path / "data")
+def test_steps_survive_a_restart_and_can_be_completed_after_it(tmp_path: Path, index_url: str) -> None:
+    config = write_server_config(tmp_path / "server.toml", tmp_path / "data", index_url=index_url)
     server = start_server(config, tmp_path / "data")
     try:
         uid = _created(server)

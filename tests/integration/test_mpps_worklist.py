@@ -24,8 +24,9 @@ def _item(pid: str, accession: str) -> Item:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    running = start_server(write_server_config(tmp_path / "server.toml", tmp_path / "data"), tmp_path / "data")
+def server(tmp_path: Path, index_url: str) -> Iterator[RunningServer]:
+    config = write_server_config(tmp_path / "server.toml", tmp_path / "data", index_url=index_url)
+    running = start_server(config, tmp_path / "data")
     yield running
     stop_server(running)
 

@@ -23,9 +23,10 @@ MANY = 250
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def served(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
     tmp: Path = tmp_path_factory.mktemp("mwl_cancel")
-    running = start_server(write_server_config(tmp / "server.toml", tmp / "data"), tmp / "data")
+    config = write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url)
+    running = start_server(config, tmp / "data")
     with httpx.Client(base_url=running.http_url, timeout=30) as http:
         for n in range(MANY):
             item = Item(f"Cancel^Test{n}", f"C{10000 + n}", "Ref^Rita", "20261127", "080000", "CT", "CT01",

@@ -87,9 +87,12 @@ def wlmscpfs(worklist_files: list[Path]) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def lightbox(tmp_path_factory: pytest.TempPathFactory, worklist_files: list[Path]) -> Iterator[RunningServer]:
+def lightbox(
+    tmp_path_factory: pytest.TempPathFactory, worklist_files: list[Path], module_index_url: str,
+) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp("mwl_vs")
-    running = start_server(write_server_config(tmp / "server.toml", tmp / "data"), tmp / "data")
+    config = write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url)
+    running = start_server(config, tmp / "data")
     done = import_files(running.http_url, worklist_files)
     assert done.returncode == 0, done.stdout
     yield running

@@ -72,12 +72,14 @@ def ris() -> Iterator[Ris]:
     receiver.shutdown()
 
 
-def _server(tmp_path: Path, ris: Ris, notify: str, peers: dict[str, int] | None = None) -> RunningServer:
+def _server(
+    tmp_path: Path, index_url: str, ris: Ris, notify: str, peers: dict[str, int] | None = None
+) -> RunningServer:
     data_dir = tmp_path / "data"
     extra = (f'job_retry_seconds = 0.2\n[server.notify]\nhost = "127.0.0.1"\nport = {ris.scn_port}\n'
              f'ian_receivers = ["IAN_RX"]\n{notify}')
-    config = write_server_config(tmp_path / "server.toml", data_dir, extra_server=extra,
-                                 qr=destinations_toml({"IAN_RX": ris.ian_port, **(peers or {})}))
+    qr = destinations_toml({"IAN_RX": ris.ian_port, **(peers or {})})
+    config = write_server_config(tmp_path / "server.toml", data_dir, extra_server=extra, qr=qr, index_url=index_url)
     return start_server(config, data_dir)
 
 
@@ -90,8 +92,8 @@ def _references(ds: Dataset, item_sequence: str) -> set[str]:
     return {str(r.ReferencedSOPInstanceUID) for s in ds.ReferencedSeriesSequence for r in s[item_sequence].value}
 
 
-def test_approval_sends_the_standard_descriptor_and_an_ian(tmp_path: Path, ris: Ris) -> None:
-    server = _server(tmp_path, ris, "")
+def test_approval_sends_the_standard_descriptor_and_an_ian(tmp_path: Path, ris: Ris, index_url: str) -> None:
+    server = _server(tmp_path, index_url, ris, "")
     try:
         study = make_study()
         store(server.storage_port, study.all)
@@ -120,8 +122,8 @@ def test_approval_sends_the_standard_descriptor_and_an_ian(tmp_path: Path, ris: 
         assert stop_server(server) == 0
 
 
-def test_extended_descriptor_on_approval_and_on_deletion(tmp_path: Path, ris: Ris) -> None:
-    server = _server(tmp_path, ris, "extended = true\non_delete = true\n")
+def test_extended_descriptor_on_approval_and_on_deletion(tmp_path: Path, ris: Ris, index_url: str) -> None:
+    server = _server(tmp_path, index_url, ris, "extended = true\non_delete = true\n")
     try:
         study = make_study(series=1, per_series=2)
         store(server.storage_port, study.all)
@@ -143,8 +145,8 @@ def test_extended_descriptor_on_approval_and_on_deletion(tmp_path: Path, ris: Ri
         assert stop_server(server) == 0
 
 
-def test_a_study_is_notified_once_it_is_stable(tmp_path: Path, ris: Ris) -> None:
-    server = _server(tmp_path, ris, "on_approve = false\nstable_seconds = 2\n")
+def test_a_study_is_notified_once_it_is_stable(tmp_path: Path, ris: Ris, index_url: str) -> None:
+    server = _server(tmp_path, index_url, ris, "on_approve = false\nstable_seconds = 2\n")
     try:
         study = make_study(series=1, per_series=2)
         store(server.storage_port, study.images[:1])
@@ -161,9 +163,9 @@ def test_a_study_is_notified_once_it_is_stable(tmp_path: Path, ris: Ris) -> None
         assert stop_server(server) == 0
 
 
-def test_a_sent_study_carries_the_corrected_values(tmp_path: Path, ris: Ris) -> None:
+def test_a_sent_study_carries_the_corrected_values(tmp_path: Path, ris: Ris, index_url: str) -> None:
     received = StoreScp(tmp_path / "received", "STORESCP")
-    server = _server(tmp_path, ris, "on_approve = false\n", {"STORESCP": received.port})
+    server = _server(tmp_path, index_url, ris, "on_approve = false\n", {"STORESCP": received.port})
     try:
         study = make_study(series=1, per_series=2)
         store(server.storage_port, study.all)
@@ -181,13 +183,13 @@ def test_a_sent_study_carries_the_corrected_values(tmp_path: Path, ris: Ris) -> 
         received.stop()
 
 
-def test_a_notification_waits_for_the_ris_and_survives_a_restart(tmp_path: Path) -> None:
+def test_a_notification_waits_for_the_ris_and_survives_a_restart(tmp_path: Path, index_url: str) -> None:
     ports = free_port(), free_port()
     data_dir = tmp_path / "data"
     extra = (f'job_retry_seconds = 0.3\n[server.notify]\nhost = "127.0.0.1"\nport = {ports[0]}\n'
              'ian_receivers = ["IAN_RX"]\n')
     config = write_server_config(tmp_path / "server.toml", data_dir, extra_server=extra,
-                                 qr=destinations_toml({"IAN_RX": ports[1]}))
+                                 qr=destinations_toml({"IAN_RX": ports[1]}), index_url=index_url)
     server = start_server(config, data_dir)
     study = make_study(series=1, per_series=1)
     try:

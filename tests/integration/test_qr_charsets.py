@@ -54,10 +54,10 @@ def _made_files(folder: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def served(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp("charsets")
     data_dir = tmp / "data"
-    running = start_server(write_server_config(tmp / "server.toml", data_dir), data_dir)
+    running = start_server(write_server_config(tmp / "server.toml", data_dir, index_url=module_index_url), data_dir)
     files = [get_charset_files(name)[0] for name in CHARSET_FILES] + [str(p) for p in _made_files(tmp)]
     called, port = next(iter(running.storage.items()))
     result = subprocess.run(

@@ -51,10 +51,10 @@ def _datasets() -> Iterator[Dataset]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def served(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp("qr_cancel")
     data_dir = tmp / "data"
-    running = start_server(write_server_config(tmp / "server.toml", data_dir), data_dir)
+    running = start_server(write_server_config(tmp / "server.toml", data_dir, index_url=module_index_url), data_dir)
     ae = AE("QR_TEST")
     ae.add_requested_context(CT_IMAGE, ExplicitVRLittleEndian)
     assoc = ae.associate("127.0.0.1", running.storage_port, ae_title="DICOM_STORAGE")

@@ -64,11 +64,13 @@ def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
 
 
 @pytest.fixture
-def lightbox(tmp_path: Path, store: TemporaryStorageSCP) -> Iterator[tuple[RunningServer, list[Study]]]:
+def lightbox(
+    tmp_path: Path, store: TemporaryStorageSCP, index_url: str
+) -> Iterator[tuple[RunningServer, list[Study]]]:
     qr = (f'[server.qr]\nport = 0\nhit_limit = 2\n\n[[server.destinations]]\nae_title = "{STORE_AE}"\n'
           f'host = "127.0.0.1"\nport = {store.port}\n')
     data = tmp_path / "data"
-    running = start_server(write_server_config(tmp_path / "server.toml", data, qr=qr), data)
+    running = start_server(write_server_config(tmp_path / "server.toml", data, qr=qr, index_url=index_url), data)
     studies = [
         write_study(tmp_path / "in", "L001", "SMITH^ANNA", [3]),
         write_study(tmp_path / "in", "L002", "SMITHERS^JO", [1], study_date="20240202"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import threading
 import time
 import urllib.request
@@ -27,6 +26,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE, evt
+from sqlalchemy import create_engine, text
 
 from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 
@@ -169,27 +169,31 @@ def _destination(title: str, port: int) -> str:
     return f'[[server.destinations]]\nae_title = "{title}"\nhost = "127.0.0.1"\nport = {port}\n'
 
 
-def _start(tmp_path: Path, *, extra: str = "", commitment: str = "", destinations: str = "",
+def _start(tmp_path: Path, index_url: str, *, extra: str = "", commitment: str = "", destinations: str = "",
            name: str = "srv") -> RunningServer:
     data_dir = tmp_path / name
     qr = "[server.qr]\nport = 0\n" + (f"[server.commitment]\n{commitment}\n" if commitment else "") + destinations
-    config = write_server_config(tmp_path / f"{name}.toml", data_dir, extra_server=extra, qr=qr)
+    config = write_server_config(tmp_path / f"{name}.toml", data_dir, extra_server=extra, qr=qr, index_url=index_url)
     return start_server(config, data_dir)
 
 
-def _index(server: RunningServer) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{server.data_dir / 'index.sqlite'}?mode=ro", uri=True)
+def _rows(server: RunningServer, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query on the server's index (either backend)."""
+    engine = create_engine(server.index_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
 
 
 def _stored_path(server: RunningServer, sop_instance_uid: str) -> Path:
-    with _index(server) as db:
-        [(relpath,)] = db.execute("SELECT relpath FROM instance WHERE sop_instance_uid = ?", (sop_instance_uid,))
+    [(relpath,)] = _rows(server, "SELECT relpath FROM instance WHERE sop_instance_uid = :uid", uid=sop_instance_uid)
     return server.data_dir / "storage" / relpath
 
 
-def _jobs(server: RunningServer) -> list[tuple[str, str, int, str, str]]:
-    with _index(server) as db:
-        return list(db.execute("SELECT kind, state, attempts, last_error, payload FROM job ORDER BY id"))
+def _jobs(server: RunningServer) -> list[tuple[Any, ...]]:
+    return _rows(server, "SELECT kind, state, attempts, last_error, payload FROM job ORDER BY id")
 
 
 def _wait_for(predicate: Any, timeout: float = WAIT) -> None:
@@ -210,8 +214,8 @@ def _uids(info: Dataset, keyword: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[RunningServer]:
-    server = _start(tmp_path)
+def running(tmp_path: Path, index_url: str) -> Iterator[RunningServer]:
+    server = _start(tmp_path, index_url)
     yield server
     assert stop_server(server) == 0
 
@@ -264,9 +268,11 @@ def test_modality_stores_and_commits_on_one_association(running: RunningServer) 
     _wait_for(lambda: [j[1] for j in _jobs(running)] == ["done"])
 
 
-def test_report_on_a_new_association_to_the_requester(tmp_path: Path) -> None:
+def test_report_on_a_new_association_to_the_requester(tmp_path: Path, index_url: str) -> None:
     requester = Requester(_free_port()).start()
-    server = _start(tmp_path, commitment="same_association = false", destinations=_destination(SCU_AE, requester.port))
+    server = _start(
+        tmp_path, index_url, commitment="same_association = false", destinations=_destination(SCU_AE, requester.port)
+    )
     try:
         stored = _instances(2)
         _store(server, stored)
@@ -288,9 +294,9 @@ def test_report_on_a_new_association_to_the_requester(tmp_path: Path) -> None:
         assert stop_server(server) == 0
 
 
-def test_released_association_gets_its_report_on_a_new_one(tmp_path: Path) -> None:
+def test_released_association_gets_its_report_on_a_new_one(tmp_path: Path, index_url: str) -> None:
     requester = Requester(_free_port()).start()
-    server = _start(tmp_path, destinations=_destination(SCU_AE, requester.port))  # same_association on
+    server = _start(tmp_path, index_url, destinations=_destination(SCU_AE, requester.port))  # same_association on
     try:
         stored = _instances(1)
         _store(server, stored)
@@ -304,10 +310,11 @@ def test_released_association_gets_its_report_on_a_new_one(tmp_path: Path) -> No
         assert stop_server(server) == 0
 
 
-def test_report_to_always_gets_the_report(tmp_path: Path) -> None:
+def test_report_to_always_gets_the_report(tmp_path: Path, index_url: str) -> None:
     monitor = Requester(_free_port(), ae_title="RIS_MONITOR").start()
     server = _start(
-        tmp_path, commitment='report_to = "RIS_MONITOR"', destinations=_destination("RIS_MONITOR", monitor.port)
+        tmp_path, index_url, commitment='report_to = "RIS_MONITOR"',
+        destinations=_destination("RIS_MONITOR", monitor.port),
     )
     try:
         stored = _instances(2)
@@ -370,18 +377,17 @@ def test_checksum_of_a_received_instance_matches_the_stored_file(running: Runnin
     _store(running, stored)
     for ds in stored:
         path = _stored_path(running, ds.SOPInstanceUID)
-        with _index(running) as db:
-            [(checksum, size)] = db.execute(
-                "SELECT checksum, size FROM instance WHERE sop_instance_uid = ?", (ds.SOPInstanceUID,)
-            )
+        [(checksum, size)] = _rows(
+            running, "SELECT checksum, size FROM instance WHERE sop_instance_uid = :uid", uid=ds.SOPInstanceUID
+        )
         data = path.read_bytes()
         assert checksum == f"xxh3_64:{xxhash.xxh3_64_hexdigest(data)}"
         assert size == len(data)
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    server = _start(tmp_path_factory.mktemp("commit"))
+def shared_server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    server = _start(tmp_path_factory.mktemp("commit"), module_index_url)
     yield server
     assert stop_server(server) == 0
 
@@ -428,8 +434,8 @@ def test_item_without_instance_uid_is_refused(shared_server: RunningServer) -> N
     assert status.Status == 0x0120
 
 
-def test_unknown_requester_fails_the_job_for_good(tmp_path: Path) -> None:
-    server = _start(tmp_path, commitment="same_association = false")
+def test_unknown_requester_fails_the_job_for_good(tmp_path: Path, index_url: str) -> None:
+    server = _start(tmp_path, index_url, commitment="same_association = false")
     try:
         stored = _instances(1)
         _store(server, stored)
@@ -447,13 +453,13 @@ def test_unknown_requester_fails_the_job_for_good(tmp_path: Path) -> None:
         assert stop_server(server) == 0
 
 
-def test_report_pending_while_requester_is_down_is_delivered_after_a_restart(tmp_path: Path) -> None:
+def test_report_pending_while_requester_is_down_is_delivered_after_a_restart(tmp_path: Path, index_url: str) -> None:
     port = _free_port()  # nobody listens here yet
     settings = dict(
         extra="job_retry_seconds = 0.5", commitment="same_association = false",
         destinations=_destination(SCU_AE, port),
     )
-    server = _start(tmp_path, **settings)  # type: ignore[arg-type]
+    server = _start(tmp_path, index_url, **settings)  # type: ignore[arg-type]
     stored = _instances(2)
     transaction = generate_uid()
     try:
@@ -466,7 +472,7 @@ def test_report_pending_while_requester_is_down_is_delivered_after_a_restart(tmp
     finally:
         assert stop_server(server) == 0
     requester = Requester(port).start()
-    server = _start(tmp_path, **settings)  # type: ignore[arg-type]  # same data directory
+    server = _start(tmp_path, index_url, **settings)  # type: ignore[arg-type]  # same data directory
     try:
         report = requester.reports.wait()
         assert report["info"].TransactionUID == transaction

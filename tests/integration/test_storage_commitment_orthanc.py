@@ -88,14 +88,15 @@ class Orthanc:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[RunningServer, Orthanc]]:
+def pair(tmp_path: Path, index_url: str) -> Iterator[tuple[RunningServer, Orthanc]]:
     orthanc_port = _free_port()
     data_dir = tmp_path / "server"
     qr = (
         "[server.qr]\nport = 0\n"
         f'[[server.destinations]]\nae_title = "{ORTHANC_AE}"\nhost = "127.0.0.1"\nport = {orthanc_port}\n'
     )
-    server = start_server(write_server_config(tmp_path / "server.toml", data_dir, qr=qr), data_dir)
+    config = write_server_config(tmp_path / "server.toml", data_dir, qr=qr, index_url=index_url)
+    server = start_server(config, data_dir)
     try:
         orthanc = Orthanc(tmp_path / "orthanc", orthanc_port, server.storage_port)
     except BaseException:

@@ -7,11 +7,12 @@ The server is the real ``python -m app.server`` process; the peers are DCMTK's
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from pydicom.uid import (
     generate_uid,
 )
 from pynetdicom import AE, _config
+from sqlalchemy import create_engine, text
 
 from app.dicom.transfer_syntaxes import STORAGE_PREFERENCE
 from app.net.received import data_set_offset
@@ -124,24 +126,28 @@ def _dcmtk(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def shared(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
     """One server for the tests that need no particular settings (keeps the file fast)."""
     folder = tmp_path_factory.mktemp("shared")
     # a short index busy timeout keeps the index-failure test quick
-    config = write_server_config(folder / "server.toml", folder / "data", extra_server="index_busy_timeout_ms = 500")
+    config = write_server_config(
+        folder / "server.toml", folder / "data", extra_server="index_busy_timeout_ms = 500", index_url=module_index_url
+    )
     running = start_server(config, folder / "data")
     yield running
     assert stop_server(running) == 0
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[Any]:
+def make_server(tmp_path: Path, make_index_url: Callable[[], str]) -> Iterator[Any]:
     """Start servers with extra ``[server]`` settings; all are stopped (cleanly) after the test."""
     started: list[RunningServer] = []
 
     def make(extra: str = "") -> RunningServer:
         data_dir = tmp_path / f"data{len(started)}"
-        config = write_server_config(tmp_path / f"server{len(started)}.toml", data_dir, extra_server=extra)
+        config = write_server_config(
+            tmp_path / f"server{len(started)}.toml", data_dir, extra_server=extra, index_url=make_index_url()
+        )
         running = start_server(config, data_dir)
         started.append(running)
         return running
@@ -376,21 +382,38 @@ def test_patient_id_fallback(shared: RunningServer) -> None:
     assert generated and generated not in ("Doe^Jane", "")
 
 
+@contextlib.contextmanager
+def _index_locked(server: RunningServer) -> Iterator[None]:
+    """Hold the server's index locked: SQLite's exclusive lock, or PostgreSQL's table locks on
+    the catalogue (a writer then waits the index's busy timeout, ``lock_timeout``, and fails)."""
+    if server.index_url.startswith("sqlite"):
+        lock = sqlite3.connect(server.data_dir / "index.sqlite", timeout=1)
+        try:
+            lock.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            lock.rollback()
+            lock.close()
+        return
+    engine = create_engine(server.index_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("LOCK TABLE patient, study, series, instance IN ACCESS EXCLUSIVE MODE"))
+            yield
+    finally:
+        engine.dispose()
+
+
 def test_index_failure_answers_a700_and_leaves_no_file(shared: RunningServer) -> None:
     kept = _ct()
     assoc = _associate(shared.storage_port, (CT_IMAGE, [ExplicitVRLittleEndian]))
     assert assoc.send_c_store(kept).Status == 0x0000
     before = sorted(_all_files(shared))
-    lock = sqlite3.connect(shared.data_dir / "index.sqlite", timeout=1)
-    try:
-        lock.execute("BEGIN EXCLUSIVE")  # a real index failure: the database stays locked
+    with _index_locked(shared):  # a real index failure: the database stays locked
         failed = _ct()
         rsp = assoc.send_c_store(failed)  # waits for the index's busy timeout
         assert rsp.Status == 0xA700
         assert rsp.ErrorComment
-    finally:
-        lock.rollback()
-        lock.close()
     assert sorted(_all_files(shared)) == before  # nothing of the failed instance remains
     assert assoc.send_c_store(_ct()).Status == 0x0000  # and the association goes on
     assoc.release()

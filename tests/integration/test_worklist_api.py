@@ -30,9 +30,10 @@ JANE = Item("Doe^Jane", "P2", "Smith^Alice", "20240111", "090000", "MR", "MR1", 
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def api_server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp("wlapi")
-    running = start_server(write_server_config(tmp / "server.toml", tmp / "data"), tmp / "data")
+    config = write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url)
+    running = start_server(config, tmp / "data")
     yield running
     assert stop_server(running) == 0
 

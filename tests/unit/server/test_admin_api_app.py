@@ -21,8 +21,8 @@ from app.server.study_events import StudyApproved, StudyCorrected, StudyDeleted,
 
 
 @pytest.fixture
-def parts(tmp_path: Path) -> Iterator[tuple[TestClient, IndexStores, Storage, list[object], str]]:
-    config = ServerConfig(data_dir=tmp_path)  # type: ignore[arg-type]
+def parts(tmp_path: Path, index_url: str) -> Iterator[tuple[TestClient, IndexStores, Storage, list[object], str]]:
+    config = ServerConfig(data_dir=tmp_path, index_url=index_url)  # type: ignore[arg-type]
     index = open_index(config.effective_index_url(), busy_timeout_ms=200)
     storage = Storage(tmp_path / "storage", fsync=False)
     ingest = Ingest(config, storage, index.catalogue)
