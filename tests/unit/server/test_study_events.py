@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from app.server.study_events import StudyApproved, StudyCorrected, StudyDeleted, StudyEvents
+from app.server.study_events import StudyApproved, StudyCorrected, StudyDeleted, StudyEvents, StudyOffline
 
 
 def test_listeners_get_each_event_in_order_and_can_unsubscribe() -> None:
@@ -50,3 +50,16 @@ def test_a_failing_listener_is_logged_and_the_others_still_run(caplog: pytest.Lo
     events.approved("1.2.3", "x")  # does not raise
     assert seen == ["1.2.3"]
     assert "a study approved listener failed" in caplog.text
+
+
+def test_offline_listeners_get_the_removed_instances_and_why() -> None:
+    events = StudyEvents()
+    seen: list[StudyOffline] = []
+    stop = events.on_offline(seen.append)
+    instances = (("1.2.3.1", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.1"),)
+    events.offline("1.2.3", instances, "less than 1 GiB free")
+    assert [(e.study_instance_uid, e.instances, e.why) for e in seen] == [("1.2.3", instances, "less than 1 GiB free")]
+    assert isinstance(seen[0], StudyOffline) and seen[0].at is not None
+    stop()
+    events.offline("1.2.3")
+    assert len(seen) == 1
