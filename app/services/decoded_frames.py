@@ -56,14 +56,16 @@ def native_kind(ds: Dataset) -> str | None:
     return None
 
 
-def native_frame(ds: Dataset, frame: int) -> np.ndarray | None:
+def native_frame(ds: Dataset, frame: int, kind: str | None = None) -> np.ndarray | None:
     """Frame ``frame`` of native pixel data read in place, or None when :func:`native_kind` says no.
+
+    ``kind``: what :func:`native_kind` said of ``ds`` already (saves asking again per frame).
 
     Grey: the stored values, (rows, columns), a view of Pixel Data when Bits Stored fills Bits
     Allocated, else masked or sign-extended (PS3.5 8.1.1). RGB: (rows, columns, 3) uint8, by
     pixel or by plane (Planar Configuration, PS3.3 C.7.6.3.1.3).
     """
-    kind = native_kind(ds)
+    kind = kind or native_kind(ds)
     if kind is None:
         return None
     data: bytes = ds.PixelData

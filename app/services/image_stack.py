@@ -81,7 +81,9 @@ class ImageStack:
         self.decode_inline = decode_inline
         #: Decoded frames of compressed multi-frame images (stored values, or RGB for colour).
         self.decoded = FrameCache()
-        self._native: dict[int, bool] = {}
+        self._native: dict[int, str | None] = {}
+        #: True once an instance needs decoding (not read in place): the viewer then decodes on workers.
+        self.needs_decoding = False
         self._failed: dict[StackPosition, Exception] = {}
         for ds in datasets:
             self.append(ds)
@@ -94,6 +96,7 @@ class ImageStack:
         """Add an instance's frames at the end (call :meth:`resort` to put them in order)."""
         index = len(self.datasets)
         self.datasets.append(ds)
+        self.needs_decoding = self.needs_decoding or self._native_kind(index) is None
         self.frames.extend(StackPosition(index, f) for f in range(number_of_frames(ds)))
 
     def resort(self, key: SortKey | None = None, descending: bool | None = None) -> None:
@@ -142,16 +145,15 @@ class ImageStack:
     def is_ready(self, position: int) -> bool:
         """True when the pixels of ``position`` can be had without decoding (native, decoded or failed)."""
         ref = self.frames[position]
-        return ref in self.decoded or ref in self._failed or self._is_native(ref.dataset_index)
+        return self._native_kind(ref.dataset_index) is not None or ref in self.decoded or ref in self._failed
 
-    def _is_native(self, dataset_index: int) -> bool:
-        native = self._native.get(dataset_index)
-        if native is None:
+    def _native_kind(self, dataset_index: int) -> str | None:
+        """:func:`~app.services.decoded_frames.native_kind` of an instance, asked once (None: decode it)."""
+        if dataset_index not in self._native:
             ds = self.datasets[dataset_index]
             kind = native_kind(ds)
-            native = kind is not None and (kind == "grey") == is_grey(ds)
-            self._native[dataset_index] = native
-        return native
+            self._native[dataset_index] = kind if kind is not None and (kind == "grey") == is_grey(ds) else None
+        return self._native[dataset_index]
 
     def decode(self, position: int | StackPosition) -> None:
         """Decode a frame into :attr:`decoded` (call on a worker; safe beside the GUI thread).
@@ -181,8 +183,8 @@ class ImageStack:
         ref = self.frames[position]
         if ref in self._failed:
             raise self._failed[ref]
-        native = self._is_native(ref.dataset_index)
-        found = native_frame(self.datasets[ref.dataset_index], ref.frame) if native else None
+        kind = self._native_kind(ref.dataset_index)
+        found = native_frame(self.datasets[ref.dataset_index], ref.frame, kind) if kind is not None else None
         if found is None:
             found = self.decoded.get(ref)
         if found is not None:

@@ -253,7 +253,8 @@ class Viewport(QFrame):
         if frame is None or displayed is None:
             return
         self.canvas.set_frame(displayed, frame.geometry, None)
-        self.canvas.set_message("")
+        if self.canvas.message():
+            self.canvas.set_message("")
         self._place()
         assert self.stack is not None
         self._decode_around()
@@ -269,7 +270,7 @@ class Viewport(QFrame):
     def _decode_around(self) -> None:
         """Ask the decoder for the current frame (when needed) and the next ones; older wishes are dropped."""
         stack = self.stack
-        if stack is None or not len(stack):
+        if stack is None or not len(stack) or not (stack.needs_decoding or self.decoder.busy):
             return
         ahead = [self.position + self._direction * d for d in range(1, PREFETCH + 1)]
         behind = [self.position - self._direction]
