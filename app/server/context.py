@@ -184,9 +184,10 @@ class Ingest:
         self.catalogue = catalogue
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
-        #: True for a SOP Instance UID being fetched back from the archive: the received copy
-        #: then replaces the instance's offline row(s) whatever the duplicates policy
-        #: (``ArchiveFetcher.restoring``; None: no archive tier).
+        #: True for a SOP Instance UID being fetched back from the archive (by this process, or,
+        #: on a shared index, of any study that is offline): the received copy then replaces the
+        #: instance's offline row(s) whatever the duplicates policy (``ArchiveFetcher.restoring``;
+        #: None: no archive tier).
         self.restoring: Callable[[str], bool] | None = None
 
     def add_listener(self, callback: Listener) -> None:
