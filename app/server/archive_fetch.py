@@ -17,9 +17,10 @@ the claimant asks the archive; the others poll the study's row every
 :data:`FETCH_POLL_SECONDS` until it is online (at most ``fetch_timeout_seconds``) and then
 serve the online copy. The archive sends the instances to the move destination it knows for
 our Storage AE title (the first ``[[server.storage]]`` AE), which may be another process:
-there, an instance of a study that is offline replaces its offline row as well
-(:meth:`ArchiveFetcher.restoring` asks the index on a shared one), so no row is duplicated
-and no instance refused whichever process receives it.
+there, an instance the archive sends (calling AE title one of ``[server.archive]``'s) of a
+study that is offline replaces its offline row as well (:meth:`ArchiveFetcher.restoring` asks
+the index, on a shared one only and for the archive's instances only: one indexed query), so
+no row is duplicated and no instance refused whichever process receives it.
 """
 
 from __future__ import annotations
@@ -97,16 +98,20 @@ class ArchiveFetcher:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._restoring: set[str] = set()
+        settings = config.archive
+        self._archive_titles = {t for t in (settings.destination, settings.effective_qr_ae_title,
+                                            settings.effective_commitment_ae_title) if t}
         #: Names this process's claims in the index.
         self.owner = f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def restoring(self, sop_instance_uid: str) -> bool:
+    def restoring(self, sop_instance_uid: str, source_ae: str = "") -> bool:
         """True while ``sop_instance_uid`` is being fetched back (its row is to be replaced):
-        by this process, or, on a shared index, when its study is offline (another process's
-        fetch-back may have the archive deliver it here)."""
+        by this process, or, on a shared index, when ``source_ae`` is the archive and the
+        instance's study is offline (another process's fetch-back has it delivered here)."""
         if sop_instance_uid in self._restoring:
             return True
-        return self._store.shared and self._store.offline_instance(sop_instance_uid)
+        return (self._store.shared and source_ae.strip() in self._archive_titles
+                and self._store.offline_instance(sop_instance_uid))
 
     def ensure_online(self, study_uids: Iterable[str]) -> list[str]:
         """Fetch back those of ``study_uids`` that are offline; the ones that came back (by this

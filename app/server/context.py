@@ -184,11 +184,11 @@ class Ingest:
         self.catalogue = catalogue
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
-        #: True for a SOP Instance UID being fetched back from the archive (by this process, or,
-        #: on a shared index, of any study that is offline): the received copy then replaces the
-        #: instance's offline row(s) whatever the duplicates policy (``ArchiveFetcher.restoring``;
-        #: None: no archive tier).
-        self.restoring: Callable[[str], bool] | None = None
+        #: True for a SOP Instance UID (sent by a calling AE title) being fetched back from the
+        #: archive (by this process, or, on a shared index, by another): the received copy then
+        #: replaces the instance's offline row(s) whatever the duplicates policy
+        #: (``ArchiveFetcher.restoring``; None: no archive tier).
+        self.restoring: Callable[[str, str], bool] | None = None
 
     def add_listener(self, callback: Listener) -> None:
         """Call ``callback(event)`` after each instance is stored and committed."""
@@ -310,7 +310,7 @@ class Ingest:
         expected_study_uid: str | None = None,
     ) -> StoreOutcome:
         policy = self.config.duplicates
-        if self.restoring is not None and sop_instance_uid and self.restoring(sop_instance_uid):
+        if self.restoring is not None and sop_instance_uid and self.restoring(sop_instance_uid, source_ae):
             policy = "overwrite"  # fetched back from the archive: the copy replaces its offline row
         if policy == "reject" and sop_instance_uid and self._has(sop_instance_uid):
             LOGGER.info("duplicate SOP instance %s from %s rejected", sop_instance_uid, source_ae or "?")

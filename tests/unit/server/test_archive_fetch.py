@@ -1,7 +1,8 @@
 """The fetch-back claim on a real index (SQLite and PostgreSQL): a process that finds another
 one's claim waits for the study to come online and then reports it back (its callers read the
 rows again) without asking the archive; it gives up after ``fetch_timeout_seconds`` naming the
-claimant; an instance of an offline study counts as restoring on a shared index only."""
+claimant; an instance of an offline study sent by the archive counts as restoring on a shared
+index only."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def test_a_fetch_claimed_by_another_process_is_waited_for(index: IndexStores, tm
     other = "other-host:4242:cafe"
     assert index.archive.claim_fetch("1.2.7.1", other, NOW + dt.timedelta(minutes=5))
     fetcher = _fetcher(index, storage, timeout=30.0)
-    assert fetcher.owner != other and fetcher.restoring(sops[0]) is index.archive.shared
+    assert fetcher.owner != other and fetcher.restoring(sops[0], "ARCHIVE") is index.archive.shared
+    assert not fetcher.restoring(sops[0], "MODALITY") and not fetcher.restoring(sops[0])  # not from the archive
 
     def the_other_process_finishes() -> None:
         time.sleep(5 * FETCH_POLL_SECONDS)
@@ -66,7 +68,7 @@ def test_a_fetch_claimed_by_another_process_is_waited_for(index: IndexStores, tm
     finisher.join()
     assert time.monotonic() - started >= 5 * FETCH_POLL_SECONDS  # it waited rather than asking the archive
     assert fetcher.ensure_online(["1.2.7.1"]) == []  # online: nothing to do
-    assert not fetcher.restoring(sops[0])
+    assert not fetcher.restoring(sops[0], "ARCHIVE")
 
 
 def test_waiting_for_another_process_ends_after_the_fetch_timeout(index: IndexStores, tmp_path: Path) -> None:
