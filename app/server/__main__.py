@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from app.core.config import ServerConfig, load_config
 from app.core.errors import AppError
@@ -113,5 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def exit_now(code: int) -> NoReturn:
+    """Exit with ``code`` once the server has stopped, skipping the interpreter's teardown.
+
+    By then every service is stopped, the index closed and the files flushed; what is left is
+    freeing thousands of imported modules' objects one by one, which took 2 to 3 seconds of
+    every stop (the workstation's bundled server, each test server). Log handlers and the
+    standard streams are flushed first.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
