@@ -10,9 +10,10 @@ from sqlalchemy.pool import NullPool
 
 
 @contextlib.contextmanager
-def index_lock_held(index_url: str) -> Iterator[None]:
+def index_lock_held(index_url: str, tables: str = "instance") -> Iterator[None]:
     """Another connection (as another process would) holds the index's write lock meanwhile:
-    SQLite ``BEGIN EXCLUSIVE``; PostgreSQL ``LOCK TABLE instance IN EXCLUSIVE MODE``."""
+    SQLite ``BEGIN EXCLUSIVE``; PostgreSQL ``LOCK TABLE <tables> IN EXCLUSIVE MODE`` (the
+    tables the write under test touches, comma-separated)."""
     engine = create_engine(index_url, poolclass=NullPool)
     blocker = engine.connect()
     sqlite = engine.dialect.name == "sqlite"
@@ -21,7 +22,7 @@ def index_lock_held(index_url: str) -> Iterator[None]:
             blocker.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
             blocker.exec_driver_sql("BEGIN EXCLUSIVE")
         else:
-            blocker.execute(text("LOCK TABLE instance IN EXCLUSIVE MODE"))
+            blocker.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
         yield
     finally:
         if sqlite:

@@ -3,7 +3,6 @@ events fired after commits, a deletion's files removed after its rows (orphans o
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from app.server.context import Ingest
 from app.server.index.stores import IndexStores, open_index
 from app.server.storage import Storage
 from app.server.study_events import StudyApproved, StudyCorrected, StudyDeleted, StudyEvents
+from tests.unit.server.index_lock import index_lock_held
 
 
 @pytest.fixture
@@ -42,16 +42,11 @@ def parts(tmp_path: Path, index_url: str) -> Iterator[tuple[TestClient, IndexSto
 
 
 def test_a_busy_index_is_503_with_a_detail_and_nothing_fired(
-    parts: tuple[TestClient, IndexStores, Storage, list[object], str], tmp_path: Path
+    parts: tuple[TestClient, IndexStores, Storage, list[object], str], index_url: str
 ) -> None:
     client, _, _, seen, study = parts
-    blocker = sqlite3.connect(tmp_path / "index.sqlite", isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
-    try:
+    with index_lock_held(index_url, tables="study_status"):  # another writer holds the index
         response = client.post(f"/api/studies/{study}/approve", json={"by": "dr.who"})
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert response.status_code == 503
     assert "try again later" in response.json()["detail"]
     assert seen == []
