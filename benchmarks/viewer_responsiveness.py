@@ -222,10 +222,11 @@ OPEN_ROLES = {
 # -- orchestration -----------------------------------------------------------------------
 
 
-def run_role(role: str, *args: str) -> dict[str, float]:
+def run_role(role: str, *args: str, script: str = __file__) -> dict[str, float]:
+    """Run ``script --role role args`` in its own process; its last output line is the result (JSON)."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
     out = subprocess.run(
-        [sys.executable, __file__, "--role", role, *args], capture_output=True, text=True, env=env, cwd=REPO
+        [sys.executable, script, "--role", role, *args], capture_output=True, text=True, env=env, cwd=REPO
     )
     if out.returncode != 0:
         raise SystemExit(f"{role} failed:\n{out.stderr[-3000:]}")
