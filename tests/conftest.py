@@ -136,6 +136,17 @@ def server(tmp_path: Path, index_url: str) -> Iterator[RunningServer]:
     assert stop_server(running) == 0
 
 
+@pytest.fixture
+def sqlite_server(tmp_path: Path) -> Iterator[RunningServer]:
+    """A running server with an empty data directory and its index in SQLite there, for tests
+    that need a server but not its index (a URL to connect to, an AE to reach): they run once,
+    not once more on PostgreSQL as tests of ``server`` do."""
+    data_dir = tmp_path / "data"
+    running = start_server(write_server_config(tmp_path / "server.toml", data_dir), data_dir)
+    yield running
+    assert stop_server(running) == 0
+
+
 # -- index backends ------------------------------------------------------------------------
 #
 # Every test that takes the ``index_url`` fixture (directly, or through ``make_index_url``,

@@ -77,7 +77,7 @@ def _entries(viewer: ViewerWindow) -> int:
 
 
 def test_command_line_opens_a_file_and_a_folder_in_viewers(
-    qtbot: QtBot, tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    qtbot: QtBot, tmp_path: Path, sqlite_server, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
     for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
@@ -96,7 +96,7 @@ def test_command_line_opens_a_file_and_a_folder_in_viewers(
             w.close()
 
     QTimer.singleShot(100, close_when_open)
-    code = main(["--server", server.http_url, "-platform", "offscreen", str(files[0]), str(tmp_path / "demo")])
+    code = main(["--server", sqlite_server.http_url, "-platform", "offscreen", str(files[0]), str(tmp_path / "demo")])
     assert code == 0 and seen
     [(title, count)] = seen[0]
     assert count == 3 and "Cerebrum" in title  # the file's series (and its folder's), the folder's: each once

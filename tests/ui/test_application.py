@@ -16,7 +16,7 @@ from app.ui.application import run
 from app.ui.main_window import MainWindow
 
 
-def test_run_connects_and_exits(qtbot: QtBot, server) -> None:  # type: ignore[no-untyped-def]
+def test_run_connects_and_exits(qtbot: QtBot, sqlite_server) -> None:  # type: ignore[no-untyped-def]
     seen: list[str] = []
 
     def close_when_shown() -> None:
@@ -28,7 +28,7 @@ def test_run_connects_and_exits(qtbot: QtBot, server) -> None:  # type: ignore[n
         windows[0].close()
 
     QTimer.singleShot(50, close_when_shown)
-    config = Config(workstation=WorkstationConfig(server_url=server.http_url, refresh_seconds=0.5))
+    config = Config(workstation=WorkstationConfig(server_url=sqlite_server.http_url, refresh_seconds=0.5))
     assert run(config, ["lightbox"]) == 0
     assert seen and "Lightbox" in seen[0]
 
