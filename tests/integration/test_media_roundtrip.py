@@ -26,6 +26,17 @@ from tests.conftest import RunningServer, require_tool, start_server, stop_serve
 from tests.media_data import ct_images, study, to_bytes
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    """One server for the module (per index backend): every test files its own patients with new
+    UIDs (tests/media_data.py) and looks only at those, so none needs an empty server."""
+    tmp = tmp_path_factory.mktemp("media")
+    config = write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url)
+    running = start_server(config, tmp / "data")
+    yield running
+    assert stop_server(running) == 0
+
+
 @pytest.fixture
 def second_server(tmp_path: Path, make_index_url: Callable[[], str]) -> Iterator[RunningServer]:
     data_dir = tmp_path / "data2"
