@@ -37,7 +37,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,10 @@ from app.imaging.pixel_attributes import with_pixel_defaults
 
 OPERATIONS = ("AVG_SUB", "TID", "REV_TID")
 _MASK_CACHE_SIZE = 4
+
+FramePixels = Callable[[int], np.ndarray]
+"""Stored values of a frame (0-based) of the image: :func:`~app.imaging.frames.decode_frame` by default;
+the viewer passes its frames decoded on workers (see :func:`subtraction_frames`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,14 +192,18 @@ def mask_shift(image: Dataset, frame: int, item: Dataset) -> tuple[float, float]
     return 0.0, 0.0
 
 
-def _mean(image: Dataset, numbers: Sequence[int], frames: int) -> np.ndarray:
+def _decoded(image: Dataset) -> FramePixels:
+    return lambda index: decode_frame(image, index)[0]
+
+
+def _mean(numbers: Sequence[int], frames: int, pixels: FramePixels) -> np.ndarray:
     """Mean of the frames ``numbers`` (1-based), float64."""
     for number in numbers:
         if not 1 <= number <= frames:
             raise DicomInputError(
                 f"Mask subtraction refers to frame {number}, but the image has {frames} frame(s) (PS3.3 C.7.6.10)."
             )
-    stack = np.stack([decode_frame(image, number - 1)[0] for number in numbers]).astype(np.float64)
+    stack = np.stack([pixels(number - 1) for number in numbers]).astype(np.float64)
     mean: np.ndarray = stack.mean(axis=0)
     return mean
 
@@ -236,19 +244,10 @@ class _MaskCache:
 _masks = _MaskCache(_MASK_CACHE_SIZE)
 
 
-def subtracted_frame(
-    image: Dataset, frame: int, state: Dataset | None = None, viewing_mode: str | None = None
-) -> SubtractedFrame | None:
-    """Frame ``frame`` (0-based) of ``image`` with its mask subtracted, or None for the native view.
-
-    None when no mask applies (see :func:`mask_items`) or when the frame lies outside every
-    item's Applicable Frame Range. The first item whose range holds the frame is used.
-
-    Raises
-    ------
-    DicomInputError
-        For a colour image, an unknown Mask Operation or frame numbers outside the image.
-    """
+def _chosen(
+    image: Dataset, frame: int, state: Dataset | None, viewing_mode: str | None
+) -> tuple[Dataset, Dataset, list[int], list[int]] | None:
+    """(image with pixel defaults, mask item, mask frames, contrast frames) for ``frame`` (0-based), or None."""
     items = mask_items(image, state, viewing_mode)
     if not items:
         return None
@@ -258,20 +257,66 @@ def subtracted_frame(
     frames = number_of_frames(ds)
     for item in items:
         chosen = _mask_and_contrast(item, frame + 1, frames)
-        if chosen is None:
-            continue
-        masks, contrast = chosen
-        shift = mask_shift(ds, frame, item)
-        mask = _masks.get(image, masks, shift)
-        if mask is None:
-            mask = shifted(_mean(ds, masks, frames), shift)
-            _masks.put(image, masks, shift, mask)
-        difference = np.rint(_mean(ds, contrast, frames) - mask).astype(np.int32)
-        return SubtractedFrame(
-            values=difference,
-            bits_stored=int(ds.BitsStored) + 1,
-            operation=str(item.MaskOperation).strip().upper(),
-            contrast_frames=tuple(contrast),
-            mask_frames=tuple(masks),
-        )
+        if chosen is not None:
+            return ds, item, chosen[0], chosen[1]
     return None
+
+
+def subtraction_frames(
+    image: Dataset, frame: int, state: Dataset | None = None, viewing_mode: str | None = None
+) -> tuple[int, ...]:
+    """The 0-based frames :func:`subtracted_frame` reads for ``frame``: its masks and contrast frames.
+
+    Empty for the native view. Invalid mask items (see :func:`subtracted_frame`) read nothing
+    here; :func:`subtracted_frame` raises their error. A viewer decodes these frames on workers
+    and passes them to :func:`subtracted_frame` as ``pixels`` (PS3.3 C.7.6.10, C.11.13).
+    """
+    try:
+        chosen = _chosen(image, frame, state, viewing_mode)
+    except DicomInputError:
+        return ()
+    if chosen is None:
+        return ()
+    frames = number_of_frames(image)
+    _, _, masks, contrast = chosen
+    return tuple(dict.fromkeys(n - 1 for n in (*contrast, *masks) if 1 <= n <= frames))
+
+
+def subtracted_frame(
+    image: Dataset,
+    frame: int,
+    state: Dataset | None = None,
+    viewing_mode: str | None = None,
+    pixels: FramePixels | None = None,
+) -> SubtractedFrame | None:
+    """Frame ``frame`` (0-based) of ``image`` with its mask subtracted, or None for the native view.
+
+    None when no mask applies (see :func:`mask_items`) or when the frame lies outside every
+    item's Applicable Frame Range. The first item whose range holds the frame is used.
+    ``pixels`` gives the stored values of the frames it reads (default: decoded here with
+    :func:`~app.imaging.frames.decode_frame`).
+
+    Raises
+    ------
+    DicomInputError
+        For a colour image, an unknown Mask Operation or frame numbers outside the image.
+    """
+    chosen = _chosen(image, frame, state, viewing_mode)
+    if chosen is None:
+        return None
+    ds, item, masks, contrast = chosen
+    frames = number_of_frames(ds)
+    read = pixels if pixels is not None else _decoded(ds)
+    shift = mask_shift(ds, frame, item)
+    mask = _masks.get(image, masks, shift)
+    if mask is None:
+        mask = shifted(_mean(masks, frames, read), shift)
+        _masks.put(image, masks, shift, mask)
+    difference = np.rint(_mean(contrast, frames, read) - mask).astype(np.int32)
+    return SubtractedFrame(
+        values=difference,
+        bits_stored=int(ds.BitsStored) + 1,
+        operation=str(item.MaskOperation).strip().upper(),
+        contrast_frames=tuple(contrast),
+        mask_frames=tuple(masks),
+    )

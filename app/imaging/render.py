@@ -22,7 +22,7 @@ from app.core.errors import DicomInputError
 from app.imaging.annotations import AnnotationLayer, annotation_layers
 from app.imaging.burn_in import burn_in
 from app.imaging.frames import decode_frame, is_grey, number_of_frames, rgb_frame
-from app.imaging.mask_subtraction import subtracted_frame
+from app.imaging.mask_subtraction import FramePixels, subtracted_frame
 from app.imaging.overlays import OverlayLayer, combined_mask, overlay_layers, overlays_from
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.presentation_state import PresentationState
@@ -84,6 +84,7 @@ def render_frame(
     presentation_state: Dataset | None = None,
     window: Window | None = None,
     decoded: np.ndarray | None = None,
+    frames: FramePixels | None = None,
 ) -> RenderedFrame:
     """Render frame ``frame`` (0-based) of ``image``, under a GSPS when given.
 
@@ -94,6 +95,10 @@ def render_frame(
     decoded
         The frame already decoded (stored values of a grey image, RGB uint8 of a colour one),
         so this call decodes nothing (the viewer decodes on workers).
+    frames
+        Stored values of the image's other frames (0-based) that mask subtraction reads
+        (:func:`~app.imaging.mask_subtraction.subtraction_frames` lists them), decoded already;
+        default: decoded here.
     """
     if "PixelData" not in image or "Rows" not in image or "Columns" not in image:
         sop_class = image.get("SOPClassUID")
@@ -121,7 +126,14 @@ def render_frame(
                 pipe.voi_luts,
             )
         stored = decoded if decoded is not None else decode_frame(image, frame)[0]
-        subtraction = subtracted_frame(image, frame, presentation_state)  # PS3.4 N.2.1: mask first
+
+        def stored_values(index: int) -> np.ndarray:
+            if index == frame:
+                return stored
+            return frames(index) if frames is not None else decode_frame(image, index)[0]
+
+        # PS3.4 N.2.1: mask first
+        subtraction = subtracted_frame(image, frame, presentation_state, pixels=stored_values)
         if subtraction is not None:
             pipe, stored = subtraction.pipeline(pipe), subtraction.values
         index = pipe.index(stored)

@@ -144,8 +144,7 @@ class ImageStack:
 
     def is_ready(self, position: int) -> bool:
         """True when the pixels of ``position`` can be had without decoding (native, decoded or failed)."""
-        ref = self.frames[position]
-        return self._native_kind(ref.dataset_index) is not None or ref in self.decoded or ref in self._failed
+        return self.is_decoded(self.frames[position])
 
     def _native_kind(self, dataset_index: int) -> str | None:
         """:func:`~app.services.decoded_frames.native_kind` of an instance, asked once (None: decode it)."""
@@ -180,7 +179,14 @@ class ImageStack:
         FrameNotReady
             When the frame needs decoding and the stack does not decode inline.
         """
-        ref = self.frames[position]
+        return self.pixels_of(self.frames[position], position)
+
+    def is_decoded(self, ref: StackPosition) -> bool:
+        """:meth:`is_ready` for frame ``ref`` (any frame of an instance, in the stack's order or not)."""
+        return self._native_kind(ref.dataset_index) is not None or ref in self.decoded or ref in self._failed
+
+    def pixels_of(self, ref: StackPosition, position: int | None = None) -> np.ndarray:
+        """:meth:`pixels` of frame ``ref`` (e.g. a mask frame of the one shown); raises :class:`FrameNotReady` too."""
         if ref in self._failed:
             raise self._failed[ref]
         kind = self._native_kind(ref.dataset_index)
@@ -190,7 +196,8 @@ class ImageStack:
         if found is not None:
             return found
         if not self.decode_inline:
-            raise FrameNotReady(f"Image {position + 1} is still being decoded; it shows when ready.")
+            which = f"Image {position + 1}" if position is not None else f"Frame {ref.frame + 1}"
+            raise FrameNotReady(f"{which} is still being decoded; it shows when ready.")
         return self._decode(ref)
 
     def index(self, position: int) -> np.ndarray:

@@ -94,7 +94,11 @@ class StackRenderer:
         ref = self.stack.frames[position]
         image = self.stack.datasets[ref.dataset_index]
         window = state.window if self.stack.is_grey(position) else None
-        frame = render_frame(image, ref.frame, ps, window=window, decoded=self.stack.pixels(position))
+        stack = self.stack
+        frame = render_frame(
+            image, ref.frame, ps, window=window, decoded=stack.pixels(position),
+            frames=lambda index: stack.pixels_of(StackPosition(ref.dataset_index, index)),
+        )  # fmt: skip
         pixels = np.subtract(255, frame.pixels, dtype=np.uint8) if state.invert else frame.pixels
         transform = state.transform if state.transform != SpatialTransform() else frame.transform
         return replace(

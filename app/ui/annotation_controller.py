@@ -17,7 +17,6 @@ runs on the window's workers; its outcome shows in the status bar.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +26,14 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 
 from app.client.admin import AdminClient
 from app.imaging.calibration import calibration_from
-from app.imaging.frames import decode_frame, is_grey
+from app.imaging.frames import is_grey
 from app.services.annotations_model import Kind, Measurement, UserAnnotation, measure
 from app.services.image_export import export_image, user_layers, with_annotations
 from app.services.key_images import KeyImages
 from app.services.presentation_save import PresentationSaver, SavedState, referenced_images
 from app.services.studies import StudyService
 from app.ui.annotation_layer import AnnotationCanvasLayer
+from app.ui.annotation_pixels import RegionPixels
 from app.ui.annotation_toolbar import NOT_ON_SERVER, build_annotation_toolbar
 from app.ui.annotation_tools import AnnotationEvents, AnnotationTool
 from app.ui.image_canvas import ImageCanvas
@@ -45,7 +45,6 @@ from app.ui.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 MEASURING = (Kind.DISTANCE, Kind.ANGLE, Kind.COBB, Kind.RECTANGLE, Kind.ELLIPSE, Kind.POLYLINE)
-_FRAMES_KEPT = 8
 
 
 class AnnotationController(QObject):
@@ -80,7 +79,8 @@ class AnnotationController(QObject):
         self.events = AnnotationEvents(self)
         self.key_images: KeyImages | None = None
         self._measured: dict[UserAnnotation, Measurement] = {}
-        self._stored: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+        self.pixels = RegionPixels(lambda: [vp.stack for vp in self._attached if vp.stack is not None], self)
+        self.pixels.ready.connect(self._pixels_ready)
         self._savers: dict[tuple[str, ...], PresentationSaver] = {}
         self._attached: dict[Viewport, AnnotationCanvasLayer] = {}
         self.picker = PresentationPicker(self)
@@ -149,17 +149,10 @@ class AnnotationController(QObject):
     def on_frame(self, uid: str, frame: int) -> list[UserAnnotation]:
         return [a for a in self.annotations if a.on(uid, frame)]
 
-    def _stored_values(self, image: Dataset, frame: int) -> np.ndarray | None:
-        if not is_grey(image):
-            return None
-        key = (str(image.SOPInstanceUID), frame)
-        found = self._stored.get(key)
-        if found is None:
-            found = decode_frame(image, frame)[0]
-            self._stored[key] = found
-            if len(self._stored) > _FRAMES_KEPT:
-                self._stored.popitem(last=False)
-        return found
+    def _pixels_ready(self, uid: str, frame: int) -> None:
+        """A frame's stored values were decoded on a worker: measure its annotations again."""
+        self._measured = {a: m for a, m in self._measured.items() if not a.on(uid, frame)}
+        self.refresh()
 
     def measurement(self, annotation: UserAnnotation) -> Measurement:
         """What ``annotation`` measures (cached; mm when the image is calibrated, else pixels)."""
@@ -169,10 +162,11 @@ class AnnotationController(QObject):
             if image is None:
                 return Measurement(())
             regions = annotation.kind in (Kind.RECTANGLE, Kind.ELLIPSE)
-            stored = self._stored_values(image, annotation.frame) if regions else None
+            stored = self.pixels.values(image, annotation.frame) if regions else None
             area = self.picker.displayed_area(image, annotation.frame)  # a state's Presentation Pixel Spacing wins
             found = measure(annotation, stored, image, calibration_from(image, annotation.frame, area))
-            self._measured[annotation] = found
+            if not self.pixels.pending(image, annotation.frame):
+                self._measured[annotation] = found  # measured again once its pixels are decoded
         return found
 
     def pairs(self, annotations: list[UserAnnotation] | None = None) -> list[tuple[UserAnnotation, Measurement]]:

@@ -113,8 +113,6 @@ class ViewerWindow(QMainWindow):
         viewport = Viewport(self.thread_pool, self.templates, self.grid)
         viewport.screen_pixel_mm = self.settings.screen_pixel_mm or None
         viewport.canvas.tool = self.tool
-        # a new size changes the scale: the text layer's zoom and scale bar follow (not only the placement)
-        viewport.canvas.resized.connect(viewport.show_current)
         viewport.activated.connect(self.set_active)
         viewport.position_changed.connect(lambda _pos, vp=viewport: self._synchronise(vp))
         viewport.first_image.connect(lambda vp=viewport: self._first_image(vp))

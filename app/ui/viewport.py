@@ -7,9 +7,10 @@ the first image shown as soon as it arrives), renders the current position with 
 Gestures and keys (:mod:`app.ui.viewport_keys`) change the position or the view state.
 
 The GUI thread never decodes: one-frame compressed images are decoded by the loader as they
-arrive; frames of compressed multi-frame images by a :class:`~app.ui.frame_decoder.FrameDecoder`
-on the pool, the wanted frame first and then :data:`PREFETCH` neighbours in the direction of
-travel. Until the wanted frame is decoded the last image stays on screen; it shows when ready.
+arrive; frames of compressed multi-frame images (and the mask frames a presentation state
+subtracts) by a :class:`~app.ui.frame_decoder.FrameDecoder` on the pool, asked by
+:class:`~app.ui.viewport_frames.ViewportFrames`. Until the wanted frame is decoded the last
+image stays on screen; it shows when ready.
 
 Entry points for other parts of the viewer (annotation, print, export):
 ``canvas`` (with ``image_to_widget`` / ``widget_to_image``, ``add_layer``, ``tool``),
@@ -34,7 +35,7 @@ from app.imaging.burn_in import burn_in
 from app.imaging.calibration import calibration_from
 from app.imaging.corner_text import CornerTemplates
 from app.imaging.render import RenderedFrame
-from app.imaging.stacks import SortKey, StackPosition
+from app.imaging.stacks import SortKey
 from app.imaging.voi_lut import Window
 from app.services.image_stack import ImageStack
 from app.services.series_source import SeriesSource
@@ -42,8 +43,8 @@ from app.services.view_render import StackRenderer
 from app.services.view_state import ViewState, displayed_aspect, placement, scale_for
 from app.services.view_text import CornerTextCache, view_text
 from app.ui.cine import Cine
-from app.ui.frame_decoder import FrameDecoder
 from app.ui.image_canvas import CanvasLayer, ImageCanvas
+from app.ui.viewport_frames import PREFETCH, ViewportFrames
 from app.ui.viewport_keys import handle_key
 from app.ui.viewport_loading import ViewportLoading
 
@@ -51,8 +52,7 @@ log = logging.getLogger(__name__)
 
 SERIES_MIME = "application/x-lightbox-series"
 PAGE_STEP = 10
-PREFETCH = 4
-"""Frames decoded ahead of the one shown, in the direction of travel (compressed multi-frame images)."""
+__all__ = ["PAGE_STEP", "PREFETCH", "SERIES_MIME", "Viewport"]
 
 
 class Viewport(QFrame):
@@ -88,10 +88,9 @@ class Viewport(QFrame):
         self.screen_pixel_mm: float | None = None
         self.scale = 1.0
         self._drag_rest = 0.0
-        self._direction = 1
         self._last_render: tuple[object, StackRenderer, Dataset | None, RenderedFrame] | None = None
-        self.decoder = FrameDecoder(pool)
-        self.decoder.signals.decoded.connect(self._frame_decoded)
+        self.frames = ViewportFrames(self, pool)
+        self.decoder = self.frames.decoder
         self.setAcceptDrops(True)
         self.setFrameShape(QFrame.Shape.Box)
         self.setLineWidth(2)
@@ -123,14 +122,15 @@ class Viewport(QFrame):
         self.canvas.stack_dragged.connect(self._stack_drag)
         self.canvas.panned.connect(self.pan_by)
         self.canvas.zoom_steps.connect(self.zoom_at)
-        self.canvas.resized.connect(self._place)
+        # a new size changes the scale: the text layer's zoom and scale bar follow, not only the placement
+        self.canvas.resized.connect(self.show_current)
         self.scroll_bar.valueChanged.connect(self.go_to)
 
     # -- loading ----------------------------------------------------------------------------
     def open_source(self, source: SeriesSource) -> None:
         """Load ``source`` on a pool thread; the first image shows as soon as it arrives."""
         self.loading_.cancel()
-        self.decoder.cancel()
+        self.frames.cancel()
         self.cine.stop()
         self.source, self.stack, self.renderer = source, ImageStack(decode_inline=False), None
         self.position, self.state = 0, ViewState()
@@ -205,10 +205,9 @@ class Viewport(QFrame):
         there is none or it is still being decoded."""
         if self.renderer is None or self.stack is None or not len(self.stack):
             return None
-        if not self.stack.is_ready(self.position):
+        self._ask_presentation_state()
+        if not self.frames.ready(self.position):
             return None
-        if self.presentation_provider is not None:
-            self.presentation_state, self.presentation_label = self.presentation_provider(self)
         key = (self.stack.frames[self.position], self.state)
         last = self._last_render
         if last is not None and last[0] == key and last[1] is self.renderer and last[2] is self.presentation_state:
@@ -216,6 +215,10 @@ class Viewport(QFrame):
         frame = self.renderer.render(self.position, self.state, self.presentation_state)
         self._last_render = (key, self.renderer, self.presentation_state, frame)
         return frame
+
+    def _ask_presentation_state(self) -> None:
+        if self.presentation_provider is not None and self.stack is not None and len(self.stack):
+            self.presentation_state, self.presentation_label = self.presentation_provider(self)
 
     def rendered_image(self, annotations: bool = True) -> np.ndarray | None:
         """The current frame as displayed, at image resolution (uint8 grey or RGB): shutter, overlays,
@@ -236,8 +239,9 @@ class Viewport(QFrame):
 
         A frame still to be decoded is asked of the decoder; the image shown stays until it is ready.
         """
-        if self.stack is not None and len(self.stack) and not self.stack.is_ready(self.position):
-            self._decode_around()
+        self._ask_presentation_state()
+        if self.stack is not None and len(self.stack) and not self.frames.ready(self.position):
+            self.frames.request()
             if self.canvas.displayed_array() is None:
                 self.canvas.set_message(f"Decoding image {self.position + 1}...")
             return
@@ -257,7 +261,7 @@ class Viewport(QFrame):
             self.canvas.set_message("")
         self._place()
         assert self.stack is not None
-        self._decode_around()
+        self.frames.request()
         ds = self.stack.dataset(self.position)
         self.canvas.set_view_text(
             view_text(
@@ -266,24 +270,6 @@ class Viewport(QFrame):
                 presentation_label=self.presentation_label, scale=self.scale, width_px=self.canvas.width(),
             )
         )  # fmt: skip
-
-    def _decode_around(self) -> None:
-        """Ask the decoder for the current frame (when needed) and the next ones; older wishes are dropped."""
-        stack = self.stack
-        if stack is None or not len(stack) or not (stack.needs_decoding or self.decoder.busy):
-            return
-        ahead = [self.position + self._direction * d for d in range(1, PREFETCH + 1)]
-        behind = [self.position - self._direction]
-        wanted = [p for p in (self.position, *ahead, *behind) if 0 <= p < len(stack) and not stack.is_ready(p)]
-        if wanted or self.decoder.busy:
-            self.decoder.request(stack, [stack.frames[p] for p in wanted])
-
-    def _frame_decoded(self, stack: object, ref: StackPosition) -> None:
-        """A frame came back from the decoder: show it if it is the one wanted."""
-        current = self.stack
-        wanted = current.frames[self.position] if current is not None and self.position < len(current) else None
-        if stack is current and wanted == ref:
-            self.show_current()
 
     def _place(self) -> None:
         """Scale and place the displayed frame for the widget's size and the view state."""
@@ -316,8 +302,7 @@ class Viewport(QFrame):
         position = max(0, min(int(position), len(self.stack) - 1))
         if position == self.position and self.canvas.displayed_array() is not None:
             return
-        if position != self.position:
-            self._direction = 1 if position > self.position else -1
+        self.frames.moved(self.position, position)
         self.position = position
         if self.scroll_bar.value() != position:
             self.scroll_bar.blockSignals(True)
@@ -341,7 +326,7 @@ class Viewport(QFrame):
         """Right-drag: right widens the window, down raises its centre (PS3.3 C.11.2.1.2)."""
         if self.stack is None or not len(self.stack) or not self.stack.is_grey(self.position):
             return
-        if not self.stack.is_ready(self.position):
+        if not self.frames.ready(self.position):
             return
         lo, hi = self.stack.modality_range(self.position)
         base = self.state.window or (self.renderer.voi(self.position, self.state) if self.renderer else None)
