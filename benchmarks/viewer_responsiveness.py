@@ -8,13 +8,15 @@
    with fixed levels (W 400 L 40), ``setCurrentIndex`` per step. Both live in one process and
    step alternately, 25 frames at a time, so a busy machine slows both alike.
 2. Open: the same series stored on the bundled server (``python -m app.server``, STOW-RS), then
-   the time from asking for it (what a double-click does) to the first image painted. Lightbox:
-   ``ViewerWindow.open_source(ServerSeriesSource)``: WADO-RS streamed, the first part shown as
-   soon as it is parsed (rendered once; the matrix takes its thumbnail from it instead of
-   fetching one beside it; compressed images are decoded by the loader, never the GUI thread),
-   after the start-up warm-up the application runs once its information window is up
-   (:func:`app.ui.viewer_warmup.warm_up_viewer`, its time reported as ``warm_up_ms``);
-   ``first_image_cold_ms`` is the same open in a fresh process without it.
+   the time from opening it to the first image painted. Lightbox: the real path, the
+   information window (:class:`app.ui.main_window.MainWindow`) on that server with its study
+   list loaded and the study row selected (its series listed), then Enter on the row (the
+   view's ``activated``, what a double-click emits): the series listed on a worker,
+   :class:`~app.ui.viewer_launch.ViewerLauncher` makes the viewer window, WADO-RS streamed, the
+   first part shown as soon as it is parsed (compressed images are decoded by the loader,
+   never the GUI thread); after the start-up warm-up the application runs once its
+   information window is up (:func:`app.ui.viewer_warmup.warm_up_viewer`, its time reported as
+   ``warm_up_ms``); ``first_image_cold_ms`` is the same open in a fresh process without it.
    pyqtgraph: the plain way, the same WADO-RS response read whole, stacked
    into a volume, ``setImage``.
 3. Memory: resident set growth once the whole series is loaded, against the series' pixel data
@@ -138,31 +140,53 @@ def fps_both(images: int) -> dict[str, float]:
 
 
 def open_lightbox(url: str, study: str, warm: bool = True) -> dict[str, float]:
-    from app.services.series_source import ServerSeriesSource
+    """The information window on the server: the study row selected, then Enter (what a double-click does).
+
+    Timed from the key press to the first image painted in the viewer window it opens: the
+    study's series listed on a worker, :class:`~app.ui.viewer_launch.ViewerLauncher` making the
+    viewer window, WADO-RS streaming, the first image rendered and painted.
+    """
+    from PySide6.QtCore import QItemSelectionModel, Qt
+    from PySide6.QtTest import QTest
+
     from app.services.studies import StudyService
+    from app.ui.main_window import MainWindow
     from app.ui.viewer_warmup import warm_up_viewer
     from app.ui.viewer_window import ViewerWindow
 
     app = _app()
     studies = StudyService.connect(url)
-    series = studies.list_series(study)[0]  # known to the matrix before the double-click
-    win = ViewerWindow()
-    win.resize(1000, 860)
+    win = MainWindow(studies, refresh_seconds=600)
     win.show()
-    app.processEvents()
+    loaded: list[int] = []
+    win.studies_loaded.connect(loaded.append)
+    win.start()  # as the application does: the study list, then (below) the warm-up
+    _wait(app, lambda: bool(loaded))
     warm_up_ms = 0.0
-    if warm:  # as the application does once its information window is up
+    if warm:
         start = time.perf_counter()
-        warming = warm_up_viewer(win.thread_pool)
+        warming = warm_up_viewer()
         _wait(app, lambda: warming is None or bool(warming.warmed))  # type: ignore[attr-defined]
         warm_up_ms = (time.perf_counter() - start) * 1000
         app.processEvents()
-    vp = win.active_viewport()
+    row = win.study_model.row_of(study)
+    assert row >= 0, "the study is not in the list"
+    index = win.study_proxy.mapFromSource(win.study_model.index(row, 0))
+    listed: list[int] = []
+    win.series_loaded.connect(listed.append)
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    win.study_view.selectionModel().setCurrentIndex(index, flags)  # the user's click on the row
+    _wait(app, lambda: bool(listed))  # its series below, as before the double-click
+    opened: list[ViewerWindow] = []
+    win.viewer_opened.connect(opened.append)
+    win.study_view.setFocus()
+    app.processEvents()
     gc.collect()
     before = rss()
     start = time.perf_counter()
-    win.open_source(ServerSeriesSource(studies, series))
-    _wait(app, lambda: vp.canvas.displayed_array() is not None)
+    QTest.keyClick(win.study_view, Qt.Key.Key_Return)  # the view's activated(): Enter, or a double-click
+    _wait(app, lambda: bool(opened) and opened[0].active_viewport().canvas.displayed_array() is not None)
+    vp = opened[0].active_viewport()
     vp.canvas.repaint()
     first = time.perf_counter() - start
     _wait(app, lambda: not vp.loading)
@@ -171,9 +195,11 @@ def open_lightbox(url: str, study: str, warm: bool = True) -> dict[str, float]:
     pixels = sum(int(ds.Rows) * int(ds.Columns) * 2 for ds in vp.stack.datasets)
     app.processEvents()
     gc.collect()
-    return {"first_image_ms": first * 1000, "all_loaded_ms": everything * 1000, "rss_growth": rss() - before,
-            "pixel_bytes": pixels, "images": len(vp.stack.datasets), "load_average": os.getloadavg()[0],
-            "warm_up_ms": warm_up_ms}  # fmt: skip
+    result = {"first_image_ms": first * 1000, "all_loaded_ms": everything * 1000, "rss_growth": rss() - before,
+              "pixel_bytes": pixels, "images": len(vp.stack.datasets), "load_average": os.getloadavg()[0],
+              "warm_up_ms": warm_up_ms}  # fmt: skip
+    win.shutdown()
+    return result
 
 
 def open_pyqtgraph(url: str, study: str) -> dict[str, float]:
