@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from app.client.dicomweb import path_segment as _seg
+from app.client.tls import tls_context
 from app.core.errors import AppError, NotFoundError, ServerUnavailableError
 
 
@@ -52,7 +53,7 @@ class AdminClient:
         headers = {"X-Lightbox-User": user.strip()[:64]} if user and user.strip() and user.isascii() else {}
         self._http = httpx.Client(
             base_url=self.base_url, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), transport=transport,
-            headers=headers,
+            headers=headers, verify=tls_context(),
         )
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import httpx
 
 from app.client.dicomjson import DicomJson
 from app.client.multipart import boundary_of, encode_parts, iter_parts
+from app.client.tls import tls_context
 from app.core.errors import AppError, NotFoundError, ServerUnavailableError
 
 
@@ -79,6 +80,7 @@ class DicomWebClient:
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
+            verify=tls_context(),
         )
 
     def close(self) -> None:
