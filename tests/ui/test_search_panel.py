@@ -18,7 +18,7 @@ from app.services.studies import StudyService
 from app.ui.main_window import MainWindow
 from app.ui.search_panel import SearchPanel
 from app.ui.search_results import MATCH_ROLE
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.integration.test_mwl_vs_wlmscpfs import WLM_AE, wlmscpfs, worklist_files  # noqa: F401 - fixtures
 from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, free_port, serving_archive, temporary_store, write_study
 from tests.slow_find_peer import SlowFindPeer
@@ -26,6 +26,17 @@ from tests.slow_find_peer import SlowFindPeer
 pytestmark = pytest.mark.peer
 
 STORE_AE = "UITESTSTORE"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    """One Lightbox server for the module (per index backend): the Import destination and the
+    panel's own AE title; only the import test stores into it, and it looks for its study by UID."""
+    tmp = tmp_path_factory.mktemp("search-panel")
+    running = start_server(write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url),
+                           tmp / "data")
+    yield running
+    assert stop_server(running) == 0
 
 
 @pytest.fixture
