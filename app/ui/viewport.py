@@ -32,7 +32,6 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QProgressBar, QScrollBar, QTo
 
 from app.imaging.annotations import AnnotationLayer
 from app.imaging.burn_in import burn_in
-from app.imaging.calibration import calibration_from
 from app.imaging.corner_text import CornerTemplates
 from app.imaging.render import RenderedFrame
 from app.imaging.stacks import SortKey
@@ -40,13 +39,14 @@ from app.imaging.voi_lut import Window
 from app.services.image_stack import ImageStack
 from app.services.series_source import SeriesSource
 from app.services.view_render import StackRenderer
-from app.services.view_state import ViewState, displayed_aspect, placement, scale_for
-from app.services.view_text import CornerTextCache, view_text
+from app.services.view_state import ViewState
+from app.services.view_text import CornerTextCache
 from app.ui.cine import Cine
 from app.ui.image_canvas import CanvasLayer, ImageCanvas
 from app.ui.viewport_frames import PREFETCH, ViewportFrames
 from app.ui.viewport_keys import handle_key
 from app.ui.viewport_loading import ViewportLoading
+from app.ui.viewport_placement import dragged_window, place, screen_mm, show_text, zoomed_at
 
 log = logging.getLogger(__name__)
 
@@ -259,40 +259,13 @@ class Viewport(QFrame):
         self.canvas.set_frame(displayed, frame.geometry, None)
         if self.canvas.message():
             self.canvas.set_message("")
-        self._place()
-        assert self.stack is not None
+        place(self)
         self.frames.request()
-        ds = self.stack.dataset(self.position)
-        self.canvas.set_view_text(
-            view_text(
-                ds, self.current_frame(), cache=self.text_cache, voi=frame.voi, zoom=self.scale,
-                transform=self.state.transform, position=(self.position + 1, len(self.stack)),
-                presentation_label=self.presentation_label, scale=self.scale, width_px=self.canvas.width(),
-            )
-        )  # fmt: skip
-
-    def _place(self) -> None:
-        """Scale and place the displayed frame for the widget's size and the view state."""
-        geometry = self.canvas.geometry_
-        if geometry is None or self.stack is None or not len(self.stack):
-            return
-        ds, frame = self.stack.dataset(self.position), self.current_frame()
-        aspect = displayed_aspect(self.stack.pixel_aspect(self.position), self.state.rotation)
-        cal = calibration_from(ds, frame)
-        size_mm = cal.pixel_size if cal.is_calibrated else None
-        if size_mm is not None and self.state.rotation in (90, 270):
-            size_mm = (size_mm[1], size_mm[0])
-        widget = (self.canvas.width(), self.canvas.height())
-        self.scale = scale_for(self.state, geometry.shape, widget, size_mm, self.screen_mm(), aspect)
-        self.canvas.set_placement(placement(geometry.shape, widget, self.scale, self.state.pan, aspect))
+        show_text(self, frame)
 
     def screen_mm(self) -> float | None:
         """Size of one screen pixel in mm (set :attr:`screen_pixel_mm`, else the screen's physical DPI)."""
-        if self.screen_pixel_mm:
-            return self.screen_pixel_mm
-        screen = self.screen()
-        dpi = screen.physicalDotsPerInchX() if screen is not None else 0.0
-        return 25.4 / dpi if dpi > 0 else None
+        return screen_mm(self)
 
     # -- navigation -------------------------------------------------------------------------
     def go_to(self, position: int) -> None:
@@ -324,16 +297,9 @@ class Viewport(QFrame):
     # -- manipulation -----------------------------------------------------------------------
     def drag_window(self, dx: float, dy: float) -> None:
         """Right-drag: right widens the window, down raises its centre (PS3.3 C.11.2.1.2)."""
-        if self.stack is None or not len(self.stack) or not self.stack.is_grey(self.position):
-            return
-        if not self.frames.ready(self.position):
-            return
-        lo, hi = self.stack.modality_range(self.position)
-        base = self.state.window or (self.renderer.voi(self.position, self.state) if self.renderer else None)
-        if not isinstance(base, Window):  # a VOI LUT: start from a window over the whole range
-            base = Window((lo + hi) / 2, max(hi - lo, 1.0))
-        step = max(hi - lo, 1.0) / 400.0
-        self.set_window(Window(base.center + dy * step, max(base.width + dx * step, 1.0), base.function))
+        window = dragged_window(self, dx, dy)
+        if window is not None:
+            self.set_window(window)
 
     def set_window(self, window: Window | None) -> None:
         """The user's window for every image of the stack (None: each image's own)."""
@@ -344,21 +310,9 @@ class Viewport(QFrame):
 
     def zoom_at(self, steps: int, x: float | None = None, y: float | None = None) -> None:
         """Zoom by 1.25^steps keeping the image point under widget (x, y) (default: the centre) in place."""
-        where = self.canvas.placement
-        if where is None:
-            return
-        x = self.canvas.width() / 2 if x is None else x
-        y = self.canvas.height() / 2 if y is None else y
-        px, py = where.from_widget(x, y)
-        state = self.state.zoomed(1.25**steps, self.scale)
-        rows, columns = self.canvas.geometry_.shape if self.canvas.geometry_ else (0, 0)
-        sx = state.zoom
-        sy = sx * (where.scale_y / where.scale_x)
-        pan = (
-            x - px * sx - (self.canvas.width() - columns * sx) / 2,
-            y - py * sy - (self.canvas.height() - rows * sy) / 2,
-        )
-        self.set_state(replace(state, pan=pan))
+        state = zoomed_at(self, steps, x, y)
+        if state is not None:
+            self.set_state(state)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if handle_key(self, event):
