@@ -14,15 +14,32 @@ from app.services.study_filters import DatePreset
 from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
 from app.ui.viewer_window import ViewerWindow
+from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.ui.study_fixtures import reading_room, store_study
 
 TODAY = dt.date.today()
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    """One server for the module (per index backend) holding the reading room's four studies,
+    stored once: the tests filter, sort, select and open them; none changes what a list shows
+    (opening a study marks it read, which no test here looks at)."""
+    tmp = tmp_path_factory.mktemp("study-list")
+    running = start_server(write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url),
+                           tmp / "data")
+    try:
+        service = StudyService.connect(running.http_url, timeout=30)
+        for spec in reading_room(TODAY):
+            store_study(service, spec)
+        service.close()
+        yield running
+    finally:
+        assert stop_server(running) == 0
+
+
 @pytest.fixture
 def window(qtbot: QtBot, service: StudyService) -> Iterator[MainWindow]:
-    for spec in reading_room(TODAY):
-        store_study(service, spec)
     win = MainWindow(service, refresh_seconds=0.5)
     qtbot.addWidget(win)
     win.show()
