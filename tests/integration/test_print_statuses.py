@@ -108,7 +108,9 @@ def test_rejected_association_raises_with_the_reason() -> None:
 def test_printer_aborting_during_the_image_is_reported() -> None:
     answers = Answers(abort_on="N-SET")
     with print_scp(answers) as peer:
-        outcome = print_film(peer, _job(), "DICOM_PRINT_SCU")
+        # the SCU stops waiting for the aborted N-SET's answer after its DIMSE timeout: 5 s, not the
+        # default 30 s, is ample for the steps before it on the loopback
+        outcome = print_film(peer, _job(), "DICOM_PRINT_SCU", timeout=5.0)
     assert not outcome.printed and not outcome.cleaned_up
     assert "did not take the film image" in outcome.message and "may still hold" in outcome.message
     described = [s.describe() for s in outcome.steps]
