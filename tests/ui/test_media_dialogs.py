@@ -3,6 +3,7 @@ open without import, a damaged disc's report, the export dialog, and their hooks
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,30 @@ from app.media.tree import Selection
 from app.services.cancel import CancelToken
 from app.services.media import ImportReport, open_media, series_sources
 from app.services.media_export import ExportReport
-from app.services.studies import StudyService
+from app.services.studies import StudyService, StudySummary
 from app.ui.main_window import MainWindow
 from app.ui.media_export_dialog import MediaExportDialog
 from app.ui.media_import_dialog import MediaImportDialog
 from app.ui.media_menu import install_media
+from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.media_data import study, to_bytes
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    """One server for the module (per index backend): every test's studies have new UIDs
+    (tests/media_data.py) and each test looks at its own studies only."""
+    tmp = tmp_path_factory.mktemp("media-dialogs")
+    running = start_server(write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url),
+                           tmp / "data")
+    yield running
+    assert stop_server(running) == 0
+
+
+def _studies_of(service: StudyService, datasets: list[Dataset]) -> list[StudySummary]:
+    """The server's studies among those of ``datasets``."""
+    uids = {str(ds.StudyInstanceUID) for ds in datasets}
+    return [s for s in service.list_studies() if s.study_instance_uid in uids]
 
 
 @pytest.fixture
@@ -65,7 +84,7 @@ def test_import_a_partial_selection_through_the_tree(
     assert "Imported 5 object(s)." in dialog.report.toPlainText()
     expected = {str(ds.SOPInstanceUID) for ds in datasets if ds.PatientID == "UI2" and ds.Modality != "SR"}
     assert set(report.imported) == expected
-    studies = service.list_studies()
+    studies = _studies_of(service, datasets)
     assert [(s.patient_id, s.number_of_images) for s in studies] == [("UI2", 5)]
     dialog.shutdown()
 
@@ -91,7 +110,7 @@ def test_open_in_viewer_without_import(qtbot: QtBot, service: StudyService,
     assert {str(ds.SOPInstanceUID) for ds in loaded} == {
         str(ds.SOPInstanceUID) for ds in datasets if ds.PatientID == "UI1" and ds.Modality == "CT"}  # fmt: skip
     assert "First" in sources[0].title
-    assert service.list_studies() == []  # nothing imported
+    assert _studies_of(service, datasets) == []  # nothing imported
     dialog.shutdown()
 
 
@@ -111,7 +130,7 @@ def test_a_damaged_disc_is_read_with_its_problems_listed(
 def test_the_export_dialog_writes_the_ticked_studies(qtbot: QtBot, service: StudyService, tmp_path: Path) -> None:
     images = study("EX1", "Export^One", 2) + study("EX2", "Export^Two", 2)
     assert service.store_files([to_bytes(ds) for ds in images]).stored == len(images)
-    summaries = sorted(service.list_studies(), key=lambda s: s.patient_id)
+    summaries = sorted(_studies_of(service, images), key=lambda s: s.patient_id)
     dialog = MediaExportDialog(service, summaries)
     qtbot.addWidget(dialog)
     dialog.show()
