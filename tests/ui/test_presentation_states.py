@@ -5,6 +5,7 @@ real server and reloading it in a new viewer; key image marking. Asserted on ren
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import replace
 from io import BytesIO
 
@@ -30,6 +31,7 @@ from app.ui.annotation_controller import AnnotationController
 from app.ui.annotation_layer import KEY_BACKGROUND
 from app.ui.viewer_window import ViewerWindow
 from app.ui.workers import WorkerPool
+from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.ui.annotation_support import amber, at, open_annotated, phantom_images, press_drag, screen
 from tests.ui.viewer_support import expected, open_series, viewer_fixture  # noqa: F401
 from tests.unit.services.calibrated import stored_values
@@ -103,6 +105,17 @@ def _store(studies: StudyService, images: list[Dataset]) -> None:
         ds.save_as(buffer, enforce_file_format=True)
         payload.append(buffer.getvalue())
     assert studies.store_files(payload).stored == len(images)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    """One server for the module (per index backend): each test stores a study of new UIDs
+    (phantom_images) and reads back that study's objects only."""
+    tmp = tmp_path_factory.mktemp("presentation-states")
+    running = start_server(write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url),
+                           tmp / "data")
+    yield running
+    assert stop_server(running) == 0
 
 
 def _server_viewer(qtbot: QtBot, studies: StudyService, images: list[Dataset]):  # type: ignore[no-untyped-def]
