@@ -16,7 +16,6 @@ Results: ``benchmarks/results/viewer_compressed.json``.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -30,7 +29,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from viewer_responsiveness import LEVELS, SIZE, _app, _wait, rss, run_role, summarise  # noqa: E402
+from viewer_responsiveness import (  # noqa: E402
+    LEVELS,
+    SIZE,
+    _app,
+    _wait,
+    arguments,
+    per_pixel_byte,
+    pyqtgraph_view,
+    rss,
+    run_role,
+    summarise,
+    write_results,
+)
 
 
 def compressed_series(images: int) -> list[Any]:
@@ -82,13 +93,9 @@ def lightbox(images: int) -> dict[str, float]:
 
 def plain(images: int) -> dict[str, float]:
     import numpy as np
-    import pyqtgraph as pg
 
     app = _app()
-    view = pg.ImageView()
-    view.resize(860, 860)
-    view.show()
-    app.processEvents()
+    view = pyqtgraph_view(app)
     gc.collect()
     before = rss()
     series = compressed_series(images)
@@ -110,12 +117,7 @@ ROLES = {"compressed-lightbox": lightbox, "compressed-pyqtgraph": plain}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "viewer_compressed.json")
-    parser.add_argument("--role", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = arguments(__doc__ or "", "viewer_compressed.json").parse_args(argv)
     if args.role in ROLES:
         print(json.dumps(ROLES[args.role](args.images)))
         return 0
@@ -137,20 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         "first_image_ms": summarise(ours, theirs, "first_image_ms"),
         "all_decoded_ms": summarise(ours, theirs, "all_decoded_ms"),
         "memory_bytes": memory,
-        "memory_per_pixel_byte": {
-            "lightbox": round(memory["lightbox"] / pixel_bytes, 3),
-            "pyqtgraph": round(memory["pyqtgraph"] / pixel_bytes, 3),
-        },
+        "memory_per_pixel_byte": per_pixel_byte(memory, pixel_bytes),
         "gui_thread_decoded": any(r["gui_thread_decoded"] for r in ours),
         "targets": {"memory_per_pixel_byte": "<= 1.5", "gui_thread_decoded": False},
-        "runs": runs,
-        "cpu_count": os.cpu_count(),
-        "load_average_at_start": load_at_start,
-        "load_average_at_end": os.getloadavg()[0],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=2))
+    write_results(args.json, results, runs, load_at_start)
     return 0
 
 

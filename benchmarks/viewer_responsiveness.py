@@ -78,6 +78,17 @@ def _wait(app: Any, done: Any, timeout: float = 120.0) -> None:
         time.sleep(0.0005)
 
 
+def pyqtgraph_view(app: Any) -> Any:
+    """A plain pyqtgraph ``ImageView`` of 860 x 860 (the viewer's canvas), shown and painted once."""
+    import pyqtgraph as pg
+
+    view = pg.ImageView()
+    view.resize(860, 860)
+    view.show()
+    app.processEvents()
+    return view
+
+
 # -- roles (each in its own process) -----------------------------------------------------
 
 
@@ -88,7 +99,6 @@ def fps_both(images: int) -> dict[str, float]:
     even when the absolute rates move.
     """
     import numpy as np
-    import pyqtgraph as pg
 
     from app.services.series_source import DatasetSource
     from app.ui.viewer_window import ViewerWindow
@@ -103,9 +113,7 @@ def fps_both(images: int) -> dict[str, float]:
     win.open_source(DatasetSource(tuple(series), "fps"))
     _wait(app, lambda: not vp.loading and vp.stack is not None and len(vp.stack) == images)
     volume = np.stack([ds.pixel_array for ds in series])  # the same frames, as pyqtgraph takes them
-    view = pg.ImageView()
-    view.resize(860, 860)
-    view.show()
+    view = pyqtgraph_view(app)
     view.setImage(volume, levels=LEVELS, autoLevels=False, autoHistogramRange=False)
     screen = view.ui.graphicsView.viewport()
     app.processEvents()
@@ -204,7 +212,6 @@ def open_lightbox(url: str, study: str, warm: bool = True) -> dict[str, float]:
 
 def open_pyqtgraph(url: str, study: str) -> dict[str, float]:
     import numpy as np
-    import pyqtgraph as pg
 
     from app.services.series_source import parse_part
     from app.services.studies import StudyService
@@ -212,10 +219,7 @@ def open_pyqtgraph(url: str, study: str) -> dict[str, float]:
     app = _app()
     studies = StudyService.connect(url)
     series = studies.list_series(study)[0]
-    view = pg.ImageView()
-    view.resize(860, 860)
-    view.show()
-    app.processEvents()
+    view = pyqtgraph_view(app)
     gc.collect()
     before = rss()
     start = time.perf_counter()
@@ -233,6 +237,8 @@ def open_pyqtgraph(url: str, study: str) -> dict[str, float]:
 
 
 ROLES = {"fps": fps_both}
+
+
 def open_lightbox_cold(url: str, study: str) -> dict[str, float]:
     """The same without the application's start-up warm-up: the first image of a fresh process."""
     return open_lightbox(url, study, warm=False)
@@ -297,6 +303,42 @@ def summarise(
     return {"lightbox": round(a, 3), "pyqtgraph": round(b, 3), "ratio": round(a / b, 3) if b else 0.0}
 
 
+def per_pixel_byte(memory: dict[str, float], pixel_bytes: float) -> dict[str, float]:
+    """Each side's resident set growth (a :func:`summarise` of ``rss_growth``) per byte of pixel data."""
+    return {
+        "lightbox": round(memory["lightbox"] / pixel_bytes, 3),
+        "pyqtgraph": round(memory["pyqtgraph"] / pixel_bytes, 3),
+    }
+
+
+def arguments(description: str, results: str) -> argparse.ArgumentParser:
+    """The options every viewer benchmark takes: ``--images``, ``--rounds``, ``--json`` (default
+    ``benchmarks/results/<results>``) and the hidden ``--role`` its own processes are run with."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / results)
+    parser.add_argument("--role", help=argparse.SUPPRESS)
+    return parser
+
+
+def write_results(
+    path: Path, results: dict[str, Any], runs: dict[str, list[dict[str, float]]], load_at_start: float
+) -> None:
+    """Write ``results`` with every run, the CPU count and the load average at start and end to
+    ``path`` (JSON), and print them without the runs."""
+    results = {
+        **results,
+        "runs": runs,
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": os.getloadavg()[0],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=2))
+
+
 def paired(rounds: list[dict[str, float]]) -> dict[str, float]:
     """Medians of both sides measured together, and the median of each round's ratio."""
     out = summarise(rounds, rounds, "lightbox", "pyqtgraph")
@@ -305,11 +347,7 @@ def paired(rounds: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "viewer_responsiveness.json")
-    parser.add_argument("--role", help=argparse.SUPPRESS)
+    parser = arguments(__doc__ or "", "viewer_responsiveness.json")
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--study", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -349,19 +387,10 @@ def main(argv: list[str] | None = None) -> int:
         "all_loaded_ms": summarise(runs["open-lightbox"], runs["open-pyqtgraph"], "all_loaded_ms"),
         "memory_bytes": memory,
         "pixel_bytes": pixel_bytes,
-        "memory_per_pixel_byte": {
-            "lightbox": round(memory["lightbox"] / pixel_bytes, 3),
-            "pyqtgraph": round(memory["pyqtgraph"] / pixel_bytes, 3),
-        },
+        "memory_per_pixel_byte": per_pixel_byte(memory, pixel_bytes),
         "targets": {"scroll_fps": ">= 60", "first_image_ms": "<= 300", "memory_per_pixel_byte": "<= 1.5"},
-        "runs": runs,
-        "cpu_count": os.cpu_count(),
-        "load_average_at_start": load_at_start,
-        "load_average_at_end": os.getloadavg()[0],
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=2))
+    write_results(args.json, results, runs, load_at_start)
     return 0
 
 
