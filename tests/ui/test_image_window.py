@@ -15,15 +15,28 @@ from app.imaging.pipeline import GreyPipeline
 from app.services.studies import StudyService
 from app.ui.image_window import ImageWindow
 from app.ui.workers import WorkerPool
+from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.ui.uihelpers import ct_series, to_bytes
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    """One server for the module (per index backend): each test stores a series of its own
+    (new series and instance UIDs, CT_small's study) and opens that series."""
+    tmp = tmp_path_factory.mktemp("image-window")
+    running = start_server(write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url),
+                           tmp / "data")
+    yield running
+    assert stop_server(running) == 0
 
 
 @pytest.fixture
 def viewer(qtbot: QtBot, service: StudyService) -> Iterator[tuple[ImageWindow, list]]:
     images = ct_series(3)
     assert service.store_files([to_bytes(ds) for ds in reversed(images)]).stored == 3
-    study = service.list_studies()[0]
-    series = service.list_series(study.study_instance_uid)[0]
+    [study] = [s for s in service.list_studies() if s.study_instance_uid == images[0].StudyInstanceUID]
+    [series] = [s for s in service.list_series(study.study_instance_uid)
+                if s.series_instance_uid == images[0].SeriesInstanceUID]
     pool = WorkerPool()
     win = ImageWindow(service, study, series, pool)
     qtbot.addWidget(win)
