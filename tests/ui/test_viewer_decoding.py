@@ -14,13 +14,12 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.uid import (
     ExplicitVRLittleEndian,
     JPEG2000Lossless,
     MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
     RLELossless,
-    generate_uid,
 )
 from pytestqt.qtbot import QtBot
 
@@ -30,6 +29,7 @@ from app.ui.viewer_window import ViewerWindow
 from app.ui.viewport import PREFETCH, Viewport
 from tests.ui.viewer_data import ct_stack, phantom
 from tests.ui.viewer_support import open_series, viewer_fixture
+from tests.unit.imaging.synth import image
 
 __all__ = ["viewer_fixture"]
 
@@ -72,20 +72,9 @@ def decodes_fixture() -> Iterator[DecodeLog]:
 def rle_multiframe() -> tuple[Dataset, np.ndarray]:
     """A 40-frame signed 16-bit image compressed with pydicom's RLE Lossless encoder, and its frames."""
     frames = np.stack([phantom(SIZE, z * 7.0) + np.int16(z) for z in range(FRAMES)])
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = MultiFrameGrayscaleWordSecondaryCaptureImageStorage
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.PatientName, ds.PatientID, ds.Modality, ds.SeriesDescription = "Decode^Test", "DEC1", "OT", "RLE frames"
-    ds.InstanceNumber, ds.NumberOfFrames = 1, FRAMES
-    ds.Rows = ds.Columns = SIZE
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-    ds.RescaleIntercept, ds.RescaleSlope = 0, 1
-    ds.WindowCenter, ds.WindowWidth = 40, 400
-    ds.PixelData = frames.tobytes()
+    ds = image(frames, signed=True, sop_class=MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+               PatientName="Decode^Test", PatientID="DEC1", SeriesDescription="RLE frames", InstanceNumber=1,
+               RescaleIntercept=0, RescaleSlope=1, WindowCenter=40, WindowWidth=400)  # fmt: skip
     ds.compress(RLELossless, frames, generate_instance_uid=False)
     return ds, frames
 

@@ -13,14 +13,8 @@ import threading
 
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import (
-    ExplicitVRLittleEndian,
-    GrayscaleSoftcopyPresentationStateStorage,
-    RLELossless,
-    XRayAngiographicImageStorage,
-    generate_uid,
-)
+from pydicom.dataset import Dataset
+from pydicom.uid import RLELossless, XRayAngiographicImageStorage
 from pytestqt.qtbot import QtBot
 
 from app.imaging.calibration import calibration_from
@@ -30,6 +24,7 @@ from app.ui.viewer_window import ViewerWindow
 from tests.ui.annotation_support import open_annotated, press_drag
 from tests.ui.test_viewer_decoding import DecodeLog, decodes_fixture, expected_display, rle_multiframe, shows
 from tests.ui.viewer_support import open_series, viewer_fixture
+from tests.unit.imaging.synth import image, mask_item, state_of
 
 __all__ = ["decodes_fixture", "viewer_fixture"]
 
@@ -87,18 +82,8 @@ def xa_multiframe() -> tuple[Dataset, Dataset]:
     vessel[:, XA_SIZE // 2 - 4 : XA_SIZE // 2 + 4] = 1
     frames = np.stack([base + vessel * (40 * f) + rng.integers(0, 20, size=base.shape) for f in range(XA_FRAMES)])
     frames = frames.astype(np.uint16)
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = XRayAngiographicImageStorage
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.PatientName, ds.PatientID, ds.Modality, ds.SeriesDescription = "Mask^Test", "MSK1", "XA", "XA run"
-    ds.InstanceNumber, ds.NumberOfFrames = 1, XA_FRAMES
-    ds.Rows = ds.Columns = XA_SIZE
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelData = frames.tobytes()
+    ds = image(frames, bits_stored=12, sop_class=XRayAngiographicImageStorage, PatientName="Mask^Test",
+               PatientID="MSK1", Modality="XA", SeriesDescription="XA run", InstanceNumber=1)  # fmt: skip
     native = copy.deepcopy(ds)
     ds.compress(RLELossless, frames, generate_instance_uid=False)
     return ds, native
@@ -106,22 +91,7 @@ def xa_multiframe() -> tuple[Dataset, Dataset]:
 
 def mask_state(ds: Dataset, mask_frames: list[int]) -> Dataset:
     """A GSPS of ``ds`` with a Presentation State Mask (PS3.3 C.11.13): AVG_SUB of ``mask_frames``."""
-    ps = Dataset()
-    ps.SOPClassUID = GrayscaleSoftcopyPresentationStateStorage
-    ps.SOPInstanceUID = generate_uid()
-    ref = Dataset()
-    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-    series = Dataset()
-    series.SeriesInstanceUID = ds.SeriesInstanceUID
-    series.ReferencedImageSequence = [ref]
-    ps.ReferencedSeriesSequence = [series]
-    ps.PresentationLUTShape = "IDENTITY"
-    item = Dataset()
-    item.MaskOperation = "AVG_SUB"
-    item.MaskFrameNumbers = mask_frames
-    ps.MaskSubtractionSequence = [item]
-    ps.RecommendedViewingMode = "SUB"
-    return ps
+    return state_of(ds, mask_item("AVG_SUB", MaskFrameNumbers=mask_frames))
 
 
 @pytest.mark.parametrize("position", [0, 8])

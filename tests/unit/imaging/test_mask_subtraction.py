@@ -7,14 +7,13 @@ import math
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.uid import GrayscaleSoftcopyPresentationStateStorage, generate_uid
 
 from app.core.errors import DicomInputError
 from app.imaging.mask_subtraction import mask_items, shifted, subtracted_frame
 from app.imaging.pipeline import GreyPipeline
 from app.imaging.render import render_frame
 from app.imaging.voi_lut import Window
-from tests.unit.imaging.synth import image
+from tests.unit.imaging.synth import image, mask_item, state_of
 
 FRAMES, ROWS, COLUMNS = 6, 9, 11
 
@@ -23,14 +22,6 @@ def _frames(bits: int = 12, signed: bool = False, seed: int = 3) -> np.ndarray:
     rng = np.random.default_rng(seed)
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
     return rng.integers(lo, hi + 1, size=(FRAMES, ROWS, COLUMNS)).astype(np.int64)
-
-
-def _item(operation: str, **attributes: object) -> Dataset:
-    item = Dataset()
-    item.MaskOperation = operation
-    for keyword, value in attributes.items():
-        setattr(item, keyword, value)
-    return item
 
 
 def _image(
@@ -45,7 +36,7 @@ def _image(
 
 def test_avg_sub_mean_of_mask_frames() -> None:
     f = _frames()
-    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2]))
+    ds = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1, 2]))
     sub = subtracted_frame(ds, 3)  # frame number 4
     assert sub is not None
     expected = np.rint(f[3] - (f[0] + f[1]) / 2)
@@ -57,7 +48,7 @@ def test_avg_sub_mean_of_mask_frames() -> None:
 
 def test_contrast_frame_averaging_and_default_range() -> None:
     f = _frames()
-    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2, 3], ContrastFrameAveraging=2))
+    ds = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1, 2, 3], ContrastFrameAveraging=2))
     sub = subtracted_frame(ds, 4)  # frames 5 and 6 averaged
     assert sub is not None
     np.testing.assert_array_equal(sub.values, np.rint((f[4] + f[5]) / 2 - (f[0] + f[1] + f[2]) / 3))
@@ -69,8 +60,8 @@ def test_applicable_frame_ranges_pick_the_item() -> None:
     f = _frames()
     ds = _image(
         f,
-        _item("AVG_SUB", MaskFrameNumbers=[1], ApplicableFrameRange=[2, 3]),
-        _item("TID", TIDOffset=2, ApplicableFrameRange=[5, 6]),
+        mask_item("AVG_SUB", MaskFrameNumbers=[1], ApplicableFrameRange=[2, 3]),
+        mask_item("TID", TIDOffset=2, ApplicableFrameRange=[5, 6]),
     )
     assert subtracted_frame(ds, 0) is None and subtracted_frame(ds, 3) is None  # frames 1 and 4: in no range
     first, second = subtracted_frame(ds, 2), subtracted_frame(ds, 4)
@@ -83,7 +74,7 @@ def test_applicable_frame_ranges_pick_the_item() -> None:
 @pytest.mark.parametrize("offset", [2, -1])
 def test_tid_default_range(offset: int) -> None:
     f = _frames()
-    ds = _image(f, _item("TID", TIDOffset=offset))
+    ds = _image(f, mask_item("TID", TIDOffset=offset))
     for index in range(FRAMES):
         mask = index + 1 - offset
         sub = subtracted_frame(ds, index)
@@ -96,14 +87,14 @@ def test_tid_default_range(offset: int) -> None:
 
 def test_rev_tid() -> None:
     f = _frames()
-    ds = _image(f, _item("REV_TID", TIDOffset=1, ApplicableFrameRange=[5, 6]))
+    ds = _image(f, mask_item("REV_TID", TIDOffset=1, ApplicableFrameRange=[5, 6]))
     masks = {4: 5 - 1, 5: 6 - (1 + 2)}  # k-th frame of the range: TID Offset + 2k
     for index, mask in masks.items():
         sub = subtracted_frame(ds, index)
         assert sub is not None and sub.mask_frames == (mask,)
         np.testing.assert_array_equal(sub.values, f[index] - f[mask - 1])
     with pytest.raises(DicomInputError, match="Applicable Frame Range"):
-        subtracted_frame(_image(f, _item("REV_TID", TIDOffset=1)), 4)
+        subtracted_frame(_image(f, mask_item("REV_TID", TIDOffset=1)), 4)
 
 
 def _by_hand_shift(mask: np.ndarray, dr: float, dc: float) -> np.ndarray:
@@ -125,7 +116,7 @@ def _by_hand_shift(mask: np.ndarray, dr: float, dc: float) -> np.ndarray:
 @pytest.mark.parametrize("shift", [(1.0, -2.0), (0.5, 0.0), (-0.25, 1.75)])
 def test_sub_pixel_shift(shift: tuple[float, float]) -> None:
     f = _frames()
-    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2], MaskSubPixelShift=list(shift)))
+    ds = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1, 2], MaskSubPixelShift=list(shift)))
     sub = subtracted_frame(ds, 2)
     assert sub is not None
     mask = _by_hand_shift((f[0] + f[1]) / 2, *shift)
@@ -142,7 +133,7 @@ def test_difference_range_is_indexable(bits: int, signed: bool) -> None:
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
     f = np.full((2, 2, 2), lo, dtype=np.int64)
     f[1, 0, 0], f[0, 1, 1] = hi, hi
-    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1]), bits=bits, signed=signed)
+    ds = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1]), bits=bits, signed=signed)
     sub = subtracted_frame(ds, 1)
     assert sub is not None
     assert sub.values[0, 0] == 2**bits - 1 and sub.values[1, 1] == -(2**bits - 1)
@@ -156,7 +147,7 @@ def test_difference_range_is_indexable(bits: int, signed: bool) -> None:
 
 def test_viewing_mode() -> None:
     f = _frames()
-    item = _item("AVG_SUB", MaskFrameNumbers=[1])
+    item = mask_item("AVG_SUB", MaskFrameNumbers=[1])
     native = _image(f, item, mode=None)
     assert subtracted_frame(native, 2) is None  # no Recommended Viewing Mode: native
     assert subtracted_frame(native, 2, viewing_mode="SUB") is not None
@@ -164,38 +155,17 @@ def test_viewing_mode() -> None:
     assert subtracted_frame(_image(f, item, mode="NAT"), 2) is None
 
 
-def _state(ds: Dataset, *items: Dataset, window: Window | None = None) -> Dataset:
-    ps = Dataset()
-    ps.SOPClassUID = GrayscaleSoftcopyPresentationStateStorage
-    ps.SOPInstanceUID = generate_uid()
-    ref = Dataset()
-    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-    series = Dataset()
-    series.SeriesInstanceUID = ds.SeriesInstanceUID
-    series.ReferencedImageSequence = [ref]
-    ps.ReferencedSeriesSequence = [series]
-    ps.PresentationLUTShape = "IDENTITY"
-    if items:
-        ps.MaskSubtractionSequence = list(items)
-        ps.RecommendedViewingMode = "SUB"
-    if window is not None:
-        voi = Dataset()
-        voi.WindowCenter, voi.WindowWidth = window.center, window.width
-        ps.SoftcopyVOILUTSequence = [voi]
-    return ps
-
-
 def test_state_mask_replaces_the_image_mask() -> None:
     f = _frames()
     plain = image(f, bits_stored=12)
-    state = _state(plain, _item("TID", TIDOffset=1))
+    state = state_of(plain, mask_item("TID", TIDOffset=1))
     assert mask_items(plain, state)
     sub = subtracted_frame(plain, 3, state)
     assert sub is not None
     np.testing.assert_array_equal(sub.values, f[3] - f[2])
     # a state without a mask shows native frames, even when the image recommends SUB
-    with_mask = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1]))
-    assert subtracted_frame(with_mask, 3, _state(with_mask)) is None
+    with_mask = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1]))
+    assert subtracted_frame(with_mask, 3, state_of(with_mask)) is None
 
 
 def _linear(x: np.ndarray, window: Window) -> np.ndarray:
@@ -208,7 +178,7 @@ def _linear(x: np.ndarray, window: Window) -> np.ndarray:
 
 def test_render_frame_shows_the_subtraction() -> None:
     f = _frames(seed=5)
-    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2]))
+    ds = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1, 2]))
     ds.RescaleSlope, ds.RescaleIntercept = 2, -100
     window = Window(-100, 3000)
     out = render_frame(ds, 3, window=window).pixels
@@ -219,7 +189,7 @@ def test_render_frame_shows_the_subtraction() -> None:
     ds.RecommendedViewingMode = "SUB"
     # under a state: its mask and its softcopy window
     plain = image(f, bits_stored=12)
-    state = _state(plain, _item("TID", TIDOffset=2), window=Window(0, 1000))
+    state = state_of(plain, mask_item("TID", TIDOffset=2), window=Window(0, 1000))
     shown = render_frame(plain, 4, presentation_state=state).pixels
     assert np.abs(shown.astype(int) - _linear((f[4] - f[2]).astype(float), Window(0, 1000))).max() <= 1
     # no window given: the default one comes from the subtracted values, not the native range
@@ -230,17 +200,17 @@ def test_render_frame_shows_the_subtraction() -> None:
 def test_errors() -> None:
     f = _frames()
     with pytest.raises(DicomInputError, match="Mask Operation"):
-        subtracted_frame(_image(f, _item("MULTI_SUB")), 1)
+        subtracted_frame(_image(f, mask_item("MULTI_SUB")), 1)
     with pytest.raises(DicomInputError, match="frame 9"):
-        subtracted_frame(_image(f, _item("AVG_SUB", MaskFrameNumbers=[9])), 1)
+        subtracted_frame(_image(f, mask_item("AVG_SUB", MaskFrameNumbers=[9])), 1)
     with pytest.raises(DicomInputError, match="Mask Frame Numbers"):
-        subtracted_frame(_image(f, _item("AVG_SUB")), 1)
+        subtracted_frame(_image(f, mask_item("AVG_SUB")), 1)
 
 
 def test_per_frame_pixel_shift_of_enhanced_images() -> None:
     # Frame Pixel Shift functional group (PS3.3 C.7.6.16.2.14): frame 3's own shift for item 7 wins
     f = _frames()
-    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1], SubtractionItemID=7, MaskSubPixelShift=[0.0, 1.0]))
+    ds = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1], SubtractionItemID=7, MaskSubPixelShift=[0.0, 1.0]))
     per_frame = []
     for index in range(FRAMES):
         other, ours = Dataset(), Dataset()
@@ -262,7 +232,7 @@ def test_per_frame_pixel_shift_of_enhanced_images() -> None:
 def test_cached_mask_follows_the_pixel_data() -> None:
     # the mask is kept between frames of one run; new Pixel Data (or another image) is never served a stale mask
     f, g = _frames(seed=1), _frames(seed=2)
-    ds = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2]))
+    ds = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1, 2]))
     for index in (2, 3, 2):
         sub = subtracted_frame(ds, index)
         assert sub is not None
@@ -271,7 +241,7 @@ def test_cached_mask_follows_the_pixel_data() -> None:
     sub = subtracted_frame(ds, 3)
     assert sub is not None
     np.testing.assert_array_equal(sub.values, np.rint(g[3] - (g[0] + g[1]) / 2))
-    other = _image(f, _item("AVG_SUB", MaskFrameNumbers=[1, 2]))
+    other = _image(f, mask_item("AVG_SUB", MaskFrameNumbers=[1, 2]))
     other.PixelData = g.astype(np.uint16).tobytes()
     sub = subtracted_frame(other, 2)
     assert sub is not None
