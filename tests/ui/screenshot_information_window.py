@@ -13,13 +13,14 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from app.client.admin import AdminClient
 from app.services.studies import StudyService
-from tests.ui.screenshot_server import main_window, run_workstation
+from app.ui.main_window import MainWindow
+from tests.ui.screenshot_server import run_workstation, select_study, series_shown, stepper
 from tests.ui.study_fixtures import StudySpec, store_study
 
 DAY = dt.timedelta(days=1)
@@ -56,37 +57,24 @@ def _populate(url: str) -> None:
 
 def main(out: Path) -> int:
     app = QApplication([sys.argv[0]])
-    state: dict[str, object] = {"step": 0}
 
-    def tick() -> None:
-        win = main_window(app)
-        step = state["step"]
-        if win is None or (step == 0 and (win.study_model.rowCount() < 8 or not win.study_model.status(
-            win.study_model.row(0)
-        ))):
-            QTimer.singleShot(200, tick)
-            return
-        if step == 0:
-            win.move(0, 0)
-            win.resize(1440, 900)
-            docks = win.findChildren(QDockWidget)
-            win.resizeDocks(docks, [330] * len(docks), Qt.Orientation.Horizontal)  # the panels narrower
-            row = next(i for i, s in enumerate(win.study_model.rows()) if s.patient_id == "PID003")
-            win.study_view.selectRow(win.study_proxy.mapFromSource(win.study_model.index(row, 0)).row())
-            win.study_view.setFocus()
-            state["step"] = 1
-        elif step == 1 and win.series_model.rowCount():
-            state["step"] = 2
-            QTimer.singleShot(1000, tick)
-            return
-        elif step == 2:
-            QGuiApplication.primaryScreen().grabWindow(0, 0, 0, 1440, 900).save(str(out))
-            print(f"saved {out}", flush=True)
-            win.close()
-            return
-        QTimer.singleShot(200, tick)
+    def select(win: MainWindow) -> bool:
+        if win.study_model.rowCount() < 8 or not win.study_model.status(win.study_model.row(0)):
+            return False
+        win.move(0, 0)
+        win.resize(1440, 900)
+        docks = win.findChildren(QDockWidget)
+        win.resizeDocks(docks, [330] * len(docks), Qt.Orientation.Horizontal)  # the panels narrower
+        select_study(win, lambda s: s.patient_id == "PID003")
+        return True
 
-    return run_workstation(sys.argv[0], _populate, tick)
+    def grab(win: MainWindow) -> bool:
+        QGuiApplication.primaryScreen().grabWindow(0, 0, 0, 1440, 900).save(str(out))
+        print(f"saved {out}", flush=True)
+        win.close()
+        return True
+
+    return run_workstation(sys.argv[0], _populate, stepper(app, select, series_shown(1000), grab))
 
 
 if __name__ == "__main__":

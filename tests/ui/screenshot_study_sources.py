@@ -14,14 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.core.workstation_config import TemporaryStore
 from app.services.studies import StudyService
 from app.services.study_sources import TEMPORARY_STORE, TemporaryStoreSource
+from app.ui.main_window import MainWindow
 from tests.qr_archive import storescu_to, write_study
-from tests.ui.screenshot_server import main_window, run_workstation
+from tests.ui.screenshot_server import run_workstation, select_study, series_shown, stepper
 from tests.ui.study_fixtures import StudySpec, store_study
 
 DAY = dt.timedelta(days=1)
@@ -38,47 +38,40 @@ def _populate(url: str) -> None:
 
 def main(out: Path) -> int:
     app = QApplication([sys.argv[0]])
-    state: dict[str, object] = {"step": 0}
     work = Path(tempfile.mkdtemp(prefix="lightbox-shot-"))
 
-    def tick() -> None:
-        win = main_window(app)
-        step = state["step"]
-        if win is None:
-            QTimer.singleShot(200, tick)
-            return
+    def fetch(win: MainWindow) -> bool:
         source = next((s for s in win.sources.sources() if isinstance(s, TemporaryStoreSource)), None)
-        if step == 0 and source is not None and source.store is not None:
-            today = dt.date.today()
-            studies = [
-                write_study(work / "1", "EXT0417", "Novak^Eva", [24, 3], study_date=f"{today - 2 * DAY:%Y%m%d}",
-                            description="CT Abdomen with contrast", size=64, accession="RAD-55102"),
-                write_study(work / "2", "EXT0417", "Novak^Eva", [12], study_date=f"{today - 400 * DAY:%Y%m%d}",
-                            description="CT Abdomen (prior)", size=64, accession="RAD-31877"),
-                write_study(work / "3", "EXT2290", "Berg^Hans", [40, 40, 2], study_date=f"{today - 9 * DAY:%Y%m%d}",
-                            description="CT Thorax low dose", size=64, accession="RAD-54890"),
-            ]  # fmt: skip
-            storescu_to(source.store.port, source.store.ae_title, [f for s in studies for f in s.files])
-            win.move(0, 0)
-            win.resize(1280, 720)
-            win.sources.choose_name(TEMPORARY_STORE)
-            state["step"] = 1
-        elif step == 1 and win.study_model.rowCount() == 3:
-            row = next(i for i, s in enumerate(win.study_model.rows()) if s.study_description.startswith("CT Thorax"))
-            win.study_view.selectRow(win.study_proxy.mapFromSource(win.study_model.index(row, 0)).row())
-            win.study_view.setFocus()
-            state["step"] = 2
-        elif step == 2 and win.series_model.rowCount():
-            state["step"] = 3
-            QTimer.singleShot(800, tick)
-            return
-        elif step == 3:
-            win.grab().save(str(out))
-            print(f"saved {out}", flush=True)
-            win.close()
-            return
-        QTimer.singleShot(200, tick)
+        if source is None or source.store is None:
+            return False
+        today = dt.date.today()
+        studies = [
+            write_study(work / "1", "EXT0417", "Novak^Eva", [24, 3], study_date=f"{today - 2 * DAY:%Y%m%d}",
+                        description="CT Abdomen with contrast", size=64, accession="RAD-55102"),
+            write_study(work / "2", "EXT0417", "Novak^Eva", [12], study_date=f"{today - 400 * DAY:%Y%m%d}",
+                        description="CT Abdomen (prior)", size=64, accession="RAD-31877"),
+            write_study(work / "3", "EXT2290", "Berg^Hans", [40, 40, 2], study_date=f"{today - 9 * DAY:%Y%m%d}",
+                        description="CT Thorax low dose", size=64, accession="RAD-54890"),
+        ]  # fmt: skip
+        storescu_to(source.store.port, source.store.ae_title, [f for s in studies for f in s.files])
+        win.move(0, 0)
+        win.resize(1280, 720)
+        win.sources.choose_name(TEMPORARY_STORE)
+        return True
 
+    def select(win: MainWindow) -> bool:
+        if win.study_model.rowCount() != 3:
+            return False
+        select_study(win, lambda s: s.study_description.startswith("CT Thorax"))
+        return True
+
+    def grab(win: MainWindow) -> bool:
+        win.grab().save(str(out))
+        print(f"saved {out}", flush=True)
+        win.close()
+        return True
+
+    tick = stepper(app, fetch, select, series_shown(800), grab)
     return run_workstation(sys.argv[0], _populate, tick, temporary_store=TemporaryStore(port=0))
 
 
