@@ -19,46 +19,30 @@ BAD_HOSTS = ("300.1.1.1", "pacs example", "pacs/1", "pacs:104", "-pacs", "pacs_1
 GOOD_HOSTS = ("pacs", "pacs-1.example.org", "192.168.1.20", "::1", "fe80::1", "3com.example")
 
 
+def accepted_with(qtbot: QtBot, host: str) -> tuple[NodeDialog, PrinterDialog, DestinationDialog]:
+    """The remote node, printer and destination dialogs, each given an AE title and ``host``, then OK pressed."""
+    node, printer, destination = NodeDialog(), PrinterDialog(), DestinationDialog()
+    for dialog, ae_title in ((node, "ARCHIVE"), (printer, "FILMER"), (destination, "WS2")):
+        qtbot.addWidget(dialog)
+        dialog.ae_title.setText(ae_title)
+        dialog.host.setText(host)
+        dialog.accept()
+    return node, printer, destination
+
+
 @pytest.mark.parametrize("host", BAD_HOSTS)
 def test_each_dialog_refuses_a_bad_host(qtbot: QtBot, host: str) -> None:
-    node = NodeDialog()
-    qtbot.addWidget(node)
-    node.ae_title.setText("ARCHIVE")
-    node.host.setText(host)
-    node.accept()
+    node, printer, destination = accepted_with(qtbot, host)
     assert node.node is None and "host" in node.error.text() and node.result() == 0
-    printer = PrinterDialog()
-    qtbot.addWidget(printer)
-    printer.host.setText(host)
-    printer.accept()
     assert printer.printer is None and "not a host" in printer.error.text()
-    destination = DestinationDialog()
-    qtbot.addWidget(destination)
-    destination.ae_title.setText("WS2")
-    destination.host.setText(host)
-    destination.accept()
     assert destination.destination is None and "not a host" in destination.error.text()
 
 
 @pytest.mark.parametrize("host", GOOD_HOSTS)
 def test_each_dialog_takes_a_host_name_or_an_address(qtbot: QtBot, host: str) -> None:
-    node = NodeDialog()
-    qtbot.addWidget(node)
-    node.ae_title.setText("ARCHIVE")
-    node.host.setText(host)
-    node.accept()
+    node, printer, destination = accepted_with(qtbot, host)
     assert node.node == RemoteNode("ARCHIVE", "ARCHIVE", host, 104, ("qr",)), node.error.text()
-    printer = PrinterDialog()
-    qtbot.addWidget(printer)
-    printer.ae_title.setText("FILMER")
-    printer.host.setText(host)
-    printer.accept()
     assert printer.printer == PrinterConfig("FILMER", "FILMER", host, 104, "default"), printer.error.text()
-    destination = DestinationDialog()
-    qtbot.addWidget(destination)
-    destination.ae_title.setText("WS2")
-    destination.host.setText(host)
-    destination.accept()
     assert destination.destination == Destination("WS2", host, 104), destination.error.text()
 
 
