@@ -10,17 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.cli import main
 from app.services.demo_studies import demo_studies
 from app.services.first_run import mark_first_run_done
 from app.ui.main_window import MainWindow
 from app.ui.single_instance import SingleInstance, hand_over, instance_name
 from app.ui.viewer_window import ViewerWindow
 from tests.conftest import write_server_config
+from tests.ui.uihelpers import start_workstation
 
 
 def _ct_files(folder: Path) -> list[Path]:
@@ -43,7 +42,7 @@ def test_second_start_hands_its_file_to_the_running_workstation(qtbot: QtBot, tm
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     deadline = time.monotonic() + 120
 
-    def step() -> None:
+    def step() -> bool:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
         viewers = [w for w in QApplication.topLevelWidgets() if isinstance(w, ViewerWindow) and w.isVisible()]
         if not second and windows:  # the workstation is up: a second start with a file
@@ -55,17 +54,16 @@ def test_second_start_hands_its_file_to_the_running_workstation(qtbot: QtBot, tm
             seen["viewers"] = [(v.windowTitle(), len(v.matrix.sources)) for v in viewers]
             for w in QApplication.topLevelWidgets():
                 w.close()
-            return
+            return True
         if time.monotonic() > deadline:
             seen["timeout"] = True
             for w in QApplication.topLevelWidgets():
                 w.close()
-            return
-        QTimer.singleShot(100, step)
+            return True
+        return False
 
-    QTimer.singleShot(100, step)
     try:
-        code = main(["--config", str(config), "-platform", "offscreen"])
+        code = start_workstation(config, step)
     finally:
         for proc in second:
             if proc.poll() is None:

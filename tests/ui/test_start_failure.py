@@ -7,17 +7,16 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from app.cli import main
 from app.core.config import load_config
 from app.core.paths import user_config_file
 from app.services.first_run import mark_first_run_done
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.start_failure import SETTINGS_BUTTON
 from tests.conftest import write_server_config
+from tests.ui.uihelpers import start_workstation
 
 
 def test_a_taken_port_at_start_leads_to_the_setting_that_moves_it(qtbot: QtBot, tmp_path: Path) -> None:
@@ -30,7 +29,7 @@ def test_a_taken_port_at_start_leads_to_the_setting_that_moves_it(qtbot: QtBot, 
                                  storage=f'[[server.storage]]\nae_title = "DICOM_STORAGE"\nport = {taken}\n')
     seen: dict[str, str] = {}
 
-    def answer() -> None:
+    def answer() -> bool:
         modal = QApplication.activeModalWidget()
         if isinstance(modal, QMessageBox) and "message" not in seen:
             seen["message"] = modal.text()
@@ -42,12 +41,11 @@ def test_a_taken_port_at_start_leads_to_the_setting_that_moves_it(qtbot: QtBot, 
             modal.save()
             seen["saved"] = modal.message.text()
             modal.reject()
-            return
-        QTimer.singleShot(100, answer)
+            return True
+        return False
 
-    QTimer.singleShot(100, answer)
     try:
-        code = main(["--config", str(config), "-platform", "offscreen"])
+        code = start_workstation(config, answer)
     finally:
         holder.close()
     assert code == 1

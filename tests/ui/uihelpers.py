@@ -1,7 +1,9 @@
-"""Helpers of the UI tests: pydicom test files and a small synthetic CT series."""
+"""Helpers of the UI tests: pydicom test files, a small synthetic CT series, and the real start of
+the workstation from its command line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
@@ -10,6 +12,9 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
+from PySide6.QtCore import QTimer
+
+from app.cli import main
 
 
 def dicom_path(name: str) -> Path:
@@ -41,3 +46,15 @@ def to_bytes(ds: Dataset) -> bytes:
     buf = BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def start_workstation(config: Path, step: Callable[[], bool], every_ms: int = 100) -> int:
+    """Start the workstation as its command line does (``lightbox --config config``, offscreen) and,
+    while it runs, call ``step`` every ``every_ms`` until it returns True; the command's exit code."""
+
+    def tick() -> None:
+        if not step():
+            QTimer.singleShot(every_ms, tick)
+
+    QTimer.singleShot(every_ms, tick)
+    return main(["--config", str(config), "-platform", "offscreen"])
