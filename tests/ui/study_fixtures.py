@@ -1,4 +1,5 @@
-"""Synthetic studies for the information window tests, stored on the real server by STOW-RS."""
+"""Synthetic studies for the information window tests, stored on the real server by STOW-RS, and
+what its study list shows."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from dataclasses import dataclass
 
 from pydicom import dcmread
 from pydicom.uid import generate_uid
+from pytestqt.qtbot import QtBot
 
 from app.services.studies import StudyService
+from app.ui.main_window import MainWindow
+from app.ui.models import StudyTableModel
 from tests.ui.uihelpers import dicom_path, to_bytes
 
 
@@ -59,3 +63,14 @@ def reading_room(today: dt.date) -> list[StudySpec]:
         StudySpec("Moe^Anna", "XID003", "ACC210", today - 5 * day, "MR", 10),
         StudySpec("Doe^John", "XID004", "BCC300", today - 40 * day, "CT", 3),
     ]
+
+
+def shown(win: MainWindow, column: int = StudyTableModel.PATIENT_ID) -> list[str]:
+    """The cells of ``column`` of the study list in the order the table shows them (filtered, sorted)."""
+    model = win.study_view.model()
+    return [model.index(r, column).data() for r in range(model.rowCount())]
+
+
+def wait_shown(qtbot: QtBot, win: MainWindow, ids: set[str], timeout_ms: int = 15000) -> None:
+    """Wait until the study list shows exactly the studies of the patient IDs ``ids``."""
+    qtbot.waitUntil(lambda: set(shown(win)) == ids, timeout=timeout_ms)

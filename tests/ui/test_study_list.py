@@ -15,7 +15,7 @@ from app.ui.main_window import MainWindow
 from app.ui.models import StudyTableModel as M
 from app.ui.viewer_window import ViewerWindow
 from tests.conftest import RunningServer, start_server, stop_server, write_server_config
-from tests.ui.study_fixtures import reading_room, store_study
+from tests.ui.study_fixtures import reading_room, shown, store_study, wait_shown
 
 TODAY = dt.date.today()
 
@@ -47,16 +47,6 @@ def window(qtbot: QtBot, service: StudyService) -> Iterator[MainWindow]:
     qtbot.waitUntil(lambda: win.study_model.rowCount() == 4, timeout=15000)
     yield win
     win.shutdown()
-
-
-def shown(win: MainWindow, column: int = M.PATIENT_ID) -> list[str]:
-    """The cells of ``column`` in the order the table shows them."""
-    model = win.study_view.model()
-    return [model.index(r, column).data() for r in range(model.rowCount())]
-
-
-def wait_shown(qtbot: QtBot, win: MainWindow, ids: set[str]) -> None:
-    qtbot.waitUntil(lambda: set(shown(win)) == ids, timeout=10000)
 
 
 def test_text_filters_query_the_server(qtbot: QtBot, window: MainWindow) -> None:

@@ -25,6 +25,7 @@ from app.ui.models import StudyTableModel as M
 from app.ui.viewer_window import ViewerWindow
 from tests.media_data import study as media_study
 from tests.qr_archive import storescu_to, temporary_store, write_study
+from tests.ui.study_fixtures import shown, wait_shown
 
 pytestmark = pytest.mark.peer
 
@@ -48,15 +49,6 @@ def window(qtbot: QtBot, service: StudyService, store: TemporaryStorageSCP) -> I
     win.start()
     yield win
     win.shutdown()
-
-
-def shown(win: MainWindow, column: int = M.PATIENT_ID) -> list[str]:
-    model = win.study_view.model()
-    return [model.index(r, column).data() for r in range(model.rowCount())]
-
-
-def wait_shown(qtbot: QtBot, win: MainWindow, ids: set[str]) -> None:
-    qtbot.waitUntil(lambda: set(shown(win)) == ids, timeout=15000)
 
 
 def select_row(qtbot: QtBot, win: MainWindow, patient_id: str) -> None:
