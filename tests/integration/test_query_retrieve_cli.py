@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, free_port, write_study
 
 pytestmark = pytest.mark.peer
@@ -22,6 +22,17 @@ LOCAL_AE = "CLISTORE"
 
 def lightbox(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> Iterator[RunningServer]:
+    """One Lightbox server for the module (per index backend): the retrieve destination, which
+    only the retrieve test stores into."""
+    tmp = tmp_path_factory.mktemp("qr-cli")
+    running = start_server(write_server_config(tmp / "server.toml", tmp / "data", index_url=module_index_url),
+                           tmp / "data")
+    yield running
+    assert stop_server(running) == 0
 
 
 @pytest.fixture
