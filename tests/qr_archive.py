@@ -18,8 +18,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -188,3 +190,15 @@ def temporary_store(
         yield scp
     finally:
         scp.stop()
+
+
+def temporary_store_fixture(ae_title: str) -> Any:
+    """A pytest fixture ``store`` for a module to bind (``store_fixture = temporary_store_fixture(AE)``): the
+    test's :func:`temporary_store` as ``ae_title`` under ``tmp_path / "temporary"``."""
+
+    @pytest.fixture(name="store")
+    def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
+        with temporary_store(tmp_path / "temporary", ae_title) as scp:
+            yield scp
+
+    return store

@@ -22,17 +22,14 @@ from app.services.retrieve import Fetch, RetrieveRequest, retrieve
 from app.services.search import StudyQuery, level_identifier, search, series_of, verify_node
 from app.services.studies import StudyService
 from tests.conftest import RunningServer
-from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, serving_archive, temporary_store, write_study
+from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, serving_archive, temporary_store_fixture, write_study
 
 pytestmark = pytest.mark.peer
 
 STORE_AE = "TESTSTORE"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    with temporary_store(tmp_path / "temporary", STORE_AE) as scp:
-        yield scp
+store_fixture = temporary_store_fixture(STORE_AE)
 
 
 @pytest.fixture

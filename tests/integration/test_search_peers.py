@@ -15,7 +15,7 @@ from app.services.search import StudyQuery, WorklistQuery, search
 from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.integration.test_mwl_vs_wlmscpfs import WLM_AE, wlmscpfs, worklist_files  # noqa: F401 - fixtures
 from tests.mwl_items import findscu
-from tests.qr_archive import Study, storescu_to, temporary_store, write_study
+from tests.qr_archive import Study, storescu_to, temporary_store_fixture, write_study
 
 pytestmark = pytest.mark.peer
 
@@ -57,10 +57,7 @@ def test_worklist_search_finds_what_findscu_finds(query: WorklistQuery, wlmscpfs
     assert all(m.get("ScheduledProcedureStepStartDate") for m in outcome.matches)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    with temporary_store(tmp_path / "temporary", STORE_AE) as scp:
-        yield scp
+store_fixture = temporary_store_fixture(STORE_AE)
 
 
 @pytest.fixture

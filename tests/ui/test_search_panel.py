@@ -20,7 +20,15 @@ from app.ui.search_panel import SearchPanel
 from app.ui.search_results import MATCH_ROLE
 from tests.conftest import RunningServer, start_server, stop_server, write_server_config
 from tests.integration.test_mwl_vs_wlmscpfs import WLM_AE, wlmscpfs, worklist_files  # noqa: F401 - fixtures
-from tests.qr_archive import ARCHIVE_AE, Dcmqrscp, Study, free_port, serving_archive, temporary_store, write_study
+from tests.qr_archive import (
+    ARCHIVE_AE,
+    Dcmqrscp,
+    Study,
+    free_port,
+    serving_archive,
+    temporary_store_fixture,
+    write_study,
+)
 from tests.slow_find_peer import SlowFindPeer
 
 pytestmark = pytest.mark.peer
@@ -39,10 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, module_index_url: str) -> I
     assert stop_server(running) == 0
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    with temporary_store(tmp_path / "temporary", STORE_AE) as scp:
-        yield scp
+store_fixture = temporary_store_fixture(STORE_AE)
 
 
 @pytest.fixture

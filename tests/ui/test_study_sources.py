@@ -24,7 +24,7 @@ from app.ui.media_menu import install_media
 from app.ui.models import StudyTableModel as M
 from app.ui.viewer_window import ViewerWindow
 from tests.media_data import study as media_study
-from tests.qr_archive import storescu_to, temporary_store, write_study
+from tests.qr_archive import storescu_to, temporary_store_fixture, write_study
 from tests.ui.study_fixtures import shown, wait_shown
 
 pytestmark = pytest.mark.peer
@@ -33,10 +33,7 @@ TODAY = dt.date.today()
 STORE_AE = "READ1STORE"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TemporaryStorageSCP]:
-    with temporary_store(tmp_path / "temporary", STORE_AE) as scp:
-        yield scp
+store_fixture = temporary_store_fixture(STORE_AE)
 
 
 @pytest.fixture
