@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.imaging.presets import presets_for
 from app.ui.viewer_window import ViewerWindow
-from tests.ui.viewer_data import ct_stack
+from tests.ui.viewer_data import add_overlay, ct_stack
 from tests.ui.viewer_support import drag, expected, grab, grey_at, open_series, viewer_fixture  # noqa: F401
 
 SPINE = (64, 89)  # image (column, row) inside the 700 HU spine of a 128 x 128 phantom
@@ -139,13 +139,7 @@ def _with_second_overlay(images: list[Dataset]) -> list[Dataset]:
         size = int(ds.Rows)
         mask = np.zeros((size, size), dtype=bool)
         mask[size // 2 - 1 : size // 2 + 2, size // 4 : size - size // 4] = True
-        ds.add_new(0x60020010, "US", size)
-        ds.add_new(0x60020011, "US", size)
-        ds.add_new(0x60020040, "CS", "G")
-        ds.add_new(0x60020050, "SS", [1, 1])
-        ds.add_new(0x60020100, "US", 1)
-        ds.add_new(0x60020102, "US", 0)
-        ds.add_new(0x60023000, "OW", np.packbits(mask.ravel(), bitorder="little").tobytes())
+        add_overlay(ds, mask, 0x6002)
     return images
 
 

@@ -37,6 +37,20 @@ def overlay_mask(size: int) -> np.ndarray:
     return mask
 
 
+def add_overlay(ds: Dataset, mask: np.ndarray, group: int = 0x6000) -> None:
+    """Give ``ds`` the graphics overlay plane ``group`` (PS3.3 C.9.2; an even group 6000-601E)
+    holding ``mask`` (rows x columns of the image, origin 1\\1), its bits packed in Overlay Data."""
+    rows, columns = mask.shape
+    tag = group << 16
+    ds.add_new(tag | 0x0010, "US", rows)
+    ds.add_new(tag | 0x0011, "US", columns)
+    ds.add_new(tag | 0x0040, "CS", "G")
+    ds.add_new(tag | 0x0050, "SS", [1, 1])
+    ds.add_new(tag | 0x0100, "US", 1)
+    ds.add_new(tag | 0x0102, "US", 0)
+    ds.add_new(tag | 0x3000, "OW", np.packbits(mask.ravel(), bitorder="little").tobytes())
+
+
 def ct_stack(
     count: int,
     size: int = 512,
@@ -80,13 +94,7 @@ def ct_stack(
         ds.WindowCenter, ds.WindowWidth = 40, 400
         ds.PixelData = phantom(size, z).tobytes()
         if mask is not None:
-            ds.add_new(0x60000010, "US", size)
-            ds.add_new(0x60000011, "US", size)
-            ds.add_new(0x60000040, "CS", "G")
-            ds.add_new(0x60000050, "SS", [1, 1])
-            ds.add_new(0x60000100, "US", 1)
-            ds.add_new(0x60000102, "US", 0)
-            ds.add_new(0x60003000, "OW", np.packbits(mask.ravel(), bitorder="little").tobytes())
+            add_overlay(ds, mask)
         if shutter:
             ds.ShutterShape = "RECTANGULAR"
             ds.ShutterLeftVerticalEdge, ds.ShutterRightVerticalEdge = size // 4, size - size // 4
