@@ -14,6 +14,7 @@ from app.core import config_checks as check
 from app.core.errors import ConfigError
 
 ERROR_STYLE = "color: #b00020"
+BUNDLED_SERVER_RESTART = "Takes effect after Lightbox restarts (the bundled server reads it at start)."
 
 
 def ae_title_checker(optional: bool = False) -> Callable[[str], str]:
@@ -90,6 +91,16 @@ def restart_label(text: str = "Takes effect after Lightbox restarts.") -> QLabel
     """The grey note next to settings read only at start."""
     label = QLabel(text)
     label.setStyleSheet("color: #666; font-style: italic")
+    return label
+
+
+def note_label(name: str, style: str = "") -> QLabel:
+    """An empty word-wrapped label named ``name`` (with ``style``) for a note the page fills in later."""
+    label = QLabel("")
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    if style:
+        label.setStyleSheet(style)
     return label
 
 

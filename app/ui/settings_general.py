@@ -12,14 +12,22 @@ written: saving an untouched page writes nothing.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox, QVBoxLayout, QWidget
 
 from app.core.config import Config
 from app.core.errors import ConfigError
 from app.core.workstation_config import default_store_ae_title
 from app.services.settings_store import SettingsStore
 from app.ui.date_language import LANGUAGES, locale_of
-from app.ui.settings_fields import CheckedLine, add_row, ae_title_checker, restart_label, url_checker
+from app.ui.settings_fields import (
+    BUNDLED_SERVER_RESTART,
+    CheckedLine,
+    add_row,
+    ae_title_checker,
+    note_label,
+    restart_label,
+    url_checker,
+)
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d %b %Y", "%d. %B %Y")
 STORAGE_KEY = "server.storage"
@@ -103,12 +111,8 @@ class GeneralPage(QWidget):
         add_row(bundled_form, "Storage port", self.server_port)
         add_row(bundled_form, "Query/Retrieve port", self.qr_port)
         add_row(bundled_form, "Worklist port", self.mwl_port)
-        bundled_form.addRow(restart_label("Takes effect after Lightbox restarts (the bundled server reads it at "
-                                          "start)."))
-        self.bundled_note = QLabel("")
-        self.bundled_note.setObjectName("bundled-note")
-        self.bundled_note.setWordWrap(True)
-        self.bundled_note.setStyleSheet("color: #666")
+        bundled_form.addRow(restart_label(BUNDLED_SERVER_RESTART))
+        self.bundled_note = note_label("bundled-note", "color: #666")
         bundled_form.addRow(self.bundled_note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)

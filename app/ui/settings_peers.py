@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from app.services.connection_check import CheckResult, check_connection
 from app.services.settings_store import SettingsStore
-from app.ui.settings_fields import ERROR_STYLE, restart_label
+from app.ui.settings_fields import BUNDLED_SERVER_RESTART, ERROR_STYLE, note_label, restart_label
 from app.ui.workers import WorkerPool
 
 
@@ -58,9 +58,7 @@ class PeerListPage(QWidget):
         self.edit_button.clicked.connect(self.edit)
         self.remove_button.clicked.connect(self.remove)
         self.test_button.clicked.connect(self.test)
-        self.result = QLabel("")
-        self.result.setObjectName("test-result")
-        self.result.setWordWrap(True)
+        self.result = note_label("test-result")
         buttons = QHBoxLayout()
         for button in (self.add_button, self.edit_button, self.remove_button, self.test_button):
             buttons.addWidget(button)
@@ -70,12 +68,8 @@ class PeerListPage(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.result)
         if kind.restart:
-            layout.addWidget(restart_label("Takes effect after Lightbox restarts (the bundled server reads it at "
-                                           "start)."))
-        self.unavailable = QLabel("")
-        self.unavailable.setObjectName("unavailable-note")
-        self.unavailable.setWordWrap(True)
-        self.unavailable.setStyleSheet("color: #8a5a00")
+            layout.addWidget(restart_label(BUNDLED_SERVER_RESTART))
+        self.unavailable = note_label("unavailable-note", "color: #8a5a00")
         self.unavailable.hide()
         layout.insertWidget(0, self.unavailable)
         self._refill()
