@@ -196,6 +196,16 @@ def _jobs(server: RunningServer) -> list[tuple[Any, ...]]:
     return _rows(server, "SELECT kind, state, attempts, last_error, payload FROM job ORDER BY id")
 
 
+def _job_states(server: RunningServer, transaction: str) -> list[str]:
+    """States of the report jobs of ``transaction`` (one server serves several tests)."""
+    states = []
+    for _kind, state, _attempts, _error, payload in _jobs(server):
+        values = json.loads(payload) if isinstance(payload, str) else payload
+        if values.get("transaction_uid") == transaction:
+            states.append(state)
+    return states
+
+
 def _wait_for(predicate: Any, timeout: float = WAIT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,10 +224,10 @@ def _uids(info: Dataset, keyword: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def running(tmp_path: Path, index_url: str) -> Iterator[RunningServer]:
-    server = _start(tmp_path, index_url)
-    yield server
-    assert stop_server(server) == 0
+def running(shared_server: RunningServer) -> RunningServer:
+    """The module's server with the default settings: each test stores instances of new UIDs and
+    looks only at those and at its own transaction's report job."""
+    return shared_server
 
 
 def test_report_on_the_same_association(running: RunningServer) -> None:
@@ -235,7 +245,7 @@ def test_report_on_the_same_association(running: RunningServer) -> None:
     assert info.RetrieveAETitle == running.qr_ae_title
     assert sorted(_uids(info, "ReferencedSOPSequence")) == sorted(_refs(stored))
     assert "FailedSOPSequence" not in info
-    _wait_for(lambda: [j[1] for j in _jobs(running)] == ["done"])
+    _wait_for(lambda: _job_states(running, transaction) == ["done"])
 
 
 def test_modality_stores_and_commits_on_one_association(running: RunningServer) -> None:
@@ -265,7 +275,7 @@ def test_modality_stores_and_commits_on_one_association(running: RunningServer) 
     assert report["is_requestor"] and report["event_type"] == 1
     assert report["info"].TransactionUID == transaction
     assert sorted(_uids(report["info"], "ReferencedSOPSequence")) == sorted(_refs(stored))
-    _wait_for(lambda: [j[1] for j in _jobs(running)] == ["done"])
+    _wait_for(lambda: _job_states(running, transaction) == ["done"])
 
 
 def test_report_on_a_new_association_to_the_requester(tmp_path: Path, index_url: str) -> None:
