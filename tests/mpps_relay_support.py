@@ -1,6 +1,6 @@
 """Helpers of the MPPS relay tests (``[server.mpps] relay_to``, tests/integration/test_mpps_relay*.py):
 the server's configuration relaying to one receiver, its relay jobs over the admin API, a step
-created and completed over the server's MPPS SCP."""
+created and completed over the server's MPPS SCP, and waits for its delivery."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 from pydicom.uid import generate_uid
 
 from tests.conftest import RunningServer, write_server_config
-from tests.mpps_peers import final_modification, n_create, n_create_attributes, n_set
+from tests.mpps_peers import MppsReceiver, final_modification, n_create, n_create_attributes, n_set, wait_for
 
 
 def relay_config(index_url: str, tmp_path: Path, receiver_port: int, retry: float = 0.3) -> Path:
@@ -41,3 +41,14 @@ def create_and_complete(server: RunningServer) -> str:
     assert status.Status == 0x0000
     assert n_set(server.qr_port, final_modification(), uid).Status == 0x0000
     return uid
+
+
+def wait_jobs_done(server: RunningServer, what: str = "jobs done") -> None:
+    """Wait until every ``mpps-relay`` job of ``server`` is done."""
+    wait_for(lambda: all(j["state"] == "done" for j in relay_jobs(server)), what=what)
+
+
+def wait_relayed(receiver: MppsReceiver, uid: str, what: str) -> None:
+    """Wait until ``receiver`` has two requests; they are the N-CREATE and then the N-SET of step ``uid``."""
+    wait_for(lambda: len(receiver.received) >= 2, what=what)
+    assert [(op, got) for op, got, _ in receiver.received] == [("N-CREATE", uid), ("N-SET", uid)]

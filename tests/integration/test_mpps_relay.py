@@ -12,7 +12,7 @@ from pydicom.uid import generate_uid
 
 from tests.conftest import start_server, stop_server
 from tests.mpps_peers import MppsReceiver, final_modification, n_create, n_create_attributes, n_set, wait_for
-from tests.mpps_relay_support import create_and_complete, relay_config, relay_jobs
+from tests.mpps_relay_support import create_and_complete, relay_config, relay_jobs, wait_jobs_done, wait_relayed
 
 
 @pytest.fixture
@@ -29,8 +29,7 @@ def test_create_and_set_are_relayed_in_order_with_their_data(
     server = start_server(relay_config(index_url, tmp_path, receiver.port), tmp_path / "data")
     try:
         uid = create_and_complete(server)
-        wait_for(lambda: len(receiver.received) >= 2, what="both requests at the receiver")
-        assert [(op, got) for op, got, _ in receiver.received] == [("N-CREATE", uid), ("N-SET", uid)]
+        wait_relayed(receiver, uid, "both requests at the receiver")
         created, modification = receiver.received[0][2], receiver.received[1][2]
         assert created.PerformedProcedureStepID == "PPS1"
         assert created.PatientName == "Müller^Jörg"
@@ -38,7 +37,7 @@ def test_create_and_set_are_relayed_in_order_with_their_data(
         assert modification.PerformedProcedureStepStatus == "COMPLETED"
         assert "PerformedProcedureStepStartDate" not in modification  # the N-SET as received, not the merged step
         assert receiver.steps[uid].PerformedProcedureStepStatus == "COMPLETED"
-        wait_for(lambda: all(j["state"] == "done" for j in relay_jobs(server)), what="jobs done")
+        wait_jobs_done(server)
         jobs = relay_jobs(server)
         assert len(jobs) == 2 and {j["payload"]["operation"] for j in jobs} == {"N-CREATE", "N-SET"}
         assert all(j["progress"]["peer_status"] == "0x0000" for j in jobs)
@@ -55,7 +54,7 @@ def test_a_resent_create_the_peer_has_already_counts_as_delivered(
         uid = generate_uid()
         receiver.steps[uid] = n_create_attributes()  # as if a first send arrived and its answer was lost
         assert n_create(server.qr_port, n_create_attributes(), uid)[0].Status == 0x0000
-        wait_for(lambda: all(j["state"] == "done" for j in relay_jobs(server)), what="job done")
+        wait_jobs_done(server, "job done")
         job = relay_jobs(server)[0]
         assert job["progress"]["peer_status"] == "0x0111" and job["progress"]["delivered"] is True
     finally:
@@ -67,7 +66,7 @@ def test_a_peer_failure_status_is_retried(tmp_path: Path, index_url: str) -> Non
     server = start_server(relay_config(index_url, tmp_path, peer.port, retry=0.2), tmp_path / "data")
     try:
         uid = create_and_complete(server)
-        wait_for(lambda: all(j["state"] == "done" for j in relay_jobs(server)), what="jobs done")
+        wait_jobs_done(server)
         # two refused N-CREATEs, the third accepted, then the N-SET
         assert [(op, got) for op, got, _ in peer.received] == [("N-CREATE", uid)] * 3 + [("N-SET", uid)]
         create_job = next(j for j in relay_jobs(server) if j["payload"]["operation"] == "N-CREATE")

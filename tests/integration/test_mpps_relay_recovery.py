@@ -11,7 +11,7 @@ from pydicom.uid import generate_uid
 
 from tests.conftest import start_server, stop_server
 from tests.mpps_peers import MppsReceiver, free_port, n_create, n_create_attributes, wait_for
-from tests.mpps_relay_support import create_and_complete, relay_config, relay_jobs
+from tests.mpps_relay_support import create_and_complete, relay_config, relay_jobs, wait_jobs_done, wait_relayed
 
 
 def test_relay_retries_until_the_receiver_comes_up_and_keeps_the_order(tmp_path: Path, index_url: str) -> None:
@@ -30,9 +30,8 @@ def test_relay_retries_until_the_receiver_comes_up_and_keeps_the_order(tmp_path:
             f"{server.http_url}/api/jobs/{set_job['id']}", timeout=10).json()["last_error"]), what="N-SET waiting")
         assert httpx.get(f"{server.http_url}/api/jobs/{set_job['id']}", timeout=10).json()["attempts"] == 0
         peer.start()
-        wait_for(lambda: len(peer.received) >= 2, what="both requests after the receiver came up")
-        assert [(op, got) for op, got, _ in peer.received] == [("N-CREATE", uid), ("N-SET", uid)]
-        wait_for(lambda: all(j["state"] == "done" for j in relay_jobs(server)), what="jobs done")
+        wait_relayed(peer, uid, "both requests after the receiver came up")
+        wait_jobs_done(server)
     finally:
         peer.stop()
         stop_server(server)
@@ -50,9 +49,8 @@ def test_relay_survives_a_server_restart(tmp_path: Path, index_url: str) -> None
     peer = MppsReceiver(port=port).start()
     server = start_server(config, tmp_path / "data")
     try:
-        wait_for(lambda: len(peer.received) >= 2, what="delivery after the restart")
-        assert [(op, got) for op, got, _ in peer.received] == [("N-CREATE", uid), ("N-SET", uid)]
-        wait_for(lambda: all(j["state"] == "done" for j in relay_jobs(server)), what="jobs done")
+        wait_relayed(peer, uid, "delivery after the restart")
+        wait_jobs_done(server)
     finally:
         peer.stop()
         stop_server(server)
