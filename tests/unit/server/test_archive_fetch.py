@@ -21,7 +21,7 @@ from app.core.config import ServerConfig
 from app.server.archive_fetch import FETCH_POLL_SECONDS, ArchiveFetcher, FetchFailed
 from app.server.index.stores import IndexStores, open_index
 from app.server.storage import Storage
-from tests.unit.server.test_archive_store import NOW, _committed, _study
+from tests.unit.server.test_archive_store import NOW, _committed, _study, soon
 
 pytestmark = pytest.mark.postgresql
 
@@ -51,7 +51,7 @@ def _offline_study(index: IndexStores, tmp_path: Path, uid: str) -> tuple[Storag
 def test_a_fetch_claimed_by_another_process_is_waited_for(index: IndexStores, tmp_path: Path) -> None:
     storage, sops = _offline_study(index, tmp_path, "1.2.7.1")
     other = "other-host:4242:cafe"
-    assert index.archive.claim_fetch("1.2.7.1", other, NOW + dt.timedelta(minutes=5))
+    assert index.archive.claim_fetch("1.2.7.1", other, soon())
     fetcher = _fetcher(index, storage, timeout=30.0)
     assert fetcher.owner != other and fetcher.restoring(sops[0], "ARCHIVE") is index.archive.shared
     assert not fetcher.restoring(sops[0], "MODALITY") and not fetcher.restoring(sops[0])  # not from the archive
@@ -73,7 +73,7 @@ def test_a_fetch_claimed_by_another_process_is_waited_for(index: IndexStores, tm
 
 def test_waiting_for_another_process_ends_after_the_fetch_timeout(index: IndexStores, tmp_path: Path) -> None:
     storage, _sops = _offline_study(index, tmp_path, "1.2.7.2")
-    assert index.archive.claim_fetch("1.2.7.2", "stuck-host:1:beef", NOW + dt.timedelta(minutes=5))
+    assert index.archive.claim_fetch("1.2.7.2", "stuck-host:1:beef", soon())
     fetcher = _fetcher(index, storage, timeout=1.0)
     started = time.monotonic()
     with pytest.raises(FetchFailed, match="stuck-host:1:beef; try again shortly"):
@@ -89,4 +89,4 @@ def test_an_expired_claim_is_taken_over_and_released_after_a_failed_fetch(index:
     with pytest.raises(FetchFailed, match=re.escape("not in [[server.destinations]]")):
         fetcher.ensure_online(["1.2.7.3"])  # it claimed the study and asked (no archive to ask here)
     assert index.archive.fetch_owner("1.2.7.3") is None  # its claim ended with the failure
-    assert index.archive.claim_fetch("1.2.7.3", "next", NOW + dt.timedelta(minutes=5))
+    assert index.archive.claim_fetch("1.2.7.3", "next", soon())

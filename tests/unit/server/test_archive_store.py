@@ -23,6 +23,12 @@ pytestmark = pytest.mark.postgresql
 NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def soon(minutes: int = 60) -> dt.datetime:
+    """A claim's end in the future of the wall clock the store compares with (not of ``NOW``, taken
+    at import: a file may run many minutes after collection)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=minutes)
+
+
 @pytest.fixture
 def index(index_url: str) -> Iterator[IndexStores]:
     stores = open_index(index_url)
@@ -155,7 +161,7 @@ def test_a_fetch_back_is_claimed_by_one_owner_until_released_or_expired(index: I
     storage = Storage(tmp_path / "storage", fsync=False)
     sops = _study(index, storage, "1.3.1", 2, days_old=40)
     _committed(index, "1.3.1", sops)
-    later = NOW + dt.timedelta(minutes=5)
+    later = soon()
     assert not index.archive.claim_fetch("1.3.1", "A", later)  # online: nothing to fetch
     assert not index.archive.offline_instance(sops[0])
     index.archive.set_online("1.3.1", False)
