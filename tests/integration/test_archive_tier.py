@@ -305,7 +305,10 @@ def test_an_archive_job_interrupted_by_a_kill_completes_after_restart(site: Site
 
 
 def test_an_archive_job_killed_mid_send_resumes_after_restart(site: Site) -> None:
-    study = write_study(site.tmp / "big", "ARC2", "ARCHIVE^BIG", [150, 150], size=64)
+    # big enough that the send's progress (saved every 200 instances or every second) is seen
+    # part-way by a poll even on a busy machine
+    study = write_study(site.tmp / "big", "ARC2", "ARCHIVE^BIG", [300, 300], size=64)
+    total = len(study.files)
     storescu_to(site.storage_port, "DICOM_STORAGE", study.files)
     response = httpx.post(f"{site.url}/api/studies/{study.study_uid}/archive", timeout=10)
     assert response.status_code == 202, response.text
@@ -313,14 +316,14 @@ def test_an_archive_job_killed_mid_send_resumes_after_restart(site: Site) -> Non
 
     def sending() -> bool:
         progress = httpx.get(f"{site.url}/api/jobs/{job_id}", timeout=10).json()["progress"]
-        return bool(progress.get("phase") == "send" and 0 < int(progress.get("next", 0)) < 300)
+        return bool(progress.get("phase") == "send" and 0 < int(progress.get("next", 0)) < total)
 
     wait_for(sending, 60, "the archive job to be part-way through its send")
     killed_at = time.time()
     site.restart(kill=True)
     progress = httpx.get(f"{site.url}/api/jobs/{job_id}", timeout=10).json()["progress"]
     resumed_at = int(progress["next"])
-    assert 0 < resumed_at < 300 and progress["phase"] == "send"
+    assert 0 < resumed_at < total and progress["phase"] == "send"
 
     def over() -> bool:
         return httpx.get(f"{site.url}/api/jobs/{job_id}", timeout=10).json()["state"] in ("done", "failed")
@@ -334,7 +337,7 @@ def test_an_archive_job_killed_mid_send_resumes_after_restart(site: Site) -> Non
     # (dcmqrscp replaces an instance stored twice by a new file)
     assert sum(p.stat().st_mtime < killed_at for p in site.archive.stored_files()) >= resumed_at
     state = _state(site, study.study_uid)
-    assert (state["state"], state["committed_instances"]) == ("committed", 300)
+    assert (state["state"], state["committed_instances"]) == ("committed", total)
 
 
 def test_removing_the_last_online_copy_notifies_the_ris(tmp_path: Path, index_url: str) -> None:
